@@ -1,0 +1,14 @@
+"""ragjet: retrieval-augmented generation with LazyLLM's API, built to be fast.
+
+``import ragjet as lazyllm`` runs the lecture's code: Document, Retriever, register_index, node groups.
+"""
+from . import tools
+from .log import LOG
+from .models import TrainableModule
+from .rag import (DocNode, Document, IndexBase, MetadataMode, Retriever, SentenceSplitter, SimpleDirectoryReader,
+                  StoreBase, override, register_similarity)
+
+__version__ = "0.1.0"
+
+__all__ = ["LOG", "TrainableModule", "DocNode", "Document", "IndexBase", "MetadataMode", "Retriever",
+           "SentenceSplitter", "SimpleDirectoryReader", "StoreBase", "override", "register_similarity", "tools"]

@@ -1,0 +1,14 @@
+"""The RAG layer: documents → nodes → stores → indexes → retrieval."""
+from .doc_node import LAZY_ROOT_NAME, DocNode, MetadataMode
+from .document import Document
+from .index.base import INDEXES, IndexBase, override
+from .index.default import DefaultIndex
+from .readers import SimpleDirectoryReader
+from .retriever import Retriever
+from .similarity import SIMILARITIES, register_similarity
+from .store import STORES, MapStore, StoreBase
+from .transforms import NodeTransform, SentenceSplitter
+
+__all__ = ["LAZY_ROOT_NAME", "DocNode", "MetadataMode", "Document", "INDEXES", "IndexBase", "override",
+           "DefaultIndex", "SimpleDirectoryReader", "Retriever", "SIMILARITIES", "register_similarity", "STORES",
+           "MapStore", "StoreBase", "NodeTransform", "SentenceSplitter"]

@@ -1,0 +1,262 @@
+"""Document: a folder of files as node groups in a store, built lazily for the retrievers that need them.
+
+Nothing happens at construction but validation. The first retrieval (or `start`) reads the files, builds the
+groups that retrievers asked for (and their ancestors), embeds them for the embed keys a similarity needs,
+in batches, and writes them to the store, whose hooks keep every registered index in sync.
+"""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any, Callable, Iterable, Optional
+
+from tqdm import tqdm
+
+from ..log import LOG
+from .doc_node import LAZY_ROOT_NAME, DocNode, MetadataMode
+from .embedding import Embedder, make_embedders
+from .index.base import INDEXES
+from .index.default import DefaultIndex
+from .readers import SimpleDirectoryReader
+from .readers.report import ReadReport
+from .store import STORES, StoreBase, create_store
+from .transforms.node_group import NodeGroup, builtin_groups, make_transform
+
+
+class _Placeholder:
+    """Stands for the document's store or embedder before they exist (``docs.get_store()`` in the lecture);
+    resolved when the document initialises and builds registered indexes."""
+
+    def __init__(self, doc: "Document", what: str) -> None:
+        self.doc, self.what = doc, what
+
+    def resolve(self) -> Any:
+        self.doc.start()
+        return self.doc.store if self.what == "store" else self.doc.embedders
+
+    def __repr__(self) -> str:
+        return f"<{self.what} of {self.doc!r}>"
+
+
+class Document:
+    """A knowledge base: files under ``dataset_path``, node groups, a store and the indexes on it."""
+
+    def __init__(self, dataset_path: str | Path, embed: Any = None, manager: bool = False,
+                 store_conf: Optional[dict[str, Any]] = None, name: Optional[str] = None) -> None:
+        path = Path(dataset_path).expanduser()
+        if not path.exists():
+            raise FileNotFoundError(f"dataset_path {str(dataset_path)!r} does not exist (resolved to {path.resolve()})")
+        kind = (store_conf or {}).get("type", "map")
+        if kind not in STORES:
+            raise ValueError(STORES.unknown_message(kind))
+        self.dataset_path = path.resolve()
+        self.name = name or self.dataset_path.name
+        self.manager = manager
+        self.store_conf = store_conf
+        self.embedders: dict[str, Embedder] = make_embedders(embed)
+        self._groups: dict[str, NodeGroup] = builtin_groups()
+        self._readers: dict[str, Callable[..., Any]] = {}
+        self._index_specs: dict[str, tuple[type, tuple, dict]] = {}
+        self._wanted: dict[str, set[str]] = {}
+        self._store: Optional[StoreBase] = None
+        self._lock = threading.RLock()
+        self.read_report: Optional[ReadReport] = None
+
+    def __repr__(self) -> str:
+        return f"Document({str(self.dataset_path)!r})"
+
+    # -- configuration ----------------------------------------------------------------------------------
+    def create_node_group(self, name: str, transform: Any = None, parent: str = LAZY_ROOT_NAME, *,
+                          trans_node: bool = False, num_workers: int = 0, **kwargs: Any) -> "Document":
+        """Define group ``name`` as ``transform`` applied to each node of group ``parent``."""
+        if transform is None:
+            raise TypeError(f"node group {name!r} needs a transform (a callable or a NodeTransform class)")
+        if name == LAZY_ROOT_NAME or (name in self._groups and self._store is not None
+                                      and self._store.is_group_active(name)):
+            raise ValueError(f"node group {name!r} already exists and is built; choose another name")
+        self._check_group(parent)
+        self._groups[name] = NodeGroup(name, make_transform(name, transform, trans_node, **kwargs), parent)
+        return self
+
+    def add_reader(self, pattern: str, func: Callable[..., Any]) -> "Document":
+        """Read files matching the glob ``pattern`` (e.g. ``'*.yml'``) with ``func(path)``."""
+        self._readers[pattern] = func
+        return self
+
+    def register_index(self, name: str, cls: type, *args: Any, **kwargs: Any) -> "Document":
+        """Build ``cls(*args, **kwargs)`` at start-up (placeholders such as ``get_store()`` resolved) and
+        attach it to the store, whose hooks then keep it in sync."""
+        with self._lock:
+            self._index_specs[name] = (cls, args, kwargs)
+            if self._store is not None:
+                self._store.register_index(name, self._build_index(cls, args, kwargs))
+        return self
+
+    def get_store(self) -> _Placeholder:
+        return _Placeholder(self, "store")
+
+    def get_embed(self) -> _Placeholder:
+        return _Placeholder(self, "embed")
+
+    # -- names --------------------------------------------------------------------------------------------
+    def group_names(self) -> list[str]:
+        return [LAZY_ROOT_NAME, *self._groups]
+
+    def index_names(self) -> list[str]:
+        return sorted({"default", *self._index_specs, *INDEXES})
+
+    def _check_group(self, name: str) -> None:
+        if name != LAZY_ROOT_NAME and name not in self._groups:
+            raise ValueError(f"unknown node group {name!r}; this document has: {', '.join(self.group_names())}")
+
+    def lineage(self, group: str) -> list[str]:
+        """``group`` and its ancestors up to the root group."""
+        chain = [group]
+        while chain[-1] != LAZY_ROOT_NAME:
+            chain.append(self._groups[chain[-1]].parent)
+        return chain
+
+    # -- lifecycle ------------------------------------------------------------------------------------------
+    @property
+    def store(self) -> StoreBase:
+        self.start()
+        return self._store
+
+    def start(self) -> "Document":
+        """Read the files and build every group asked for so far (done once; later calls are free)."""
+        if self._store is None:
+            with self._lock:
+                if self._store is None:
+                    self._init_store()
+        return self
+
+    def activate_group(self, name: str, embed_keys: Iterable[str] = ()) -> None:
+        """Ask for group ``name`` (embedded for ``embed_keys``); built now if the document already started."""
+        self._check_group(name)
+        unknown = set(embed_keys) - set(self.embedders)
+        if unknown:
+            raise ValueError(f"unknown embed key(s) {sorted(unknown)}; the document has: "
+                             f"{', '.join(sorted(self.embedders)) or '(no embed model)'}")
+        with self._lock:
+            self._wanted.setdefault(name, set()).update(embed_keys)
+            if self._store is not None:
+                self._build(name)
+
+    def _init_store(self) -> None:
+        store = create_store(self.store_conf)
+        store.register_index("default", DefaultIndex(self.embedders, store))
+        self._store = store
+        for name, (cls, args, kwargs) in self._index_specs.items():
+            store.register_index(name, self._build_index(cls, args, kwargs))
+        self._inject_token_counter()
+        roots = self._read()
+        store.update_nodes(roots)
+        store.activate_group(LAZY_ROOT_NAME)
+        for name in list(self._wanted):
+            self._build(name)
+
+    def _build_index(self, cls: type, args: tuple, kwargs: dict) -> Any:
+        def real(v: Any) -> Any:
+            if isinstance(v, _Placeholder):
+                return self._store if v.what == "store" else self.embedders
+            return v
+        return cls(*[real(a) for a in args], **{k: real(v) for k, v in kwargs.items()})
+
+    def _inject_token_counter(self) -> None:
+        counter = next((e for e in self.embedders.values() if e.token_counter is not None), None)
+        if counter is None:
+            return
+        for group in self._groups.values():
+            setter = getattr(group.transform, "set_token_counter", None)
+            if setter is not None:
+                setter(counter.token_counter, counter.model_id)
+
+    def _read(self) -> list[DocNode]:
+        reader = SimpleDirectoryReader(input_dir=str(self.dataset_path), recursive=True,
+                                       file_extractor=dict(self._readers))
+        nodes = reader()
+        self.read_report = reader.report
+        if not nodes:
+            LOG.warning("no documents found in %s: retrievers will return nothing (%s)", self.dataset_path,
+                        reader.report.summary())
+        return nodes
+
+    def _build(self, name: str) -> None:
+        store = self._store
+        if not store.is_group_active(name):
+            group = self._groups[name]
+            self._build(group.parent)
+            nodes = group.build(store.get_nodes(group.parent))
+            self._embed(name, nodes, self._wanted.get(name, ()))
+            store.update_nodes(nodes)
+            store.activate_group(name)
+            LOG.debug("built node group %r: %d nodes", name, len(nodes))
+            return
+        keys = self._wanted.get(name)
+        if not keys:
+            return
+        missing = [n for n in store.get_nodes(name) if any(not n.has_embedding(k) for k in keys)]
+        if missing:
+            self._embed(name, missing, keys)
+            store.update_nodes(missing)
+
+    def _embed(self, group: str, nodes: list[DocNode], keys: Iterable[str]) -> None:
+        """Embed ``nodes`` for ``keys``: texts sorted by length (little padding), one call per batch."""
+        for key in keys:
+            embedder = self.embedders[key]
+            todo = sorted((n for n in nodes if not n.has_embedding(key)), key=lambda n: len(n.text))
+            if not todo:
+                continue
+            before = embedder.truncated_count
+            with tqdm(total=len(todo), desc=f"embedding {group}", unit="chunk", disable=None, leave=False) as bar:
+                for start in range(0, len(todo), embedder.batch_size):
+                    batch = todo[start:start + embedder.batch_size]
+                    vectors = embedder.embed_batch([n.get_text(MetadataMode.EMBED) for n in batch])
+                    for node, vec in zip(batch, vectors):
+                        if node.embedding is None:
+                            node.embedding = {}
+                        node.embedding[key] = vec
+                    bar.update(len(batch))
+            truncated = (embedder.truncated_count or 0) - (before or 0)
+            if truncated:
+                LOG.warning("%d of %d chunks of group %r are longer than %s accepts and were truncated when "
+                            "embedded; use a smaller chunk_size for this group", truncated, len(todo), group,
+                            embedder.model_id)
+
+    # -- mapping between groups ------------------------------------------------------------------------------
+    def find(self, target: str) -> Callable[[list[DocNode]], list[DocNode]]:
+        """A function mapping nodes to their relatives in group ``target`` through the nearest common
+        ancestor (up to parents, down to descendants, or both), deduplicated in rank order."""
+        self._check_group(target)
+        target_chain = self.lineage(target)
+
+        def mapper(nodes: list[DocNode]) -> list[DocNode]:
+            seen: set[str] = set()
+            out: list[DocNode] = []
+            for node in nodes:
+                for rel in self._relatives(node, target, target_chain):
+                    if rel.uid not in seen:
+                        seen.add(rel.uid)
+                        out.append(rel if node.similarity_score is None else rel.with_score(node.similarity_score))
+            return out
+        return mapper
+
+    def _relatives(self, node: DocNode, target: str, target_chain: list[str]) -> list[DocNode]:
+        ancestor = node
+        while ancestor._group not in target_chain:
+            ancestor = self._parent_of(ancestor)
+        down = target_chain[: target_chain.index(ancestor._group)][::-1]
+        level = [ancestor]
+        for group in down:
+            level = [child for n in level for child in n.children.get(group, ())]
+        return level
+
+    def _parent_of(self, node: DocNode) -> DocNode:
+        parent = node.parent
+        if isinstance(parent, DocNode):
+            return parent
+        group = self._groups[node._group].parent
+        found = self.store.get_nodes(group, uids=[parent]) if parent else []
+        if not found:
+            raise LookupError(f"node {node.uid} of group {node._group!r} has lost its parent {parent!r}")
+        return found[0]

@@ -1,0 +1,107 @@
+"""StoreBase: the contract every node store (map, chroma, milvus) keeps.
+
+A store owns the nodes of every active group and the indexes registered on it. Writes go through
+`update_nodes` / `remove_nodes`, which notify each registered index (the *hook* the lecture relies on), so a
+custom index such as the lecture's trie stays in sync with any store, not only the in-memory one.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, Iterable, Optional
+
+from ...registry import Registry
+
+if TYPE_CHECKING:
+    from ..doc_node import DocNode
+    from ..index.base import IndexBase
+
+
+class StoreBase(ABC):
+    """Nodes by group and uid, plus the indexes that must see every write."""
+
+    def __init__(self) -> None:
+        self._indexes: dict[str, "IndexBase"] = {}
+        self._active_groups: set[str] = set()
+
+    # -- nodes ------------------------------------------------------------------------------------------
+    @abstractmethod
+    def _upsert(self, group: str, nodes: list["DocNode"]) -> None:
+        """Write ``nodes`` (all of ``group``), replacing nodes with the same uid."""
+
+    @abstractmethod
+    def _delete(self, group: str, uids: Optional[list[str]]) -> list[str]:
+        """Delete ``uids`` of ``group`` (all of it when None); return the uids that were removed."""
+
+    @abstractmethod
+    def get_nodes(self, group_name: str, uids: Optional[Iterable[str]] = None,
+                  doc_ids: Optional[Iterable[str]] = None) -> list["DocNode"]:
+        """Nodes of ``group_name``: all of them, those with ``uids`` (in that order, unknown uids skipped)
+        or those of the files ``doc_ids``. Lookups by uid cost O(1) each."""
+
+    @abstractmethod
+    def count(self, group_name: str) -> int:
+        """How many nodes ``group_name`` holds."""
+
+    def update_nodes(self, nodes: list["DocNode"]) -> None:
+        """Upsert ``nodes`` (any groups) and tell every index, one call per group."""
+        for group, batch in _by_group(nodes).items():
+            self._upsert(group, batch)
+            for index in self._indexes.values():
+                index.update(batch)
+
+    def remove_nodes(self, group_name: str, uids: Optional[list[str]] = None) -> list[str]:
+        """Remove nodes of a group (the whole group when ``uids`` is None) and tell every index."""
+        removed = self._delete(group_name, uids)
+        if removed:
+            for index in self._indexes.values():
+                index.remove(removed, group_name)
+        return removed
+
+    def remove_docs(self, doc_ids: Iterable[str], groups: Optional[Iterable[str]] = None) -> int:
+        """Remove every node that came from the files ``doc_ids``; return how many were removed."""
+        doc_ids = list(doc_ids)
+        total = 0
+        for group in list(groups if groups is not None else self.groups()):
+            uids = [n.uid for n in self.get_nodes(group, doc_ids=doc_ids)]
+            if uids:
+                total += len(self.remove_nodes(group, uids))
+        return total
+
+    @abstractmethod
+    def groups(self) -> list[str]:
+        """Names of the groups that hold nodes."""
+
+    # -- groups -----------------------------------------------------------------------------------------
+    def activate_group(self, name: str) -> None:
+        self._active_groups.add(name)
+
+    def is_group_active(self, name: str) -> bool:
+        return name in self._active_groups
+
+    def active_groups(self) -> list[str]:
+        return sorted(self._active_groups)
+
+    # -- indexes ----------------------------------------------------------------------------------------
+    def register_index(self, name: str, index: "IndexBase") -> None:
+        """Attach ``index`` and feed it the nodes already stored, so late registration loses nothing."""
+        self._indexes[name] = index
+        for group in self.groups():
+            nodes = self.get_nodes(group)
+            if nodes:
+                index.update(nodes)
+
+    def get_index(self, name: str = "default") -> Optional["IndexBase"]:
+        return self._indexes.get(name)
+
+    def index_names(self) -> list[str]:
+        return sorted(self._indexes)
+
+
+def _by_group(nodes: list["DocNode"]) -> dict[str, list["DocNode"]]:
+    out: dict[str, list[DocNode]] = {}
+    for n in nodes:
+        out.setdefault(n._group, []).append(n)
+    return out
+
+
+STORES: Registry[type] = Registry("store type", hint="Pass store_conf={'type': <one of these>, 'kwargs': {...}}.")

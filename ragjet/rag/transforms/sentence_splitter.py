@@ -1,0 +1,195 @@
+"""SentenceSplitter: chunks of at most ``chunk_size`` tokens built from whole sentences, with overlap.
+
+Like LlamaIndex's SentenceSplitter, but without NLTK and with token counting batched: the text is cut into
+sentences, every sentence of every text in a batch is counted in one call of the token counter, and the
+sentences are merged greedily into chunks. Only a sentence that alone exceeds ``chunk_size`` is cut further,
+into words and then into runs of characters, and only those pieces are counted again (one more call per
+level, none at all for ordinary text).
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Optional
+
+from ragjet.log import LOG
+from ragjet.rag.doc_node import DocNode, make_uid
+from ragjet.rag.transforms.base import NodeTransform
+from ragjet.rag.transforms.token_count import TokenCounter, approx_token_counts
+
+# Where a sentence ends; each match (with the whitespace that follows it) closes a piece.
+_SENTENCE_END = re.compile(
+    # English: . ! ? (and closing quotes) before whitespace or the end, unless a lowercase word follows
+    # (so "e.g. this" and "etc. and" stay whole)
+    r"[.!?]+[\"'”’)\]]*(?:\s+(?=[^\sa-z])|\s*$)"
+    r"|[。！？；…．｡]+[\"'”’」』）》〉\]]*\s*"  # Chinese/Japanese fullwidth marks: no whitespace needed
+    r"|\s*\n\s*"                               # a line break; a paragraph break is just a longer one
+)
+_WORD = re.compile(r"\S+\s*")
+
+
+def _sentences(text: str) -> list[str]:
+    """The text cut after each sentence end; every piece keeps its trailing whitespace, none is blank."""
+    pieces = []
+    start = 0
+    for m in _SENTENCE_END.finditer(text):
+        pieces.append(text[start:m.end()])
+        start = m.end()
+    if start < len(text):
+        pieces.append(text[start:])
+    return [p for p in pieces if p and not p.isspace()]
+
+
+def _refine(piece: str, count: int, chunk_size: int) -> list[str]:
+    """Cut an over-long piece: into words when it has several, else into runs of characters sized so each
+    run should fit (``count`` tokens spread evenly over the characters). Always returns two or more pieces."""
+    words = _WORD.findall(piece)
+    if len(words) > 1:
+        return words
+    body = piece.rstrip()
+    tail = piece[len(body):]
+    body = body.lstrip()
+    step = max(1, len(body) * chunk_size // count)
+    runs = [body[i:i + step] for i in range(0, len(body), step)]
+    runs[-1] += tail
+    return runs
+
+
+def _counter_name(counter: TokenCounter) -> str:
+    if counter is approx_token_counts:
+        return "approx"
+    name = getattr(counter, "name", None)
+    if isinstance(name, str):
+        return name
+    target = counter if hasattr(counter, "__qualname__") else type(counter)
+    return f"{target.__module__}.{target.__qualname__}"
+
+
+class SentenceSplitter(NodeTransform):
+    """Splits text into chunks of at most ``chunk_size`` tokens, each starting with up to ``chunk_overlap``
+    tokens of whole sentences from the end of the previous chunk.
+
+    ``token_counter`` counts tokens (see `token_count`); without one the splitter uses `approx_token_counts`
+    until the Document injects the embedding model's tokenizer with `set_token_counter`.
+    """
+
+    def __init__(self, chunk_size: int = 1024, chunk_overlap: int = 200,
+                 token_counter: Optional[TokenCounter] = None) -> None:
+        if chunk_size <= 0:
+            raise ValueError(f"chunk_size must be > 0, got chunk_size={chunk_size}")
+        if not 0 <= chunk_overlap < chunk_size:
+            raise ValueError(f"chunk_overlap must satisfy 0 <= chunk_overlap < chunk_size, "
+                             f"got chunk_overlap={chunk_overlap}, chunk_size={chunk_size}")
+        self.chunk_size = chunk_size
+        self.chunk_overlap = chunk_overlap
+        self._explicit_counter = token_counter is not None
+        self._counter: TokenCounter = token_counter if token_counter is not None else approx_token_counts
+        self._counter_name = _counter_name(self._counter)
+
+    @property
+    def token_counter_name(self) -> str:
+        return self._counter_name
+
+    def set_token_counter(self, counter: TokenCounter, name: str) -> bool:
+        """Use ``counter`` (the embedding model's tokenizer) unless one was given to the constructor.
+        Returns whether it was applied."""
+        if self._explicit_counter:
+            LOG.debug("SentenceSplitter keeps its own token counter %s; ignoring %s", self._counter_name, name)
+            return False
+        self._counter = counter
+        self._counter_name = name
+        return True
+
+    def _identity_params(self) -> dict[str, Any]:
+        return {"chunk_size": self.chunk_size, "chunk_overlap": self.chunk_overlap,
+                "token_counter": self._counter_name}
+
+    # -- splitting ------------------------------------------------------------------------------------
+    def split_text(self, text: str) -> list[str]:
+        """The chunks of ``text``, stripped, never empty."""
+        return self.split_texts([text])[0]
+
+    def split_texts(self, texts: list[str]) -> list[list[str]]:
+        """`split_text` for many texts, counting the pieces of all of them in one call of the counter."""
+        pieces: list[str] = []
+        owners: list[int] = []
+        for owner, text in enumerate(texts):
+            for piece in _sentences(text):
+                pieces.append(piece)
+                owners.append(owner)
+        pieces, counts, owners = self._fit(pieces, self._count(pieces), owners)
+        result: list[list[str]] = [[] for _ in texts]
+        lo = 0
+        while lo < len(pieces):
+            hi = lo
+            while hi < len(pieces) and owners[hi] == owners[lo]:
+                hi += 1
+            result[owners[lo]] = self._merge(pieces[lo:hi], counts[lo:hi])
+            lo = hi
+        return result
+
+    def _count(self, pieces: list[str]) -> list[int]:
+        if not pieces:
+            return []
+        counts = list(self._counter([p.strip() for p in pieces]))
+        if len(counts) != len(pieces):
+            raise ValueError(f"token counter {self._counter_name} returned {len(counts)} counts "
+                             f"for {len(pieces)} texts")
+        return counts
+
+    def _fit(self, pieces: list[str], counts: list[int],
+             owners: list[int]) -> tuple[list[str], list[int], list[int]]:
+        """Cut every piece over ``chunk_size`` tokens until all fit (a single character may still not)."""
+        size = self.chunk_size
+        while True:
+            parts = {i: _refine(p, c, size) for i, (p, c) in enumerate(zip(pieces, counts))
+                     if c > size and len(p.strip()) > 1}
+            if not parts:
+                return pieces, counts, owners
+            sub_counts = iter(self._count([s for i in parts for s in parts[i]]))
+            new_pieces: list[str] = []
+            new_counts: list[int] = []
+            new_owners: list[int] = []
+            for i, (piece, count, owner) in enumerate(zip(pieces, counts, owners)):
+                for sub in parts.get(i, (piece,)):
+                    new_pieces.append(sub)
+                    new_counts.append(next(sub_counts) if i in parts else count)
+                    new_owners.append(owner)
+            pieces, counts, owners = new_pieces, new_counts, new_owners
+
+    def _merge(self, pieces: list[str], counts: list[int]) -> list[str]:
+        """Greedy merge: fill a chunk up to ``chunk_size``; the next starts with the previous chunk's trailing
+        pieces worth at most ``chunk_overlap`` tokens, and only if the next piece still fits beside them."""
+        size, overlap = self.chunk_size, self.chunk_overlap
+        chunks: list[str] = []
+        current: list[int] = []
+        tokens = 0
+        for i, count in enumerate(counts):
+            if current and tokens + count > size:
+                chunks.append("".join(pieces[j] for j in current).strip())
+                kept = 0
+                start = len(current)
+                while start > 0:
+                    more = kept + counts[current[start - 1]]
+                    if more > overlap or more + count > size:
+                        break
+                    kept = more
+                    start -= 1
+                current = current[start:]
+                tokens = kept
+            current.append(i)
+            tokens += count
+        if current:
+            chunks.append("".join(pieces[j] for j in current).strip())
+        return chunks
+
+    # -- NodeTransform --------------------------------------------------------------------------------
+    def transform(self, node: DocNode) -> list[str]:
+        return self.split_text(node.get_text())
+
+    def batch_forward(self, nodes: list[DocNode]) -> list[list[str | DocNode]]:
+        return self.split_texts([node.get_text() for node in nodes])
+
+    def __call__(self, node: DocNode) -> list[DocNode]:
+        """The chunks of ``node`` as child DocNodes (no group; metadata shared through the parent link)."""
+        return [DocNode(uid=make_uid("split", node.uid, i, text), text=text, parent=node)
+                for i, text in enumerate(self.split_text(node.get_text()))]

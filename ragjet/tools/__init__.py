@@ -1,0 +1,1 @@
+"""LazyLLM-compatible import paths (``lazyllm.tools.rag``), so the lecture's imports work unchanged."""

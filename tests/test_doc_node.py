@@ -1,0 +1,51 @@
+from ragjet.rag.doc_node import DocNode, MetadataMode, make_uid
+from ragjet.tools.rag.doc_node import MetadataMode as LectureMetadataMode
+
+
+def test_lecture_import_path_is_the_same_enum():
+    assert LectureMetadataMode is MetadataMode
+
+
+def test_make_uid_is_deterministic_and_sensitive_to_every_part():
+    assert make_uid("g", "p", 0, "text") == make_uid("g", "p", 0, "text")
+    assert len({make_uid("g", "p", 0, "t"), make_uid("g", "p", 1, "t"), make_uid("h", "p", 0, "t"),
+                make_uid("g", "q", 0, "t"), make_uid("g", "p", 0, "u")}) == 5
+
+
+def test_lecture_attributes():
+    node = DocNode(uid="u1", text="hello", group="words")
+    assert (node._uid, node._group, node.text, node.uid, node.group) == ("u1", "words", "hello", "u1", "words")
+
+
+def test_get_text_modes_respect_exclusions_and_hide_file_keys():
+    node = DocNode(text="body", metadata={"author": "ann", "secret": "x"},
+                   global_metadata={"file_path": "/a/b.txt", "topic": "t"},
+                   excluded_embed_metadata_keys=["secret"], excluded_llm_metadata_keys=["author"])
+    assert node.get_text() == "body" and node.get_text(MetadataMode.NONE) == "body"
+    embed = node.get_text(MetadataMode.EMBED)
+    assert "author: ann" in embed and "secret" not in embed and "file_path" not in embed and "topic: t" in embed
+    llm = node.get_content()
+    assert "author" not in llm and "secret: x" in llm and llm.endswith("body")
+    assert "file_path: /a/b.txt" in node.get_text(MetadataMode.ALL)
+
+
+def test_parent_children_and_shared_global_metadata():
+    root = DocNode(uid="r", text="A. B.", group="root", global_metadata={"file_path": "/f.txt"})
+    child = DocNode(uid="c", text="A.", group="s", parent=root)
+    root.children["s"] = [child]
+    assert child.parent is root and child.parent_uid == "r" and child.root() is root
+    assert child.global_metadata is root.global_metadata and child.docpath == "/f.txt"
+
+
+def test_with_score_copies_without_touching_the_stored_node():
+    node = DocNode(uid="u", text="t", group="g", embedding={"default": [1.0]})
+    scored = node.with_score(0.5)
+    assert scored.similarity_score == 0.5 and node.similarity_score is None
+    assert scored.uid == node.uid and scored.embedding is node.embedding
+
+
+def test_nodes_are_light():
+    import sys
+    node = DocNode(uid="u" * 32, text="word", group="words")
+    assert not hasattr(node, "__dict__")
+    assert sys.getsizeof(node) < 200
