@@ -7,10 +7,9 @@ incremental ingestion can tell what is already stored.
 """
 from __future__ import annotations
 
-import copy
 import hashlib
 from enum import Enum, auto
-from typing import Any, Iterable, Optional
+from typing import Any, Optional
 
 LAZY_ROOT_NAME = "lazyllm_root"
 
@@ -196,7 +195,9 @@ class DocNode:
     def with_score(self, score: float) -> "DocNode":
         """A shallow copy carrying ``similarity_score``: results never mutate the stored node, so concurrent
         retrievers on the same group cannot overwrite each other's scores."""
-        clone = copy.copy(self)
+        clone = DocNode.__new__(DocNode)
+        for name in _COPIED_SLOTS:
+            setattr(clone, name, getattr(self, name))
         clone.similarity_score = score
         return clone
 
@@ -216,5 +217,5 @@ class DocNode:
         return hash(self.uid)
 
 
-def iter_texts(nodes: Iterable[DocNode], mode: MetadataMode = MetadataMode.EMBED) -> list[str]:
-    return [n.get_text(mode) for n in nodes]
+_COPIED_SLOTS = tuple(s for s in DocNode.__slots__ if s != "__weakref__")
+

@@ -59,6 +59,7 @@ class Document:
         self._index_specs: dict[str, tuple[type, tuple, dict]] = {}
         self._wanted: dict[str, set[str]] = {}
         self._store: Optional[StoreBase] = None
+        self._ready = False
         self._lock = threading.RLock()
         self.read_report: Optional[ReadReport] = None
 
@@ -124,10 +125,15 @@ class Document:
 
     def start(self) -> "Document":
         """Read the files and build every group asked for so far (done once; later calls are free)."""
-        if self._store is None:
+        if not self._ready:
             with self._lock:
-                if self._store is None:
-                    self._init_store()
+                if not self._ready:
+                    try:
+                        self._init_store()
+                    except BaseException:
+                        self._store = None
+                        raise
+                    self._ready = True
         return self
 
     def activate_group(self, name: str, embed_keys: Iterable[str] = ()) -> None:

@@ -15,6 +15,9 @@ from ...registry import missing_extra
 from .dense import top_k
 
 _WORD = re.compile(r"\w", re.UNICODE)
+# Chinese function words: they occur in nearly every passage, so matching them only adds noise.
+CHINESE_STOPWORDS = frozenset("的 了 是 在 和 与 及 或 等 也 就 都 而 之 为 以 于 对 把 被 这 那 有 个 们 我 你 他 她 它 "
+                              "吗 呢 吧 啊 着 过 又 并 但 其 则 即 从 向 由 将 要 会 能 可 让 给 很 么 什么 怎么".split())
 
 
 def _bm25s():
@@ -35,7 +38,8 @@ def chinese_tokens(texts: Sequence[str]) -> list[list[str]]:
     except ImportError:
         raise missing_extra("jieba", "lexical") from None
     jieba.setLogLevel(logging.WARNING)
-    return [[t.lower() for t in jieba.lcut_for_search(text) if _WORD.search(t)] for text in texts]
+    return [[t.lower() for t in jieba.lcut_for_search(text) if _WORD.search(t) and t not in CHINESE_STOPWORDS]
+            for text in texts]
 
 
 TOKENIZERS: dict[str, Callable[[Sequence[str]], list[list[str]]]] = {

@@ -1,5 +1,6 @@
-"""The lecture's TrieTreeIndex and LinearSearchIndex, as the seed writes them; only the import is changed
-(``import ragjet as lazyllm`` in place of ``import lazyllm``)."""
+"""The lecture's TrieTreeIndex and LinearSearchIndex, as the seed writes them, for `ragjet bench index`; only
+the import is changed (``ragjet`` in place of ``lazyllm``). Kept verbatim on purpose: the bench measures how
+ragjet runs the lecture's own code, so these are not to be optimised."""
 from typing import Dict, List, Optional
 
 from ragjet.tools.rag import DocNode, IndexBase, StoreBase  # noqa: F401  (the lecture imports these)

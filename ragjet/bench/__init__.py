@@ -1,0 +1,21 @@
+"""Benchmarks behind ``ragjet bench NAME``: each is a module with ``add_arguments(parser)`` and ``run(args)``
+returning a `Report`, registered by name in `BENCHES`.
+
+Every bench measures its baseline in the same run and reports ratios, so results stay comparable on a noisy
+machine; absolute times are printed for information only.
+"""
+from __future__ import annotations
+
+from types import ModuleType
+
+from ..registry import Registry
+from . import embed_bench, index_bench, retrieval_bench, startup_bench
+from .report import Report, timeit_median
+
+BENCHES: Registry[ModuleType] = Registry("bench", hint="Run `ragjet bench --help` to list them.")
+BENCHES.register("index", index_bench)
+BENCHES.register("retrieval", retrieval_bench)
+BENCHES.register("embed", embed_bench)
+BENCHES.register("startup", startup_bench)
+
+__all__ = ["BENCHES", "Report", "timeit_median"]

