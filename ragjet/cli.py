@@ -41,7 +41,8 @@ def _search(args: argparse.Namespace) -> int:
     for rank, node in enumerate(nodes, 1):
         source = Path(node.docpath).name if node.docpath else "?"
         print(f"{rank}. score {node.similarity_score:.3f}  {source}")
-        print(textwrap.indent(textwrap.fill(" ".join(node.text.split()), 100), "   "), end="\n\n")
+        snippet = textwrap.shorten(" ".join(node.text.split()), width=320, placeholder=" ...")
+        print(textwrap.indent(textwrap.fill(snippet, 100), "   "), end="\n\n")
     return 0 if nodes else 1
 
 

@@ -29,11 +29,8 @@ class MetadataMode(Enum):
 
 def make_uid(*parts: object) -> str:
     """A stable 32-hex-digit id from ``parts``: the same inputs give the same uid in every process."""
-    h = hashlib.blake2b(digest_size=16)
-    for part in parts:
-        h.update(str(part).encode("utf-8", "surrogatepass"))
-        h.update(b"\x1f")
-    return h.hexdigest()
+    joined = "\x1f".join([p if isinstance(p, str) else str(p) for p in parts])
+    return hashlib.blake2b(joined.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
 class DocNode:
