@@ -70,5 +70,5 @@ def test_full_word_list(words_file, tmp_path):
     folder.mkdir()
     os.symlink(words_file, folder / "words_alpha.txt")
     docs, retriever1, retriever2 = _lecture_docs(folder)
-    assert docs.store.count("words") == 370098
+    assert docs.store.count("words") == len(words_file.read_bytes().split(b"\r\n"))
     _check(retriever1, retriever2, ["a", "zwitterionic", "aardvark", "python", "zyzzyva"])
