@@ -24,13 +24,6 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-@pytest.fixture(autouse=True)
-def _ragjet_home(tmp_path_factory, monkeypatch):
-    """Keep caches of each test session apart from the user's, but share exported models across tests."""
-    home = os.environ.get("RAGJET_TEST_HOME") or str(Path.home() / ".cache" / "ragjet")
-    monkeypatch.setenv("RAGJET_HOME", home)
-
-
 class CountingEmbedder:
     """A deterministic bag-of-words embedder that records every batch it is asked for.
 
