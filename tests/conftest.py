@@ -24,6 +24,14 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path, monkeypatch):
+    """Each test starts with an empty ragjet home (embedding cache, ledgers); exported models stay shared."""
+    default_home = Path(os.environ.get("RAGJET_HOME") or Path.home() / ".cache" / "ragjet")
+    monkeypatch.setenv("RAGJET_MODELS", os.environ.get("RAGJET_MODELS") or str(default_home / "models"))
+    monkeypatch.setenv("RAGJET_HOME", str(tmp_path / "ragjet-home"))
+
+
 class CountingEmbedder:
     """A deterministic bag-of-words embedder that records every batch it is asked for.
 

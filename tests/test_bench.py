@@ -61,14 +61,14 @@ def write_words(path: Path, count: int = 2000) -> list[str]:
 
 # -- registry and CLI contract ----------------------------------------------------------------------------
 def test_benches_registered_with_cli_contract() -> None:
-    assert BENCHES.names() == ["embed", "index", "retrieval", "startup"]
+    assert BENCHES.names() == ["coldstart", "embed", "index", "retrieval"]
     for name in BENCHES.names():
         parser = argparse.ArgumentParser()
         BENCHES.get(name).add_arguments(parser)
         parser.add_argument("--json")  # the CLI adds these; a bench defining them would conflict here
         parser.add_argument("--plot")
         assert callable(BENCHES.get(name).run)
-    with pytest.raises(KeyError, match="registered: embed, index, retrieval, startup"):
+    with pytest.raises(KeyError, match="registered: coldstart, embed, index, retrieval"):
         BENCHES.get("indx")
 
 
@@ -160,8 +160,8 @@ def test_embed_bench_small(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @needs_local_model
-def test_startup_bench_one_run(tmp_path: Path) -> None:
-    report = BENCHES.get("startup").run(parse("startup", ["--repeat", "1", "--backends", "onnx"]))
+def test_coldstart_bench_one_run(tmp_path: Path) -> None:
+    report = BENCHES.get("coldstart").run(parse("coldstart", ["--repeat", "1", "--backends", "onnx"]))
     check_report(report, tmp_path)
     assert [r["backend"] for r in report.rows] == ["python -c pass", "onnx"]
     assert report.rows[1]["in_process_s"] > 0

@@ -9,13 +9,13 @@ from __future__ import annotations
 from types import ModuleType
 
 from ..registry import Registry
-from . import embed_bench, index_bench, retrieval_bench, startup_bench
+from . import embed_bench, index_bench, retrieval_bench, coldstart_bench
 from .report import Report, timeit_median
 
 BENCHES: Registry[ModuleType] = Registry("bench", hint="Run `ragjet bench --help` to list them.")
 BENCHES.register("index", index_bench)
 BENCHES.register("retrieval", retrieval_bench)
 BENCHES.register("embed", embed_bench)
-BENCHES.register("startup", startup_bench)
+BENCHES.register("coldstart", coldstart_bench)
 
 __all__ = ["BENCHES", "Report", "timeit_median"]

@@ -18,7 +18,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..home import ragjet_home
+from ..home import models_home
 from ..log import LOG
 from ..registry import missing_extra
 from .onnx_export import cached_onnx
@@ -90,7 +90,7 @@ class LocalEmbedding:
     def _cache_dir(self) -> Path:
         tag = hashlib.blake2b(str(self.model_dir.resolve()).encode(), digest_size=4).hexdigest()
         safe = re.sub(r"[^\w.-]", "_", self._base_id)
-        return ragjet_home() / "models" / f"{safe}-{tag}"
+        return models_home() / f"{safe}-{tag}"
 
     # -- embedding ------------------------------------------------------------------------------------------
     def __call__(self, text: str | Sequence[str], **_: Any) -> list[float] | list[list[float]]:

@@ -10,13 +10,13 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
-from tqdm import tqdm
-
 from ..log import LOG
-from .doc_node import LAZY_ROOT_NAME, DocNode, MetadataMode
+from .doc_node import LAZY_ROOT_NAME, DocNode
 from .embedding import Embedder, make_embedders
 from .index.base import INDEXES
 from .index.default import DefaultIndex
+from .ingest.embed_cache import EmbeddingCache
+from .ingest.engine import IngestStats, Ingestor
 from .readers import SimpleDirectoryReader
 from .readers.report import ReadReport
 from .store import STORES, StoreBase, create_store
@@ -42,7 +42,8 @@ class Document:
     """A knowledge base: files under ``dataset_path``, node groups, a store and the indexes on it."""
 
     def __init__(self, dataset_path: str | Path, embed: Any = None, manager: bool = False,
-                 store_conf: Optional[dict[str, Any]] = None, name: Optional[str] = None) -> None:
+                 store_conf: Optional[dict[str, Any]] = None, name: Optional[str] = None,
+                 embed_cache: bool = True) -> None:
         path = Path(dataset_path).expanduser()
         if not path.exists():
             raise FileNotFoundError(f"dataset_path {str(dataset_path)!r} does not exist (resolved to {path.resolve()})")
@@ -53,6 +54,7 @@ class Document:
         self.name = name or self.dataset_path.name
         self.manager = manager
         self.store_conf = store_conf
+        self.embed_cache = embed_cache
         self.embedders: dict[str, Embedder] = make_embedders(embed)
         self._groups: dict[str, NodeGroup] = builtin_groups()
         self._readers: dict[str, Callable[..., Any]] = {}
@@ -60,6 +62,7 @@ class Document:
         self._wanted: dict[str, set[str]] = {}
         self._store: Optional[StoreBase] = None
         self._ready = False
+        self._ingestor: Optional[Ingestor] = None
         self._lock = threading.RLock()
         self.read_report: Optional[ReadReport] = None
 
@@ -155,11 +158,22 @@ class Document:
         for name, (cls, args, kwargs) in self._index_specs.items():
             store.register_index(name, self._build_index(cls, args, kwargs))
         self._inject_token_counter()
-        roots = self._read()
-        store.update_nodes(roots)
-        store.activate_group(LAZY_ROOT_NAME)
+        self.read_report = ReadReport()
+        cache = EmbeddingCache() if self.embedders and self.embed_cache else None
+        self._ingestor = Ingestor(store, self._groups, self.embedders, self._wanted, self._read_files,
+                                  scope=str(self.dataset_path), cache=cache)
+        files = [str(p) for p in self._directory_reader().list_files()]
+        if not files:
+            LOG.warning("no documents found in %s: retrievers will return nothing", self.dataset_path)
+        self._ingestor.sync(files)
         for name in list(self._wanted):
-            self._build(name)
+            self._ingestor.build(name)
+
+    @property
+    def stats(self) -> IngestStats:
+        """What the last start did (files parsed, chunks embedded, cache hits, nodes written)."""
+        self.start()
+        return self._ingestor.stats
 
     def _build_index(self, cls: type, args: tuple, kwargs: dict) -> Any:
         def real(v: Any) -> Any:
@@ -177,57 +191,18 @@ class Document:
             if setter is not None:
                 setter(counter.token_counter, counter.model_id)
 
-    def _read(self) -> list[DocNode]:
-        reader = SimpleDirectoryReader(input_dir=str(self.dataset_path), recursive=True,
-                                       file_extractor=dict(self._readers))
+    def _directory_reader(self) -> SimpleDirectoryReader:
+        return SimpleDirectoryReader(input_dir=str(self.dataset_path), recursive=True,
+                                     file_extractor=dict(self._readers))
+
+    def _read_files(self, paths: list[str]) -> list[DocNode]:
+        reader = SimpleDirectoryReader(input_files=paths, file_extractor=dict(self._readers))
         nodes = reader()
-        self.read_report = reader.report
-        if not nodes:
-            LOG.warning("no documents found in %s: retrievers will return nothing (%s)", self.dataset_path,
-                        reader.report.summary())
+        self.read_report.merge(reader.report)
         return nodes
 
     def _build(self, name: str) -> None:
-        store = self._store
-        if not store.is_group_active(name):
-            group = self._groups[name]
-            self._build(group.parent)
-            nodes = group.build(store.get_nodes(group.parent))
-            self._embed(name, nodes, self._wanted.get(name, ()))
-            store.update_nodes(nodes)
-            store.activate_group(name)
-            LOG.debug("built node group %r: %d nodes", name, len(nodes))
-            return
-        keys = self._wanted.get(name)
-        if not keys:
-            return
-        missing = [n for n in store.get_nodes(name) if any(not n.has_embedding(k) for k in keys)]
-        if missing:
-            self._embed(name, missing, keys)
-            store.update_nodes(missing)
-
-    def _embed(self, group: str, nodes: list[DocNode], keys: Iterable[str]) -> None:
-        """Embed ``nodes`` for ``keys``: texts sorted by length (little padding), one call per batch."""
-        for key in keys:
-            embedder = self.embedders[key]
-            todo = sorted((n for n in nodes if not n.has_embedding(key)), key=lambda n: len(n.text))
-            if not todo:
-                continue
-            before = embedder.truncated_count
-            with tqdm(total=len(todo), desc=f"embedding {group}", unit="chunk", disable=None, leave=False) as bar:
-                for start in range(0, len(todo), embedder.batch_size):
-                    batch = todo[start:start + embedder.batch_size]
-                    vectors = embedder.embed_batch([n.get_text(MetadataMode.EMBED) for n in batch])
-                    for node, vec in zip(batch, vectors):
-                        if node.embedding is None:
-                            node.embedding = {}
-                        node.embedding[key] = vec
-                    bar.update(len(batch))
-            truncated = (embedder.truncated_count or 0) - (before or 0)
-            if truncated:
-                LOG.warning("%d of %d chunks of group %r are longer than %s accepts and were truncated when "
-                            "embedded; use a smaller chunk_size for this group", truncated, len(todo), group,
-                            embedder.model_id)
+        self._ingestor.build(name)
 
     # -- mapping between groups ------------------------------------------------------------------------------
     def find(self, target: str) -> Callable[[list[DocNode]], list[DocNode]]:

@@ -18,6 +18,13 @@ class ReadReport:
     def add_skipped(self, category: str, path: str) -> None:
         self.skipped.setdefault(category, []).append(path)
 
+    def merge(self, other: "ReadReport") -> None:
+        """Add the counts of another read (the ingestion engine reads a folder in batches)."""
+        self.loaded += other.loaded
+        self.nodes += other.nodes
+        for category, paths in other.skipped.items():
+            self.skipped.setdefault(category, []).extend(paths)
+
     @property
     def total_skipped(self) -> int:
         return sum(len(paths) for paths in self.skipped.values())

@@ -7,17 +7,28 @@ custom index such as the lecture's trie stays in sync with any store, not only t
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Iterable, Optional
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Optional
 
 from ...registry import Registry
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from ..doc_node import DocNode
     from ..index.base import IndexBase
 
 
 class StoreBase(ABC):
-    """Nodes by group and uid, plus the indexes that must see every write."""
+    """Nodes by group and uid, plus the indexes that must see every write.
+
+    ``persistent`` stores keep nodes across restarts and name a ``ledger_path`` where the ingestion ledger
+    lives beside them; stores with ``supports_vector_search`` answer cosine queries themselves (their own ANN
+    index), so the default index does not keep their vectors in memory.
+    """
+
+    persistent: bool = False
+    supports_vector_search: bool = False
 
     def __init__(self) -> None:
         self._indexes: dict[str, "IndexBase"] = {}
@@ -44,7 +55,7 @@ class StoreBase(ABC):
 
     def update_nodes(self, nodes: list["DocNode"]) -> None:
         """Upsert ``nodes`` (any groups) and tell every index, one call per group."""
-        for group, batch in _by_group(nodes).items():
+        for group, batch in group_by_name(nodes).items():
             self._upsert(group, batch)
             for index in self._indexes.values():
                 index.update(batch)
@@ -70,6 +81,24 @@ class StoreBase(ABC):
     @abstractmethod
     def groups(self) -> list[str]:
         """Names of the groups that hold nodes."""
+
+    def get_children(self, group_name: str, parent_uids: Iterable[str]) -> list["DocNode"]:
+        """Nodes of ``group_name`` whose parent is one of ``parent_uids`` (backends override with a query)."""
+        wanted = set(parent_uids)
+        return [n for n in self.get_nodes(group_name) if n.parent_uid in wanted]
+
+    @property
+    def ledger_path(self) -> Optional[Path]:
+        """Where the ingestion ledger of this store lives (None: the store forgets everything on exit)."""
+        return None
+
+    def vector_search(self, group_name: str, embed_key: str, query: "np.ndarray", topk: int,
+                      filters: Optional[dict[str, Any]] = None) -> tuple[list[str], "np.ndarray"]:
+        """Best ``topk`` uids by cosine with ``query`` and their scores (stores with their own ANN index)."""
+        raise NotImplementedError(f"{type(self).__name__} has no vector search of its own")
+
+    def close(self) -> None:
+        """Release files and connections."""
 
     # -- groups -----------------------------------------------------------------------------------------
     def activate_group(self, name: str) -> None:
@@ -97,7 +126,7 @@ class StoreBase(ABC):
         return sorted(self._indexes)
 
 
-def _by_group(nodes: list["DocNode"]) -> dict[str, list["DocNode"]]:
+def group_by_name(nodes: list["DocNode"]) -> dict[str, list["DocNode"]]:
     out: dict[str, list[DocNode]] = {}
     for n in nodes:
         out.setdefault(n._group, []).append(n)

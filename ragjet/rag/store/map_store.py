@@ -1,28 +1,78 @@
-"""The in-memory `map` store: dicts of nodes per group, with O(1) uid lookups and a per-file uid set.
+"""The `map` store: dicts of nodes per group, with O(1) uid lookups and a per-file uid set.
 
-It is the fastest store and the default; it forgets everything when the process ends (the persistent stores
-and the embedding cache of the ingestion layer are what make restarts cheap).
+Without options it lives in memory only (fastest; the embedding cache still spares the model on restart).
+With ``uri`` it mirrors every write into a SQLite file and reloads from it on start, so a restart parses
+and embeds nothing; the ingestion ledger shares that file.
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Iterable, Optional
 
+import numpy as np
+
 from ..doc_node import DocNode
-from .base import STORES, StoreBase
+from ..ingest.sqlite_util import SqliteFile
+from .base import STORES, StoreBase, group_by_name
+from .codec import NodeDecoder, node_record
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS nodes (uid TEXT PRIMARY KEY, grp TEXT, doc_id TEXT, parent TEXT, content TEXT,
+    metadata TEXT, global_metadata TEXT, excluded TEXT);
+CREATE INDEX IF NOT EXISTS nodes_grp ON nodes (grp);
+CREATE TABLE IF NOT EXISTS vectors (uid TEXT, key TEXT, vector BLOB, PRIMARY KEY (uid, key)) WITHOUT ROWID;
+"""
+_COLUMNS = ("uid", "group", "doc_id", "parent", "content", "metadata", "global_metadata", "excluded")
 
 
 @STORES.register("map")
 class MapStore(StoreBase):
-    """Nodes in dicts: ``group → uid → node`` and ``group → doc_id → uids``."""
+    """Nodes in dicts: ``group → uid → node`` and ``group → doc_id → uids``; optionally mirrored to SQLite."""
 
-    def __init__(self, **kwargs: object) -> None:
-        if kwargs:
-            raise TypeError(f"the map store takes no options yet, got {sorted(kwargs)}")
+    def __init__(self, uri: Optional[str] = None) -> None:
         super().__init__()
         self._nodes: dict[str, dict[str, DocNode]] = {}
         self._by_doc: dict[str, dict[str, set[str]]] = {}
+        self._db: Optional[SqliteFile] = None
+        if uri is not None:
+            self._db = SqliteFile(Path(uri).expanduser(), SCHEMA)
+            self.persistent = True
+            self._load()
 
-    def _upsert(self, group: str, nodes: list[DocNode]) -> None:
+    @property
+    def ledger_path(self) -> Optional[Path]:
+        return self._db.path if self._db is not None else None
+
+    def _load(self) -> None:
+        conn = self._db.conn
+        vectors: dict[str, dict[str, np.ndarray]] = {}
+        for uid, key, blob in conn.execute("SELECT uid, key, vector FROM vectors"):
+            vectors.setdefault(uid, {})[key] = np.frombuffer(blob, dtype=np.float32)
+        decode = NodeDecoder()
+        nodes = []
+        for row in conn.execute(f"SELECT {', '.join(c if c != 'group' else 'grp' for c in _COLUMNS)} FROM nodes"):
+            rec = dict(zip(_COLUMNS, row))
+            rec["embedding"] = vectors.get(rec["uid"])
+            nodes.append(decode(rec))
+        for group, batch in group_by_name(nodes).items():
+            self._remember(group, batch)
+        for group in self._nodes:  # restore parent/children links between loaded nodes
+            for node in self._nodes[group].values():
+                parent_uid = node.parent_uid
+                if parent_uid:
+                    parent = self._find(parent_uid)
+                    if parent is not None:
+                        node.parent = parent
+                        parent.children.setdefault(group, []).append(node)
+
+    def _find(self, uid: str) -> Optional[DocNode]:
+        for table in self._nodes.values():
+            node = table.get(uid)
+            if node is not None:
+                return node
+        return None
+
+    def _remember(self, group: str, nodes: list[DocNode]) -> None:
         table = self._nodes.setdefault(group, {})
         by_doc = self._by_doc.setdefault(group, {})
         for n in nodes:
@@ -32,6 +82,17 @@ class MapStore(StoreBase):
             if doc is not None:
                 by_doc.setdefault(doc, set()).add(uid)
 
+    def _upsert(self, group: str, nodes: list[DocNode]) -> None:
+        self._remember(group, nodes)
+        if self._db is None:
+            return
+        records = [node_record(n) for n in nodes]
+        with self._db.transaction() as conn:
+            conn.executemany("INSERT OR REPLACE INTO nodes VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                             [tuple(r[c] for c in _COLUMNS) for r in records])
+            conn.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
+                             [(r["uid"], k, v.tobytes()) for r in records for k, v in r["embedding"].items()])
+
     def _delete(self, group: str, uids: Optional[list[str]]) -> list[str]:
         table = self._nodes.get(group)
         if not table:
@@ -40,20 +101,21 @@ class MapStore(StoreBase):
             removed = list(table)
             self._nodes.pop(group)
             self._by_doc.pop(group, None)
-            return removed
-        removed = []
-        by_doc = self._by_doc.get(group, {})
-        for uid in uids:
-            node = table.pop(uid, None)
-            if node is None:
-                continue
-            removed.append(uid)
-            doc = node.global_metadata.get("doc_id")
-            members = by_doc.get(doc)
-            if members is not None:
-                members.discard(uid)
-                if not members:
-                    del by_doc[doc]
+        else:
+            removed = []
+            by_doc = self._by_doc.get(group, {})
+            for uid in uids:
+                node = table.pop(uid, None)
+                if node is None:
+                    continue
+                removed.append(uid)
+                members = by_doc.get(node.global_metadata.get("doc_id"))
+                if members is not None:
+                    members.discard(uid)
+        if self._db is not None and removed:
+            with self._db.transaction() as conn:
+                conn.executemany("DELETE FROM nodes WHERE uid = ?", [(u,) for u in removed])
+                conn.executemany("DELETE FROM vectors WHERE uid = ?", [(u,) for u in removed])
         return removed
 
     def get_nodes(self, group_name: str, uids: Optional[Iterable[str]] = None,
@@ -69,8 +131,17 @@ class MapStore(StoreBase):
             return [table[u] for d in doc_ids for u in by_doc.get(d, ())]
         return list(table.values())
 
+    def get_children(self, group_name: str, parent_uids: Iterable[str]) -> list[DocNode]:
+        out = []
+        for uid in parent_uids:
+            parent = self._find(uid)
+            if parent is not None:
+                out.extend(parent.children.get(group_name, ()))
+        return out
+
     def count(self, group_name: str) -> int:
         return len(self._nodes.get(group_name, ()))
 
     def groups(self) -> list[str]:
         return [g for g, t in self._nodes.items() if t]
+

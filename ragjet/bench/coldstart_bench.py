@@ -1,4 +1,4 @@
-"""``ragjet bench startup``: time from a fresh process to the first query vector, per embedding backend.
+"""``ragjet bench coldstart``: time from a fresh process to the first query vector, per embedding backend.
 
 Each run is a new Python process that imports ragjet, builds the local embedder and embeds one query, then
 prints its own elapsed time; the parent also times the whole process. A bare ``python -c pass`` is timed in
@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> Report:
     notes.append("in_process: import ragjet + load model + embed one query, timed inside the child; "
                  "over_python: wall time above a bare interpreter's")
     return Report(
-        title=f"startup: import ragjet, load {MODEL}, embed one query (new process, median of {args.repeat})",
+        title=f"coldstart: import ragjet, load {MODEL}, embed one query (new process, median of {args.repeat})",
         columns=["backend", "runs", "wall_s", "in_process_s", "over_python_s"],
         rows=rows, notes=notes, plot_columns=["wall_s", "in_process_s"], plot_label="backend",
         meta={"model": MODEL, "repeat": args.repeat, "runs_s": {k: [w for w, _ in v] for k, v in timings.items()}})
@@ -86,7 +86,7 @@ def _spawn(backend: Optional[str]) -> tuple[float, Optional[float]]:
     proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     wall = time.perf_counter() - start
     if proc.returncode != 0:
-        raise RuntimeError(f"startup child ({backend or 'baseline'}) failed with exit code {proc.returncode}:\n"
+        raise RuntimeError(f"coldstart child ({backend or 'baseline'}) failed with exit code {proc.returncode}:\n"
                            f"{proc.stderr[-2000:]}")
     return wall, (float(proc.stdout.strip().splitlines()[-1]) if backend else None)
 

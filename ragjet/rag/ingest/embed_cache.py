@@ -1,0 +1,59 @@
+"""A persistent embedding cache: (model id, text hash) → vector, in one SQLite file under ragjet's home.
+
+It is what lets every store, the in-memory one included, restart without calling the embedding model: texts
+whose vectors were computed once by the same model are looked up, not embedded. Lookups and writes are
+batched (one query per batch of texts).
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+
+from ...home import ragjet_home
+from .sqlite_util import SqliteFile
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS vectors (
+    model TEXT NOT NULL, text_hash BLOB NOT NULL, dim INTEGER NOT NULL, vector BLOB NOT NULL,
+    PRIMARY KEY (model, text_hash)) WITHOUT ROWID;
+"""
+_CHUNK = 500  # SQLite's default limit on host parameters is 999
+
+
+def text_hash(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+class EmbeddingCache:
+    """Vectors by (model id, text), float32, shared by every document of this user."""
+
+    def __init__(self, path: Optional[Path] = None) -> None:
+        self.db = SqliteFile(path or ragjet_home() / "embedding_cache.sqlite", SCHEMA)
+        self.hits = 0
+        self.misses = 0
+
+    def get_many(self, model: str, texts: Sequence[str]) -> list[Optional[np.ndarray]]:
+        """The cached vector of each text, or None where it is not cached."""
+        hashes = [text_hash(t) for t in texts]
+        found: dict[bytes, np.ndarray] = {}
+        for start in range(0, len(hashes), _CHUNK):
+            part = hashes[start:start + _CHUNK]
+            marks = ",".join("?" * len(part))
+            rows = self.db.conn.execute(
+                f"SELECT text_hash, vector FROM vectors WHERE model = ? AND text_hash IN ({marks})", (model, *part))
+            for h, blob in rows:
+                found[h] = np.frombuffer(blob, dtype=np.float32)
+        out = [found.get(h) for h in hashes]
+        hits = sum(v is not None for v in out)
+        self.hits += hits
+        self.misses += len(out) - hits
+        return out
+
+    def put_many(self, model: str, texts: Sequence[str], vectors: np.ndarray) -> None:
+        rows = [(model, text_hash(t), int(v.shape[0]), np.ascontiguousarray(v, dtype=np.float32).tobytes())
+                for t, v in zip(texts, vectors)]
+        with self.db.transaction() as conn:
+            conn.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?, ?)", rows)
