@@ -132,12 +132,17 @@ class Ingestor:
             self.store.update_nodes(children)
             self.stats.nodes_written += len(children)
             self.ledger.mark_built(name, dict.fromkeys(missing, _keys(keys)))
-        stale = [p for p, have in built.items() if not keys <= set(filter(None, have.split(",")))]
+        have = {p: set(filter(None, k.split(","))) for p, k in built.items()}
+        stale = [p for p, got in have.items() if not keys <= got]
         if stale:
             nodes = self.store.get_nodes(name, doc_ids=stale)
+            for node in nodes:  # vectors of keys the ledger does not vouch for are recomputed
+                for key in keys - have.get(node.global_metadata.get("doc_id"), set()):
+                    if node.embedding:
+                        node.embedding.pop(key, None)
             self.embed(name, nodes, keys)
             self.store.update_nodes(nodes)
-            self.ledger.mark_built(name, {p: _keys(keys | set(filter(None, built[p].split(",")))) for p in stale})
+            self.ledger.mark_built(name, {p: _keys(keys | have[p]) for p in stale})
         self.store.activate_group(name)
 
     def _check_signature(self, name: str) -> None:

@@ -1,0 +1,183 @@
+"""Incremental ingestion: what a restart parses and embeds, on the persisted map store and in memory."""
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+import ragjet
+from conftest import CORPUS, CountingEmbedder
+
+
+def _store(tmp_path):
+    return {"type": "map", "kwargs": {"uri": str(tmp_path / "store.sqlite")}}
+
+
+def _open(corpus, tmp_path, embed=None, sentence=lambda x: x.split(". "), store_conf="persisted"):
+    embed = embed or CountingEmbedder()
+    conf = _store(tmp_path) if store_conf == "persisted" else store_conf
+    doc = ragjet.Document(corpus, embed=embed, store_conf=conf)
+    doc.create_node_group("sentence", parent="MediumChunk", transform=sentence)
+    retriever = ragjet.Retriever(doc, "sentence", topk=3)
+    retriever.start()
+    return doc, retriever, embed
+
+
+def _counts(doc):
+    return {g: doc.store.count(g) for g in ("lazyllm_root", "MediumChunk", "sentence")}
+
+
+def test_unchanged_restart_parses_and_embeds_nothing(corpus, tmp_path):
+    doc1, r1, e1 = _open(corpus, tmp_path)
+    assert doc1.stats.files_parsed == 3 and doc1.stats.chunks_embedded == 9 == len(e1.embedded)
+    first = [n.uid for n in r1("red planet")]
+    doc2, r2, e2 = _open(corpus, tmp_path)
+    assert doc2.stats.files_parsed == 0 and doc2.stats.chunks_embedded == 0 and e2.batches == []
+    assert _counts(doc2) == _counts(doc1)
+    assert [n.uid for n in r2("red planet")] == first
+    assert r2("red planet")[0].parent.group == "MediumChunk"
+
+
+def test_changed_deleted_and_added_files(corpus, tmp_path):
+    doc1, _, _ = _open(corpus, tmp_path)
+    before = _counts(doc1)
+    (corpus / "food.txt").write_text(CORPUS["food.txt"] + " Butter is churned from cream.")
+    (corpus / "animals.txt").unlink()
+    (corpus / "new.md").write_text("Volcanoes erupt lava. Glaciers carve valleys.")
+    doc2, r2, e2 = _open(corpus, tmp_path)
+    assert doc2.stats.files_parsed == 2 and doc2.stats.files_deleted == 1
+    # food.txt's last sentence lost its final period (text follows now), so it is new text too
+    assert sorted(e2.embedded) == ["Butter is churned from cream.", "Glaciers carve valleys.",
+                                   "Rice is a staple food in Asia", "Volcanoes erupt lava"]
+    assert doc2.stats.cache_hits == 2
+    after = _counts(doc2)
+    assert after["lazyllm_root"] == before["lazyllm_root"] and after["sentence"] == before["sentence"] - 3 + 1 + 2
+    assert not doc2.store.get_nodes("sentence", doc_ids=[str(corpus / "animals.txt")])
+    assert r2("lava")[0].text == "Volcanoes erupt lava"
+
+
+def test_touched_but_identical_file_is_not_parsed(corpus, tmp_path):
+    _open(corpus, tmp_path)
+    path = corpus / "space.md"
+    os.utime(path, (time.time() + 10, time.time() + 10))
+    doc2, _, _ = _open(corpus, tmp_path)
+    assert doc2.stats.files_parsed == 0
+
+
+def test_changed_group_definition_rebuilds_only_that_group(corpus, tmp_path):
+    doc1, _, _ = _open(corpus, tmp_path)
+    doc2, r2, e2 = _open(corpus, tmp_path, sentence=lambda x: x.split(" "))
+    assert doc2.stats.files_parsed == 0
+    assert all(" " not in n.text for n in doc2.store.get_nodes("sentence"))
+    assert doc2.store.count("MediumChunk") == doc1.store.count("MediumChunk")
+    assert e2.embedded and all(" " not in t for t in e2.embedded)
+
+
+def test_new_group_and_new_embed_key_on_restart(corpus, tmp_path):
+    _open(corpus, tmp_path)
+    embed = {"default": CountingEmbedder(), "other": CountingEmbedder(dim=16)}
+    doc = ragjet.Document(corpus, embed=embed, store_conf=_store(tmp_path))
+    doc.create_node_group("sentence", parent="MediumChunk", transform=lambda x: x.split(". "))
+    doc.create_node_group("words", parent="sentence", transform=str.split)
+    ragjet.Retriever(doc, "sentence", embed_keys=["other"], topk=1)("moon")
+    assert doc.stats.files_parsed == 0 and embed["default"].batches == []
+    assert len(embed["other"].embedded) == 9 + 1 and embed["other"].embedded[-1] == "moon"
+    ragjet.Retriever(doc, "words", similarity="bm25", topk=1)("Jupiter")
+    assert doc.store.count("words") > 20
+
+
+def test_changed_embed_model_reembeds(corpus, tmp_path):
+    _open(corpus, tmp_path)
+    other = CountingEmbedder()
+    other.model_id = "another-model"
+    doc, _, _ = _open(corpus, tmp_path, embed=other)
+    assert doc.stats.files_parsed == 0 and len(other.embedded) == 9
+
+
+def test_changed_embed_dimension_is_named(corpus, tmp_path):
+    _open(corpus, tmp_path)
+    wider = CountingEmbedder(dim=128)
+    wider.model_id = "wider-model"
+    with pytest.raises(ValueError, match="64-dim.*128-dim"):
+        _open(corpus, tmp_path, embed=wider)
+
+
+def test_memory_store_restarts_from_the_embedding_cache(corpus, tmp_path):
+    doc1, _, e1 = _open(corpus, tmp_path, store_conf=None)
+    doc2, _, e2 = _open(corpus, tmp_path, store_conf=None)
+    assert doc2.stats.files_parsed == 3 and e2.batches == [] and doc2.stats.cache_hits == len(e1.embedded)
+
+
+def test_embed_cache_can_be_turned_off(corpus, tmp_path):
+    _open(corpus, tmp_path, store_conf=None)
+    embed = CountingEmbedder()
+    doc = ragjet.Document(corpus, embed=embed, embed_cache=False)
+    ragjet.Retriever(doc, "MediumChunk").start()
+    assert len(embed.embedded) == 3
+
+
+def test_index_registered_on_a_persistent_store_is_rebuilt_without_embedding(corpus, tmp_path):
+    from ragjet.bench.lecture_indexes import TrieTreeIndex
+
+    def open_words():
+        embed = CountingEmbedder()
+        doc = ragjet.Document(corpus, embed=embed, store_conf=_store(tmp_path))
+        doc.create_node_group(name="words", transform=lambda d: d.replace(".", "").split())
+        doc.register_index("trie_tree", TrieTreeIndex, doc.get_store())
+        return doc, ragjet.Retriever(doc, group_name="words", index="trie_tree", topk=1), embed
+
+    doc1, r1, _ = open_words()
+    assert r1("Jupiter")[0].text == "Jupiter"
+    doc2, r2, embed = open_words()
+    assert r2("Jupiter")[0].text == "Jupiter" and doc2.stats.files_parsed == 0 and embed.batches == []
+
+
+CHILD = textwrap.dedent("""
+    import sys, time
+    sys.path.insert(0, {tests!r})
+    from conftest import CountingEmbedder
+    import ragjet
+
+    class Slow(CountingEmbedder):
+        def embed_batch(self, texts):
+            time.sleep(0.02)
+            return super().embed_batch(texts)
+
+    doc = ragjet.Document({corpus!r}, embed=Slow(batch_size=2), store_conf={conf!r})
+    doc.create_node_group("sentence", parent="MediumChunk", transform=lambda x: x.split(". "))
+    print("ready", flush=True)
+    ragjet.Retriever(doc, "sentence").start()
+    print("done", flush=True)
+""")
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.15, 0.3, 0.6, 1.0])
+def test_kill_9_during_ingestion_is_finished_by_the_next_start(tmp_path, delay):
+    corpus = tmp_path / "many"
+    corpus.mkdir()
+    for i in range(150):
+        (corpus / f"f{i:03}.txt").write_text(f"File {i} first sentence. File {i} second sentence. Tail {i}.")
+    conf = _store(tmp_path)
+    script = CHILD.format(tests=str(Path(__file__).parent), corpus=str(corpus), conf=conf)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout.readline().strip() == "ready"
+    time.sleep(delay)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+
+    doc, _, embed = _open(corpus, tmp_path, store_conf=conf)
+    counts = _counts(doc)
+    assert counts == {"lazyllm_root": 150, "MediumChunk": 150, "sentence": 450}
+    from ragjet.rag.ingest.ledger import Ledger
+    ledger = Ledger(Path(conf["kwargs"]["uri"]))
+    assert len(ledger.done_files(str(corpus))) == 150
+    assert set(ledger.built("sentence")) == set(ledger.done_files(str(corpus)))
+    uids = [n.uid for n in doc.store.get_nodes("sentence")]
+    assert len(uids) == len(set(uids))
+    again, _, embed2 = _open(corpus, tmp_path, store_conf=conf)
+    assert again.stats.files_parsed == 0 and embed2.batches == [] and _counts(again) == counts
