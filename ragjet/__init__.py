@@ -3,6 +3,7 @@
 ``import ragjet as lazyllm`` runs the lecture's code: Document, Retriever, register_index, node groups.
 """
 from . import tools
+from .flow import bind, parallel, pipeline
 from .log import LOG
 from .models import TrainableModule
 from .rag import (DocNode, Document, IndexBase, MetadataMode, Retriever, SentenceSplitter, SimpleDirectoryReader,
@@ -11,4 +12,5 @@ from .rag import (DocNode, Document, IndexBase, MetadataMode, Retriever, Sentenc
 __version__ = "0.1.0"
 
 __all__ = ["LOG", "TrainableModule", "DocNode", "Document", "IndexBase", "MetadataMode", "Retriever",
-           "SentenceSplitter", "SimpleDirectoryReader", "StoreBase", "override", "register_similarity", "tools"]
+           "SentenceSplitter", "SimpleDirectoryReader", "StoreBase", "override", "register_similarity", "tools",
+           "bind", "parallel", "pipeline"]

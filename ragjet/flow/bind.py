@@ -1,0 +1,54 @@
+"""``bind``: fix a step's extra arguments, including ``pipeline.input`` placeholders resolved per call.
+
+LazyLLM's forms: ``bind(func, *args, **kwargs)`` and ``func | bind(*args, **kwargs)`` (``__ror__``, so
+lambdas and any callable work). On a call, bound keyword arguments are added to the call's own; bound
+positional arguments, when there are any, *replace* the call's positional arguments (as in LazyLLM), so
+``bind(f, ppl.input)`` calls ``f(original input)``. Without bound positionals the step input stays first:
+``f | bind(query=ppl.input)`` calls ``f(step_input, query=original input)``.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .placeholder import resolve
+
+_UNSET: Any = object()
+
+
+class bind:
+    """A callable with bound arguments; attribute reads fall through to the wrapped callable."""
+
+    def __init__(self, func: Callable[..., Any] = _UNSET, *args: Any, **kwargs: Any) -> None:
+        self._f = func
+        self._args = args
+        self._kw = kwargs
+
+    def __ror__(self, func: Callable[..., Any]) -> "bind":
+        if not callable(func):
+            raise TypeError(f"only a callable can be bound with `func | bind(...)`, got {type(func).__name__}")
+        args = self._args if self._f is _UNSET else (self._f, *self._args)
+        return bind(func, *args, **self._kw)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._f is _UNSET:
+            raise TypeError("this bind has no function; write `bind(func, ...)` or `func | bind(...)`")
+        clash = kwargs.keys() & self._kw.keys()
+        if clash:
+            raise TypeError(f"arguments {sorted(clash)} are already bound")
+        if self._args:
+            args = tuple(resolve(a) for a in self._args)
+        bound = {k: resolve(v) for k, v in self._kw.items()}
+        return self._f(*args, **bound, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name in ("_f", "_args", "_kw"):
+            raise AttributeError(name)
+        return getattr(self._f, name)
+
+    def __repr__(self) -> str:
+        bound = [repr(a) for a in self._args] + [f"{k}={v!r}" for k, v in self._kw.items()]
+        target = "?" if self._f is _UNSET else repr(self._f)
+        return f"bind({', '.join([target, *bound])})"
+
+
+Bind = bind
