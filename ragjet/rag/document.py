@@ -152,6 +152,7 @@ class Document:
                 self._build(name)
 
     def _init_store(self) -> None:
+        self._warm_up_models()
         store = create_store(self.store_conf)
         store.register_index("default", DefaultIndex(self.embedders, store))
         self._store = store
@@ -168,6 +169,14 @@ class Document:
         self._ingestor.sync(files)
         for name in list(self._wanted):
             self._ingestor.build(name)
+
+    def _warm_up_models(self) -> None:
+        """Load the embedding models in the background while the store opens: on a restart nothing is embedded,
+        but the first query needs the model, and loading it (~0.3 s) overlaps the store's own start."""
+        for embedder in self.embedders.values():
+            start = getattr(embedder.fn, "start", None)
+            if callable(start):
+                threading.Thread(target=start, name=f"warm-up {embedder.model_id}", daemon=True).start()
 
     @property
     def stats(self) -> IngestStats:
