@@ -6,7 +6,6 @@ The checksum is re-verified only when the file's size or mtime changed, so a nor
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -14,18 +13,11 @@ import warnings
 from pathlib import Path
 from typing import Optional
 
+from ..hashing import sha256_file
 from ..log import LOG
 from ..registry import missing_extra
 
 ONNX_OPSET = 17
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _stamp(path: Path) -> dict[str, float]:

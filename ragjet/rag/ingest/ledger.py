@@ -8,12 +8,12 @@ reached the store and ingests it again. Deterministic uids make the rewrite an o
 """
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional
 
+from ...hashing import sha256_file
 from .sqlite_util import SqliteFile
 
 SCHEMA = """
@@ -23,14 +23,6 @@ CREATE TABLE IF NOT EXISTS groups (grp TEXT PRIMARY KEY, signature TEXT);
 CREATE TABLE IF NOT EXISTS embed_models (key TEXT PRIMARY KEY, model TEXT, dim INTEGER);
 """
 PENDING, DONE = "pending", "done"
-
-
-def file_sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def in_scope(path: str, scope: str) -> bool:
@@ -84,7 +76,7 @@ class Ledger:
             if status == DONE and size == st.st_size and mtime == st.st_mtime:
                 out.unchanged.append(path)
                 continue
-            state.sha256 = file_sha256(path)
+            state.sha256 = sha256_file(path)
             if status == DONE and sha == state.sha256:
                 out.unchanged.append(path)
                 touched.append((st.st_size, st.st_mtime, path))
@@ -98,7 +90,7 @@ class Ledger:
 
     def begin(self, files: list[FileState]) -> None:
         """Mark ``files`` pending (their nodes are about to be rewritten) and forget what was built from them."""
-        rows = [(f.path, f.size, f.mtime, f.sha256 or file_sha256(f.path), PENDING) for f in files]
+        rows = [(f.path, f.size, f.mtime, f.sha256 or sha256_file(f.path), PENDING) for f in files]
         with self.db.transaction() as conn:
             conn.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)", rows)
             conn.executemany("DELETE FROM built WHERE path = ?", [(f.path,) for f in files])
