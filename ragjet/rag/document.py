@@ -238,7 +238,7 @@ class Document:
         down = target_chain[: target_chain.index(ancestor._group)][::-1]
         level = [ancestor]
         for group in down:
-            level = [child for n in level for child in n.children.get(group, ())]
+            level = self.store.get_children(group, [n.uid for n in level])
         return level
 
     def _parent_of(self, node: DocNode) -> DocNode:

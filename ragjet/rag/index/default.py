@@ -1,7 +1,8 @@
 """The default index of every store: cosine over dense matrices, BM25 over texts, and user similarities.
 
-It keeps one `DenseMatrix` per (group, embed key), fed by the store's hooks as nodes are written, and one
-BM25 engine per (group, variant), built on first use and dropped when the group changes.
+It keeps one `DenseMatrix` per (group, embed key), fed by the store's hooks as nodes are written (unless the
+store searches vectors itself: chroma, milvus), and one BM25 engine per (group, variant), built on first use
+and dropped when the group changes.
 """
 from __future__ import annotations
 
@@ -34,6 +35,11 @@ class DefaultIndex(IndexBase):
         self._lexical: dict[tuple[str, str], BM25Engine] = {}
         self._lock = threading.Lock()
 
+    @property
+    def needs_backfill(self) -> bool:
+        """Only the in-memory matrices need the stored nodes; a store with its own vector index does not."""
+        return not self._store.supports_vector_search
+
     # -- hooks --------------------------------------------------------------------------------------------
     def update(self, nodes: list["DocNode"]) -> None:
         if not nodes:
@@ -41,6 +47,8 @@ class DefaultIndex(IndexBase):
         group = nodes[0]._group
         with self._lock:
             self._drop_lexical(group)
+            if self._store.supports_vector_search:
+                return
             for key in self._embed:
                 batch = [n for n in nodes if n.embedding and key in n.embedding]
                 if not batch:
@@ -97,13 +105,19 @@ class DefaultIndex(IndexBase):
                           filters: Filters) -> tuple[list[str], np.ndarray]:
         if key not in self._embed:
             raise KeyError(f"unknown embed key {key!r}; the document has: {', '.join(sorted(self._embed))}")
-        matrix = self._dense.get((group, key))
-        if matrix is None or not len(matrix):
-            return [], np.empty(0, dtype=np.float32)
-        qvec = self._embed[key].embed_query(query)
-        if sim.func is None:
-            return matrix.search(qvec, topk, self._mask(group, matrix.uids, filters))
-        nodes = self._store.get_nodes(group, uids=list(matrix.uids))
+        if self._store.supports_vector_search:
+            qvec = self._embed[key].embed_query(query)
+            if sim.func is None:
+                return self._store.vector_search(group, key, qvec, topk, dict(filters) if filters else None)
+            nodes = [n for n in self._store.get_nodes(group) if n.has_embedding(key)]
+        else:
+            matrix = self._dense.get((group, key))
+            if matrix is None or not len(matrix):
+                return [], np.empty(0, dtype=np.float32)
+            qvec = self._embed[key].embed_query(query)
+            if sim.func is None:
+                return matrix.search(qvec, topk, self._mask(group, matrix.uids, filters))
+            nodes = self._store.get_nodes(group, uids=list(matrix.uids))
         uids = [n.uid for n in nodes]
         vectors = [n.embedding[key] for n in nodes]
         mask = self._mask(group, uids, filters)

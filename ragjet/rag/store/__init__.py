@@ -4,7 +4,9 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from .base import STORES, StoreBase
+from .chroma_store import ChromaStore  # chromadb and pymilvus are imported when such a store is built
 from .map_store import MapStore
+from .milvus_store import MilvusStore
 
 
 def create_store(store_conf: Optional[dict[str, Any]]) -> StoreBase:
@@ -20,4 +22,4 @@ def create_store(store_conf: Optional[dict[str, Any]]) -> StoreBase:
     return STORES.get(kind)(**kwargs)
 
 
-__all__ = ["STORES", "StoreBase", "MapStore", "create_store"]
+__all__ = ["STORES", "StoreBase", "ChromaStore", "MapStore", "MilvusStore", "create_store"]

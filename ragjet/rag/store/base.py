@@ -112,8 +112,11 @@ class StoreBase(ABC):
 
     # -- indexes ----------------------------------------------------------------------------------------
     def register_index(self, name: str, index: "IndexBase") -> None:
-        """Attach ``index`` and feed it the nodes already stored, so late registration loses nothing."""
+        """Attach ``index`` and feed it the nodes already stored, so late registration loses nothing (unless the
+        index says it needs no backfill, like the default index of a store that searches vectors itself)."""
         self._indexes[name] = index
+        if not getattr(index, "needs_backfill", True):
+            return
         for group in self.groups():
             nodes = self.get_nodes(group)
             if nodes:

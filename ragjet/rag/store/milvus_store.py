@@ -1,0 +1,429 @@
+"""The `milvus` store: one Milvus collection per node group, in Milvus Lite (a ``.db`` path) or on a server.
+
+Schema of group ``g`` (collection ``{prefix}_g``, created at the group's first write, strong consistency):
+``uid`` VARCHAR(64) primary key; ``content``, ``parent``, ``doc_id``, ``metadata``, ``global_metadata``,
+``excluded`` VARCHAR (the codec's fields, JSON as strings); per embed key a FLOAT_VECTOR ``vec_{key}`` and a
+BOOL ``has_{key}``: a node without a vector for the key stores a unit placeholder with ``has_{key}`` false,
+and while a key has such rows (collection property ``ragjet.partial``) its searches filter on the flag
+(nullable vector fields would be neater, but Milvus Lite ranks null vectors as zeros and refuses a batch
+whose vectors are all null); and, with the dynamic field on, the node's scalar metadata under its own names,
+so ``filters={'subject': 'biology'}`` is the native expression ``subject == "biology"``.
+
+Milvus Lite searches rows not yet flushed by brute force (~0.4 s for 5,000 384-dim rows), so on Lite the
+first search after writes flushes the collection, which builds its index.
+
+Milvus needs a vector field in every collection: a group whose nodes carry no vector gets a constant 2-dim
+field ``vec__none``. When a group's nodes gain an embed key the collection lacks (a new retriever), the
+collection is recreated with the added field and its rows written back (logged). Collection properties
+record the group and its keys (``ragjet.group``, ``ragjet.keys``), so both are found again after a restart.
+
+Text fields hold at most 65,535 bytes (Milvus's VARCHAR limit); a longer node fails with its uid and size.
+
+Indexes (``index_kwargs``: one dict for every embed key, or a list of dicts each naming its ``embed_key``):
+HNSW (M=16, efConstruction=200) by default, IVF_FLAT (nlist=128), FLAT, AUTOINDEX, ...; the metric is always
+COSINE (Milvus returns the similarity itself). Milvus Lite 3.2 builds AUTOINDEX, FLAT, BRUTE_FORCE, HNSW,
+HNSW_SQ, IVF_FLAT and IVF_SQ8 (the last four through faiss-cpu, one of its dependencies); another type
+requested of a Lite server logs one warning and uses AUTOINDEX. Vectors are dense; sparse vectors
+(``{index: weight}``) raise NotImplementedError, since ragjet's embedders produce dense vectors only.
+
+A Lite database serves one process: a second process fails at once (`StoreLockedError`) with the
+server-mode fix (``ragjet serve-store milvus --path FILE --port N``).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Optional, Sequence, Union
+
+import numpy as np
+
+from ...log import LOG
+from ..doc_node import DocNode
+from .base import STORES, StoreBase
+from .codec import NodeDecoder
+from .external import (FILTER_RESERVED, RECORD_FIELDS, ProcessLock, batches, check_dimension, check_prefix,
+                       collection_name, dense_records, filter_items, import_extra, remote_ledger_path, safe_part,
+                       scalar_fields, vector_dims)
+
+_REMOTE_SCHEMES = ("http://", "https://", "tcp://", "unix:")
+_TEXT_FIELDS = ("content", "parent", "doc_id", "metadata", "global_metadata", "excluded")
+_MAX_VARCHAR = 65535
+_DUMMY = "vec__none"
+_DUMMY_VECTOR = [0.0, 1.0]
+_QUERY_WINDOW = 16384  # Milvus caps offset + limit of one query at this
+DEFAULT_INDEX_PARAMS = {"HNSW": {"M": 16, "efConstruction": 200}, "IVF_FLAT": {"nlist": 128}}
+IndexKwargs = Optional[Union[dict[str, Any], list[dict[str, Any]]]]
+LITE_INDEX_TYPES = frozenset({"AUTOINDEX", "FLAT", "BRUTE_FORCE", "HNSW", "HNSW_SQ", "IVF_FLAT", "IVF_SQ8"})
+
+
+@dataclass
+class _Collection:
+    """One group's collection: its name and, per embed key, the suffix of its ``vec_`` / ``has_`` fields."""
+
+    name: str
+    keys: dict[str, str]
+    dims: dict[str, int]
+    partial: set[str] = field(default_factory=set)
+
+    def key_fields(self) -> list[str]:
+        return [f"{kind}_{suffix}" for suffix in self.keys.values() for kind in ("vec", "has")]
+
+    def schema_fields(self) -> set[str]:
+        return {"uid", *_TEXT_FIELDS, _DUMMY, *self.key_fields()}
+
+    def output_fields(self) -> list[str]:
+        return ["uid", *_TEXT_FIELDS, *self.key_fields()]
+
+    def placeholder(self, key: str) -> np.ndarray:
+        """What a node without a vector for ``key`` stores in its field (``has_`` false hides it)."""
+        vec = np.zeros(self.dims[key], dtype=np.float32)
+        vec[0] = 1.0
+        return vec
+
+
+@STORES.register("milvus")
+class MilvusStore(StoreBase):
+    """Nodes and vectors in Milvus; cosine search with native metadata filters runs inside Milvus."""
+
+    persistent = True
+    supports_vector_search = True
+
+    def __init__(self, uri: str, token: Optional[str] = None, db_name: Optional[str] = None,
+                 collection_prefix: str = "ragjet", index_kwargs: IndexKwargs = None, batch_size: int = 1000) -> None:
+        super().__init__()
+        pymilvus = import_extra("pymilvus", "milvus")
+        self.prefix = check_prefix(collection_prefix)
+        self.batch_size = max(1, batch_size)
+        self._plan = IndexPlan(index_kwargs)
+        self._uri = str(uri)
+        self._db_name = db_name
+        self._lite_path: Optional[Path] = None
+        self._lock: Optional[ProcessLock] = None
+        if self._uri.startswith(_REMOTE_SCHEMES):
+            client_uri = self._uri
+        else:
+            import_extra("milvus_lite", "milvus", package="milvus-lite")
+            self._lite_path = Path(self._uri).expanduser().resolve()
+            if self._lite_path.suffix != ".db":
+                raise ValueError(f"a Milvus Lite uri is a path ending in .db, got {uri!r} (or use 'http://host:port' "
+                                 f"for a Milvus server)")
+            self._lite_path.parent.mkdir(parents=True, exist_ok=True)
+            self._lock = ProcessLock("milvus", self._lite_path)
+            client_uri = str(self._lite_path)
+        try:
+            self._client = pymilvus.MilvusClient(uri=client_uri, token=token or "", db_name=db_name or "")
+        except BaseException:
+            self._release_lite()
+            raise
+        self._lite = self._lite_path is not None or self._client.get_server_version().startswith("milvus_lite")
+        self._cols: dict[str, _Collection] = {}
+        self._unflushed: set[str] = set()
+
+    @property
+    def ledger_path(self) -> Path:
+        if self._lite_path is not None:
+            return Path(f"{self._lite_path}.ragjet-ledger.sqlite")
+        return remote_ledger_path("milvus", self._uri, self._db_name, self.prefix)
+
+    # -- collections ------------------------------------------------------------------------------------
+    def _collection(self, group: str) -> Optional[_Collection]:
+        """The collection of ``group``, described once; None while it does not exist (asked again each time,
+        as another process may create it)."""
+        col = self._cols.get(group)
+        if col is not None:
+            return col
+        name = collection_name(self.prefix, group)
+        if not self._client.has_collection(name):
+            return None
+        desc = self._client.describe_collection(name)
+        dims = {f["name"]: int(f["params"]["dim"]) for f in desc["fields"] if "dim" in f.get("params", {})}
+        props = desc.get("properties", {})
+        keys = json.loads(props.get("ragjet.keys") or "{}")
+        col = _Collection(name, keys, {k: dims[f"vec_{s}"] for k, s in keys.items()},
+                          set(json.loads(props.get("ragjet.partial") or "[]")))
+        self._client.load_collection(name)
+        self._cols[group] = col
+        return col
+
+    def _create(self, group: str, dims: dict[str, int]) -> _Collection:
+        from pymilvus import DataType, MilvusClient
+
+        name = collection_name(self.prefix, group)
+        keys = {key: safe_part(key) for key in sorted(dims)}
+        col = _Collection(name, keys, dict(dims))
+        schema = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=True)
+        schema.add_field("uid", DataType.VARCHAR, is_primary=True, max_length=64)
+        for text in _TEXT_FIELDS:
+            schema.add_field(text, DataType.VARCHAR, max_length=_MAX_VARCHAR)
+        params = self._client.prepare_index_params()
+        for key, suffix in keys.items():
+            schema.add_field(f"vec_{suffix}", DataType.FLOAT_VECTOR, dim=dims[key])
+            schema.add_field(f"has_{suffix}", DataType.BOOL)
+            params.add_index(field_name=f"vec_{suffix}", index_type=self._plan.index_type(key, self._lite),
+                             metric_type="COSINE", params=self._plan.params(key, self._lite))
+        if not keys:
+            schema.add_field(_DUMMY, DataType.FLOAT_VECTOR, dim=len(_DUMMY_VECTOR))
+            params.add_index(field_name=_DUMMY, index_type="AUTOINDEX", metric_type="L2")
+        self._client.create_collection(name, schema=schema, consistency_level="Strong",
+                                       properties={"ragjet.group": group, "ragjet.keys": json.dumps(keys)})
+        self._client.create_index(name, params, sync=False)  # pymilvus's wait polls every 0.5 s; it is empty
+        self._client.load_collection(name)
+        self._cols[group] = col
+        return col
+
+    def _widen(self, group: str, col: _Collection, dims: dict[str, int]) -> _Collection:
+        """Recreate ``group``'s collection with vector fields for the new embed keys in ``dims``."""
+        rows = self.get_nodes(group)
+        LOG.info("milvus collection %s gains embed key(s) %s: recreating it and rewriting its %d rows", col.name,
+                 ", ".join(sorted(set(dims) - set(col.keys))), len(rows))
+        self._client.drop_collection(col.name)
+        wider = self._create(group, {**col.dims, **dims})
+        self._write(wider, dense_records(rows, "milvus"), rows)
+        return wider
+
+    # -- writes -----------------------------------------------------------------------------------------
+    def _upsert(self, group: str, nodes: list[DocNode]) -> None:
+        records = dense_records(nodes, "milvus")
+        dims = vector_dims(records, "milvus", group)
+        col = self._collection(group)
+        if col is None:
+            col = self._create(group, dims)
+        else:
+            for key, dim in dims.items():
+                if key in col.dims:
+                    check_dimension("milvus", group, key, col.dims[key], dim)
+            if set(dims) - set(col.keys):
+                col = self._widen(group, col, dims)
+        self._write(col, records, nodes)
+
+    def _write(self, col: _Collection, records: list[dict[str, Any]], nodes: Sequence[DocNode]) -> None:
+        reserved = RECORD_FIELDS | col.schema_fields()
+        rows = []
+        for rec, node in zip(records, nodes):
+            row = scalar_fields(node, reserved)
+            for name in ("uid", *_TEXT_FIELDS):
+                value = rec[name]
+                size = len(value.encode("utf-8", "surrogatepass"))
+                if size > (64 if name == "uid" else _MAX_VARCHAR):
+                    raise ValueError(f"node {rec['uid']!r}: its {name} is {size} bytes, more than the {_MAX_VARCHAR} "
+                                     f"bytes a Milvus VARCHAR holds (uids at most 64); split such texts into smaller "
+                                     f"chunks or use another store for this group")
+                row[name] = value
+            for key, suffix in col.keys.items():
+                vec = rec["embedding"].get(key)
+                row[f"vec_{suffix}"] = vec if vec is not None else col.placeholder(key)
+                row[f"has_{suffix}"] = vec is not None
+            if not col.keys:
+                row[_DUMMY] = _DUMMY_VECTOR
+            rows.append(row)
+        for chunk in batches(rows, self.batch_size):
+            self._client.upsert(col.name, list(chunk))
+        self._unflushed.add(col.name)
+        self._track_gaps(col, records)
+
+    def _track_gaps(self, col: _Collection, records: list[dict[str, Any]]) -> None:
+        """Keep ``col.partial`` (the keys some rows lack) right after a write, in memory and in the collection."""
+        gaps = {key for key in col.keys if any(key not in rec["embedding"] for rec in records)}
+        healed = {key for key in col.partial - gaps
+                  if not self._client.query(col.name, filter=f"has_{col.keys[key]} == false", output_fields=["uid"],
+                                            limit=1)}
+        partial = (col.partial | gaps) - healed
+        if partial != col.partial:
+            col.partial = partial
+            self._client.alter_collection_properties(col.name, {"ragjet.partial": json.dumps(sorted(partial))})
+
+    def _delete(self, group: str, uids: Optional[list[str]]) -> list[str]:
+        col = self._collection(group)
+        if col is None:
+            return []
+        if uids is None:
+            removed = [row["uid"] for row in self._query(col, "", ["uid"])]
+            self._client.drop_collection(col.name)
+            self._cols.pop(group, None)
+            return removed
+        removed = []
+        for chunk in batches(list(dict.fromkeys(uids)), self.batch_size):
+            expr = f"uid in {_literal(list(chunk))}"
+            found = [row["uid"] for row in self._client.query(col.name, filter=expr, output_fields=["uid"])]
+            if found:
+                self._client.delete(col.name, filter=f"uid in {_literal(found)}")
+                removed.extend(found)
+        return removed
+
+    # -- reads ------------------------------------------------------------------------------------------
+    def get_nodes(self, group_name: str, uids: Optional[Iterable[str]] = None,
+                  doc_ids: Optional[Iterable[str]] = None) -> list[DocNode]:
+        col = self._collection(group_name)
+        if col is None:
+            return []
+        if uids is not None:
+            uids = list(uids)
+            found: dict[str, DocNode] = {}
+            for chunk in batches(list(dict.fromkeys(uids)), self.batch_size):
+                rows = self._client.get(col.name, ids=list(chunk), output_fields=col.output_fields())
+                for node in self._decode(group_name, col, rows):
+                    found[node.uid] = node
+            return [found[u] for u in uids if u in found]
+        if doc_ids is not None:
+            return self._where(group_name, col, "doc_id", list(doc_ids))
+        return self._decode(group_name, col, self._query(col, "", col.output_fields()))
+
+    def get_children(self, group_name: str, parent_uids: Iterable[str]) -> list[DocNode]:
+        col = self._collection(group_name)
+        return self._where(group_name, col, "parent", list(parent_uids)) if col is not None else []
+
+    def _where(self, group_name: str, col: _Collection, field: str, values: list[str]) -> list[DocNode]:
+        nodes: list[DocNode] = []
+        for chunk in batches(list(dict.fromkeys(values)), self.batch_size):
+            rows = self._query(col, f"{field} in {_literal(list(chunk))}", col.output_fields())
+            nodes.extend(self._decode(group_name, col, rows))
+        return nodes
+
+    def _query(self, col: _Collection, expr: str, fields: list[str]) -> list[dict[str, Any]]:
+        """Every row matching ``expr``: one query when the collection fits Milvus's query window, else an
+        iterator (which pages by primary key)."""
+        if self._count(col) <= _QUERY_WINDOW:
+            return list(self._client.query(col.name, filter=expr, output_fields=fields, limit=_QUERY_WINDOW))
+        rows: list[dict[str, Any]] = []
+        it = self._client.query_iterator(col.name, batch_size=self.batch_size, filter=expr, output_fields=fields)
+        try:
+            while batch := it.next():
+                rows.extend(batch)
+        finally:
+            it.close()
+        return rows
+
+    def _decode(self, group_name: str, col: _Collection, rows: Iterable[dict[str, Any]]) -> list[DocNode]:
+        decode = NodeDecoder()
+        nodes = []
+        for row in rows:
+            embedding = {key: np.asarray(row[f"vec_{s}"], dtype=np.float32)
+                         for key, s in col.keys.items() if row.get(f"has_{s}")}
+            nodes.append(decode({**{k: row.get(k) for k in ("uid", *_TEXT_FIELDS)}, "group": group_name,
+                                 "embedding": embedding}))
+        return nodes
+
+    def _count(self, col: _Collection) -> int:
+        rows = self._client.query(col.name, filter="", output_fields=["count(*)"])
+        return int(rows[0]["count(*)"]) if rows else 0
+
+    def count(self, group_name: str) -> int:
+        col = self._collection(group_name)
+        return self._count(col) if col is not None else 0
+
+    def groups(self) -> list[str]:
+        out = []
+        for name in self._client.list_collections():
+            if not name.startswith(f"{self.prefix}_"):
+                continue
+            group = self._client.describe_collection(name).get("properties", {}).get("ragjet.group")
+            if group is not None and collection_name(self.prefix, group) == name and self.count(group):
+                out.append(group)
+        return out
+
+    # -- search -----------------------------------------------------------------------------------------
+    def vector_search(self, group_name: str, embed_key: str, query: np.ndarray, topk: int,
+                      filters: Optional[dict[str, Any]] = None) -> tuple[list[str], np.ndarray]:
+        """Best ``topk`` uids by cosine with ``query`` (Milvus's index), after native metadata ``filters``."""
+        expr = milvus_filter(filters)
+        col = self._collection(group_name)
+        if col is None or embed_key not in col.keys or topk <= 0:
+            return [], np.empty(0, dtype=np.float32)
+        query = np.asarray(query, dtype=np.float32).reshape(-1)
+        check_dimension("milvus", group_name, embed_key, col.dims[embed_key], query.shape[0])
+        suffix = col.keys[embed_key]
+        if embed_key in col.partial:
+            expr = f"has_{suffix} == true" + (f" and ({expr})" if expr else "")
+        if self._lite and col.name in self._unflushed:
+            self._client.flush(col.name)
+            self._unflushed.discard(col.name)
+        hits = self._client.search(col.name, data=[query], anns_field=f"vec_{suffix}", filter=expr, limit=topk,
+                                   output_fields=["uid"],
+                                   search_params=self._plan.search_params(embed_key, self._lite, topk))[0]
+        return [hit["uid"] for hit in hits], np.array([hit["distance"] for hit in hits], dtype=np.float32)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        self._release_lite()
+
+    def _release_lite(self) -> None:
+        """Release the lock; the last store of this process on a Lite file also stops its in-process server."""
+        if self._lock is not None and self._lock.release():
+            from milvus_lite.server_manager import server_manager_instance
+
+            server_manager_instance.release_server(str(self._lite_path))
+
+
+class IndexPlan:
+    """Which index each embed key's vector field gets, from ``index_kwargs`` with ragjet's defaults."""
+
+    def __init__(self, index_kwargs: IndexKwargs) -> None:
+        if isinstance(index_kwargs, dict):
+            self._default, self._per_key = dict(index_kwargs), {}
+        else:
+            self._default = {}
+            self._per_key = {}
+            for item in index_kwargs or []:
+                if "embed_key" not in item:
+                    raise ValueError(f"each index_kwargs item of a list names its embed_key, got {item!r}")
+                self._per_key[item["embed_key"]] = {k: v for k, v in item.items() if k != "embed_key"}
+        for conf in (self._default, *self._per_key.values()):
+            if conf.get("metric_type", "COSINE").upper() != "COSINE":
+                raise ValueError(f"the milvus store ranks by cosine; metric_type={conf['metric_type']!r} is not "
+                                 f"supported")
+        self._warned = False
+
+    def _conf(self, key: str) -> dict[str, Any]:
+        return self._per_key.get(key, self._default)
+
+    def _requested(self, key: str) -> str:
+        return str(self._conf(key).get("index_type", "HNSW")).upper()
+
+    def index_type(self, key: str, lite: bool) -> str:
+        """The index type of ``key``'s vector field; on Milvus Lite a type it cannot build becomes AUTOINDEX,
+        with one warning per store."""
+        index_type = self._requested(key)
+        if lite and index_type not in LITE_INDEX_TYPES:
+            if not self._warned:
+                LOG.warning("Milvus Lite cannot build index type %s (it builds %s); using AUTOINDEX", index_type,
+                            ", ".join(sorted(LITE_INDEX_TYPES)))
+                self._warned = True
+            return "AUTOINDEX"
+        return index_type
+
+    def params(self, key: str, lite: bool) -> dict[str, Any]:
+        """Build parameters: ragjet's defaults for the type, overridden by the user's ``params`` (dropped when
+        Lite replaced the type)."""
+        index_type = self.index_type(key, lite)
+        user = self._conf(key).get("params", {}) if index_type == self._requested(key) else {}
+        return {**DEFAULT_INDEX_PARAMS.get(index_type, {}), **user}
+
+    def search_params(self, key: str, lite: bool, topk: int) -> dict[str, Any]:
+        index_type = self.index_type(key, lite)
+        if index_type.startswith("HNSW"):
+            params = {"ef": max(64, topk)}
+        elif index_type.startswith("IVF"):
+            params = {"nprobe": min(16, int(self.params(key, lite).get("nlist", 16)))}
+        else:
+            params = {}
+        return {"params": {**params, **self._conf(key).get("search_params", {})}}
+
+
+def _literal(value: Any) -> str:
+    """A Python value as a Milvus expression literal (strings quoted and escaped, lists as ``[...]``)."""
+    if isinstance(value, list):
+        return "[" + ", ".join(_literal(v) for v in value) + "]"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return json.dumps(str(value), ensure_ascii=False)
+
+
+def milvus_filter(filters: Optional[dict[str, Any]]) -> str:
+    """ragjet filters (``{key: value}`` or ``{key: [values]}``, all must hold) as a Milvus boolean expression."""
+    return " and ".join(f"{key} in {_literal(wanted)}" if isinstance(wanted, list) else f"{key} == {_literal(wanted)}"
+                        for key, wanted in filter_items(filters, FILTER_RESERVED))

@@ -1,0 +1,175 @@
+"""Serve an embedded database (a Chroma directory, a Milvus Lite ``.db``) to several processes.
+
+An embedded database belongs to one process. To share it, its own server mode runs it once, here on
+127.0.0.1, and every process connects by uri: ``ragjet serve-store chroma --path DIR --port 8000`` (``chroma
+run``) or ``ragjet serve-store milvus --path FILE.db --port 19530`` (Milvus Lite's gRPC server), then
+``store_conf={'type': 'chroma' | 'milvus', 'kwargs': {'uri': 'http://127.0.0.1:PORT'}}``.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable, Optional
+
+from .external import SERVER_PORTS, ProcessLock, StoreLockedError, require_extra
+
+_CHROMA_MAIN = "import sys; from chromadb.cli.cli import app; sys.argv[0] = 'chroma'; app()"
+
+
+def _chroma_command(path: Path, host: str, port: int) -> list[str]:
+    require_extra("chromadb", "chroma")
+    return [sys.executable, "-c", _CHROMA_MAIN, "run", "--path", str(path), "--host", host, "--port", str(port)]
+
+
+def _milvus_command(path: Path, host: str, port: int) -> list[str]:
+    require_extra("milvus_lite", "milvus", package="milvus-lite")
+    return [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(path), "--host", host,
+            "--port", str(port)]
+
+
+def _tcp_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _grpc_ready(host: str, port: int) -> bool:
+    import grpc
+
+    channel = grpc.insecure_channel(f"{host}:{port}")
+    try:
+        grpc.channel_ready_future(channel).result(timeout=0.5)
+        return True
+    except grpc.FutureTimeoutError:
+        return False
+    finally:
+        channel.close()
+
+
+def _chroma_ready(host: str, port: int) -> bool:
+    if not _tcp_open(host, port):
+        return False
+    conn = http.client.HTTPConnection(host, port, timeout=2)
+    try:
+        conn.request("GET", "/api/v2/heartbeat")
+        return conn.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        conn.close()
+
+
+SERVERS: dict[str, tuple[Callable[[Path, str, int], list[str]], Callable[[str, int], bool]]] = {
+    "chroma": (_chroma_command, _chroma_ready),
+    "milvus": (_milvus_command, _grpc_ready),
+}
+"""Per database: the command running its server, and the probe telling that it accepts requests."""
+
+
+def serve_store(kind: str, path: str, port: int, host: str = "127.0.0.1", timeout: float = 60.0,
+                log_file: Optional[str] = None) -> subprocess.Popen:
+    """Start the server of the embedded database at ``path`` and return once it answers on ``host:port``.
+
+    Its output goes to ``log_file`` (a temporary file by default; ``proc.log_path`` names it). A server that
+    exits or stays silent for ``timeout`` seconds raises RuntimeError with the end of that log.
+    """
+    if kind not in SERVERS:
+        raise ValueError(f"unknown store server {kind!r}; choose one of: {', '.join(SERVERS)}")
+    command, probe = SERVERS[kind]
+    if _tcp_open(host, port):
+        raise RuntimeError(f"{host}:{port} is already in use; choose another port")
+    target = Path(path).expanduser().resolve()
+    if kind == "chroma":
+        target.mkdir(parents=True, exist_ok=True)
+    if log_file is None:
+        fd, log_file = tempfile.mkstemp(prefix=f"ragjet-{kind}-", suffix=".log")
+        os.close(fd)
+    log_path = Path(log_file)
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(command(target, host, port), stdin=subprocess.DEVNULL, stdout=log,
+                                stderr=subprocess.STDOUT)
+    proc.log_path = log_path  # type: ignore[attr-defined]
+    try:
+        wait_until_ready(proc, lambda: probe(host, port), timeout, log_path, f"{kind} server on {host}:{port}")
+    except BaseException:
+        stop_server(proc)
+        raise
+    return proc
+
+
+def wait_until_ready(proc: subprocess.Popen, ready: Callable[[], bool], timeout: float, log_path: Path,
+                     what: str) -> None:
+    """Poll ``ready`` until it holds; fail with the log's tail if ``proc`` exits or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        code = proc.poll()
+        if code is not None or time.monotonic() > deadline:
+            reason = f"exited with code {code}" if code is not None else f"did not answer within {timeout:.0f} s"
+            raise RuntimeError(f"the {what} {reason}; end of its log ({log_path}):\n{_tail(log_path)}")
+        time.sleep(0.1)
+
+
+def stop_server(proc: subprocess.Popen, grace: float = 10.0) -> None:
+    """Stop a server started by `serve_store` (SIGTERM, then SIGKILL after ``grace`` seconds)."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+# -- the `ragjet serve-store` command ---------------------------------------------------------------------------
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("kind", choices=sorted(SERVERS), help="which embedded database to serve")
+    parser.add_argument("--path", required=True, help="the Chroma directory or the Milvus Lite .db path")
+    parser.add_argument("--port", type=int, default=None,
+                        help=f"port to listen on (default: {', '.join(f'{k} {p}' for k, p in SERVER_PORTS.items())})")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve in the foreground until Ctrl-C, holding the database's lock so no process opens it embedded."""
+    port = args.port or SERVER_PORTS[args.kind]
+    try:
+        lock = ProcessLock(args.kind, args.path)
+    except StoreLockedError as exc:
+        print(f"ragjet: error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        proc = serve_store(args.kind, args.path, port, host=args.host)
+        conf = {"type": args.kind, "kwargs": {"uri": f"http://{args.host}:{port}"}}
+        print(f"serving {args.kind} {Path(args.path).expanduser().resolve()} on {conf['kwargs']['uri']} "
+              f"(log: {getattr(proc, 'log_path')}); connect with store_conf={conf}. Ctrl-C stops it.", flush=True)
+        signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            return proc.wait()
+        except KeyboardInterrupt:
+            return 0
+        finally:
+            stop_server(proc)
+    finally:
+        lock.release()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM stops the server like Ctrl-C does, instead of leaving it running without its lock holder."""
+    raise KeyboardInterrupt
