@@ -177,8 +177,10 @@ class TestStoreContract:
             assert [n.uid for n in res] == want_uids, filters
             assert np.allclose([n.similarity_score for n in res], want_scores, atol=1e-4)
             if store.supports_vector_search:
-                uids, scores = store.vector_search("chunk", "default", EMBED("the query"), topk, filters)
-                assert uids == want_uids and np.allclose(scores, want_scores, atol=1e-4), filters
+                hits = store.vector_search("chunk", "default", EMBED("the query"), topk, filters)
+                assert [n.uid for n, _ in hits] == want_uids, filters
+                assert np.allclose([s for _, s in hits], want_scores, atol=1e-4), filters
+                assert all(n.text and n.group == "chunk" for n, _ in hits)
 
     def test_group_gains_an_embed_key(self, store: StoreBase) -> None:
         roots, chunks = make_nodes(6)
@@ -192,8 +194,8 @@ class TestStoreContract:
             assert_same(got[node.uid], node)
         assert sorted(got["c05"].embedding) == ["default"]
         if store.supports_vector_search:
-            uids, _ = store.vector_search("chunk", "other", EMBED("q")[:8], 10)
-            assert sorted(uids) == ["c00", "c01", "c02", "c03"]
+            hits = store.vector_search("chunk", "other", EMBED("q")[:8], 10)
+            assert sorted(n.uid for n, _ in hits) == ["c00", "c01", "c02", "c03"]
 
     def test_index_hooks_see_every_write(self, store: StoreBase) -> None:
         roots, chunks = make_nodes(6)
@@ -339,8 +341,8 @@ def test_milvus_index_kwargs_fall_back_on_lite_with_one_warning(tmp_path: Path, 
         name = store._collection("chunk").name
         assert store._client.describe_index(name, "vec_default")["index_type"] == "AUTOINDEX"
         assert store._client.describe_index(name, "vec_other")["index_type"] == "IVF_FLAT"
-        uids, _ = store.vector_search("chunk", "other", EMBED(chunks[2].text), 1)
-        assert uids == ["c02"]
+        hits = store.vector_search("chunk", "other", EMBED(chunks[2].text), 1)
+        assert [n.uid for n, _ in hits] == ["c02"]
     finally:
         store.close()
     with pytest.raises(ValueError, match="cosine"):

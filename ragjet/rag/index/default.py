@@ -80,6 +80,7 @@ class DefaultIndex(IndexBase):
               **kwargs: Any) -> list["DocNode"]:
         """Nodes of ``group_name`` most similar to ``query``, each a copy carrying ``similarity_score``."""
         sim = SIMILARITIES.get(similarity_name)
+        known: dict[str, "DocNode"] = {}  # nodes a store returned with its hits: no second fetch
         if sim.needs_embedding:
             keys = list(embed_keys or self._embed)
             if not keys:
@@ -89,7 +90,7 @@ class DefaultIndex(IndexBase):
             for key in keys:
                 cut = similarity_cut_off.get(key, float("-inf")) if isinstance(similarity_cut_off, Mapping) \
                     else similarity_cut_off
-                uids, scores = self._embedding_search(sim, group_name, key, query, topk, filters)
+                uids, scores = self._embedding_search(sim, group_name, key, query, topk, filters, known)
                 for uid, score in zip(uids, scores.tolist()):
                     if score >= cut and score > scored.get(uid, float("-inf")):
                         scored[uid] = score
@@ -98,17 +99,21 @@ class DefaultIndex(IndexBase):
             cut = similarity_cut_off if not isinstance(similarity_cut_off, Mapping) else float("-inf")
             uids, scores = self._text_search(sim, group_name, query, topk, filters)
             ranked = [(u, s) for u, s in zip(uids, scores.tolist()) if s >= cut]
-        nodes = self._store.get_nodes(group_name, uids=[u for u, _ in ranked])
-        return [n.with_score(s) for n, (_, s) in zip(nodes, ranked)]
+        missing = [u for u, _ in ranked if u not in known]
+        if missing:
+            known.update((n.uid, n) for n in self._store.get_nodes(group_name, uids=missing))
+        return [known[u].with_score(s) for u, s in ranked if u in known]
 
     def _embedding_search(self, sim: Similarity, group: str, key: str, query: str, topk: int,
-                          filters: Filters) -> tuple[list[str], np.ndarray]:
+                          filters: Filters, known: dict[str, "DocNode"]) -> tuple[list[str], np.ndarray]:
         if key not in self._embed:
             raise KeyError(f"unknown embed key {key!r}; the document has: {', '.join(sorted(self._embed))}")
         if self._store.supports_vector_search:
             qvec = self._embed[key].embed_query(query)
             if sim.func is None:
-                return self._store.vector_search(group, key, qvec, topk, dict(filters) if filters else None)
+                hits = self._store.vector_search(group, key, qvec, topk, dict(filters) if filters else None)
+                known.update((node.uid, node) for node, _ in hits)
+                return [node.uid for node, _ in hits], np.array([score for _, score in hits], dtype=np.float32)
             nodes = [n for n in self._store.get_nodes(group) if n.has_embedding(key)]
         else:
             matrix = self._dense.get((group, key))

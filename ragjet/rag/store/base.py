@@ -93,8 +93,9 @@ class StoreBase(ABC):
         return None
 
     def vector_search(self, group_name: str, embed_key: str, query: "np.ndarray", topk: int,
-                      filters: Optional[dict[str, Any]] = None) -> tuple[list[str], "np.ndarray"]:
-        """Best ``topk`` uids by cosine with ``query`` and their scores (stores with their own ANN index)."""
+                      filters: Optional[dict[str, Any]] = None) -> list[tuple["DocNode", float]]:
+        """Best ``topk`` nodes by cosine with ``query``, with their scores, best first (stores with their own ANN
+        index). Nodes come back with the hits, in the same round trip where the database allows it."""
         raise NotImplementedError(f"{type(self).__name__} has no vector search of its own")
 
     def close(self) -> None:

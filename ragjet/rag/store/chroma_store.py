@@ -261,17 +261,19 @@ class ChromaStore(StoreBase):
 
     # -- search -----------------------------------------------------------------------------------------
     def vector_search(self, group_name: str, embed_key: str, query: np.ndarray, topk: int,
-                      filters: Optional[dict[str, Any]] = None) -> tuple[list[str], np.ndarray]:
-        """Best ``topk`` uids by cosine with ``query`` (Chroma's HNSW), after metadata ``filters``."""
+                      filters: Optional[dict[str, Any]] = None) -> list[tuple[DocNode, float]]:
+        """Best ``topk`` nodes by cosine with ``query`` (Chroma's HNSW), after metadata ``filters``."""
         where = chroma_where(filters)
         state = self._group(group_name)
         col = state.vectors.get(embed_key) if state is not None else None
         if col is None or topk <= 0:
-            return [], np.empty(0, dtype=np.float32)
+            return []
         query = np.asarray(query, dtype=np.float32).reshape(-1)
         check_dimension("chroma", group_name, embed_key, state.dims[embed_key], query.shape[0])
         got = col.query(query_embeddings=query[None, :], n_results=topk, where=where, include=["distances"])
-        return list(got["ids"][0]), 1.0 - np.asarray(got["distances"][0], dtype=np.float32)
+        nodes = {n.uid: n for n in self.get_nodes(group_name, uids=got["ids"][0])}
+        return [(nodes[uid], 1.0 - float(dist)) for uid, dist in zip(got["ids"][0], got["distances"][0])
+                if uid in nodes]
 
     def close(self) -> None:
         if self._client is not None:

@@ -324,12 +324,13 @@ class MilvusStore(StoreBase):
 
     # -- search -----------------------------------------------------------------------------------------
     def vector_search(self, group_name: str, embed_key: str, query: np.ndarray, topk: int,
-                      filters: Optional[dict[str, Any]] = None) -> tuple[list[str], np.ndarray]:
-        """Best ``topk`` uids by cosine with ``query`` (Milvus's index), after native metadata ``filters``."""
+                      filters: Optional[dict[str, Any]] = None) -> list[tuple[DocNode, float]]:
+        """Best ``topk`` nodes by cosine with ``query`` (Milvus's index), after native metadata ``filters``; the
+        node fields come back with the hits (vectors left out), as a raw ``client.search`` would fetch them."""
         expr = milvus_filter(filters)
         col = self._collection(group_name)
         if col is None or embed_key not in col.keys or topk <= 0:
-            return [], np.empty(0, dtype=np.float32)
+            return []
         query = np.asarray(query, dtype=np.float32).reshape(-1)
         check_dimension("milvus", group_name, embed_key, col.dims[embed_key], query.shape[0])
         suffix = col.keys[embed_key]
@@ -339,9 +340,11 @@ class MilvusStore(StoreBase):
             self._client.flush(col.name)
             self._unflushed.discard(col.name)
         hits = self._client.search(col.name, data=[query], anns_field=f"vec_{suffix}", filter=expr, limit=topk,
-                                   output_fields=["uid"],
+                                   output_fields=["uid", *_TEXT_FIELDS],
                                    search_params=self._plan.search_params(embed_key, self._lite, topk))[0]
-        return [hit["uid"] for hit in hits], np.array([hit["distance"] for hit in hits], dtype=np.float32)
+        decode = NodeDecoder()
+        return [(decode({**{k: hit["entity"].get(k) for k in ("uid", *_TEXT_FIELDS)}, "group": group_name}),
+                 float(hit["distance"])) for hit in hits]
 
     def close(self) -> None:
         if self._client is not None:
