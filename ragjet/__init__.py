@@ -5,12 +5,14 @@
 from . import tools
 from .flow import bind, parallel, pipeline
 from .log import LOG
-from .models import TrainableModule
-from .rag import (DocNode, Document, IndexBase, MetadataMode, Retriever, SentenceSplitter, SimpleDirectoryReader,
-                  StoreBase, override, register_similarity)
+from .models import ChatPrompter, OnlineChatModule, OnlineEmbeddingModule, TrainableModule
+from .rag import (DocNode, Document, IndexBase, MetadataMode, Reranker, Retriever, SentenceSplitter,
+                  SimpleDirectoryReader, StoreBase, override, register_similarity)
+from .web import WebModule
 
 __version__ = "0.1.0"
 
 __all__ = ["LOG", "TrainableModule", "DocNode", "Document", "IndexBase", "MetadataMode", "Retriever",
            "SentenceSplitter", "SimpleDirectoryReader", "StoreBase", "override", "register_similarity", "tools",
-           "bind", "parallel", "pipeline"]
+           "bind", "parallel", "pipeline", "ChatPrompter", "OnlineChatModule", "OnlineEmbeddingModule", "Reranker",
+           "WebModule"]

@@ -1,12 +1,14 @@
-"""The ``ragjet`` command: ``search`` over a folder (the sample corpus by default) and ``bench`` measurements."""
+"""The ``ragjet`` command: ``search`` a folder (the sample corpus by default), ``ask`` it a question, ``serve`` it
+as a chat, ``serve-store`` a database to several processes, and ``bench`` measurements."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import textwrap
 from importlib import resources
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 SAMPLE_QUESTION = "Why is the second start fast?"
 
@@ -16,10 +18,31 @@ def sample_corpus() -> Path:
     return Path(str(resources.files("ragjet") / "data" / "sample"))
 
 
+def parse_store(value: str) -> Optional[dict[str, Any]]:
+    """``--store`` as a store_conf: ``map`` (memory), ``map:FILE.sqlite``, ``chroma:DIR``, ``chroma:http://...``,
+    ``milvus:FILE.db`` or ``milvus:http://...`` (a remote Milvus; its token comes from ``MILVUS_TOKEN``)."""
+    kind, _, where = value.partition(":")
+    if kind == "map" and not where:
+        return None
+    if not where:
+        raise argparse.ArgumentTypeError(f"--store {value!r}: say where, e.g. {kind}:PATH or {kind}:http://HOST:PORT")
+    remote = where.startswith(("http://", "https://", "tcp://"))
+    key = {"map": "uri", "milvus": "uri", "chroma": "uri" if remote else "dir"}.get(kind)
+    if key is None:
+        raise argparse.ArgumentTypeError(f"--store {value!r}: unknown store type {kind!r}; use map, chroma or milvus")
+    kwargs: dict[str, Any] = {key: where}
+    if kind == "milvus" and remote and os.environ.get("MILVUS_TOKEN"):
+        kwargs["token"] = os.environ["MILVUS_TOKEN"]
+    return {"type": kind, "kwargs": kwargs}
+
+
 def add_doc_options(parser: argparse.ArgumentParser) -> None:
-    """Options every document command shares (search now; index, ask and serve later)."""
+    """Options every document command shares (search, ask, serve)."""
     parser.add_argument("--docs", type=Path, default=None,
                         help="folder (or file) to index; default: the sample corpus shipped with ragjet")
+    parser.add_argument("--store", type=parse_store, default=None, metavar="TYPE[:WHERE]",
+                        help="map (default, in memory), map:FILE.sqlite, chroma:DIR, milvus:FILE.db, or a server "
+                             "URL after chroma: / milvus:")
     parser.add_argument("--embed", default="all-MiniLM-L6-v2",
                         help="local embedding model name or folder; 'none' for lexical search only")
     parser.add_argument("--group", default="MediumChunk", help="node group to search (default: MediumChunk)")
@@ -28,12 +51,31 @@ def add_doc_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--topk", type=int, default=3, help="how many chunks to return")
 
 
+def add_llm_options(parser: argparse.ArgumentParser) -> None:
+    """Options of the commands that answer with an LLM (ask, serve)."""
+    from .chat import DEFAULT_LLM
+
+    parser.add_argument("--llm", default=DEFAULT_LLM,
+                        help="local chat model name or .gguf file; 'none' answers with the retrieved passages")
+    parser.add_argument("--max-tokens", type=int, default=256, help="longest answer, in tokens")
+
+
+def rag_chat(args: argparse.Namespace) -> Any:
+    """The RAG chat the options describe (documents indexed, models loaded)."""
+    from .chat import RagChat
+
+    return RagChat(args.docs or sample_corpus(), embed=None if args.embed.lower() == "none" else args.embed,
+                   group=args.group, similarity=args.similarity, topk=args.topk,
+                   llm=None if args.llm.lower() == "none" else args.llm, max_tokens=args.max_tokens,
+                   store_conf=args.store).start()
+
+
 def _search(args: argparse.Namespace) -> int:
     import ragjet
 
     docs_dir = args.docs or sample_corpus()
     embed = None if args.embed.lower() == "none" else ragjet.TrainableModule(args.embed)
-    doc = ragjet.Document(docs_dir, embed=embed)
+    doc = ragjet.Document(docs_dir, embed=embed, store_conf=args.store)
     retriever = ragjet.Retriever(doc, group_name=args.group, similarity=args.similarity, topk=args.topk)
     nodes = retriever(args.question)
     print(f"Top {len(nodes)} of {doc.store.count(args.group)} {args.group} chunks in {docs_dir} "
@@ -44,6 +86,23 @@ def _search(args: argparse.Namespace) -> int:
         snippet = textwrap.shorten(" ".join(node.text.split()), width=320, placeholder=" ...")
         print(textwrap.indent(textwrap.fill(snippet, 100), "   "), end="\n\n")
     return 0 if nodes else 1
+
+
+def _ask(args: argparse.Namespace) -> int:
+    from .flow.sources import collect_sources
+
+    chat = rag_chat(args)
+    with collect_sources() as sources:
+        answer = chat(args.question)
+        for piece in [answer] if isinstance(answer, str) else answer:
+            print(piece, end="", flush=True)
+    print("\n\nSources:")
+    for rank, node in enumerate(sources.nodes, 1):
+        score = node.relevance_score if node.relevance_score is not None else node.similarity_score
+        source = Path(node.docpath).name if node.docpath else "?"
+        snippet = textwrap.shorten(" ".join(node.text.split()), width=90, placeholder=" ...")
+        print(f"{rank}. {source}  (score {score:.3f})  {snippet}")
+    return 0
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -68,6 +127,26 @@ def build_parser() -> argparse.ArgumentParser:
     add_doc_options(search)
     search.add_argument("question", nargs="?", default=SAMPLE_QUESTION, help="what to search for")
     search.set_defaults(func=_search)
+
+    ask = sub.add_parser("ask", help="answer a question from a folder with the local LLM, and show the sources")
+    add_doc_options(ask)
+    add_llm_options(ask)
+    ask.add_argument("question", nargs="?", default=SAMPLE_QUESTION, help="the question")
+    ask.set_defaults(func=_ask)
+
+    from .web import cli_serve
+
+    serve = sub.add_parser("serve", help="chat with a folder in the browser and over an OpenAI-compatible API",
+                           description=cli_serve.__doc__)
+    cli_serve.add_arguments(serve)
+    serve.set_defaults(func=cli_serve.run)
+
+    from .rag.store import serve as store_server
+
+    serve_store = sub.add_parser("serve-store", help="serve a Chroma dir or a Milvus Lite .db file on 127.0.0.1 "
+                                 "so several processes can share it")
+    store_server.add_arguments(serve_store)
+    serve_store.set_defaults(func=store_server.run)
 
     from .bench import BENCHES
 

@@ -59,14 +59,14 @@ def write_words(path: Path, count: int = 2000) -> list[str]:
 
 # -- registry and CLI contract ----------------------------------------------------------------------------
 def test_benches_registered_with_cli_contract() -> None:
-    assert BENCHES.names() == ["coldstart", "embed", "index", "retrieval", "startup"]
+    assert BENCHES.names() == ["coldstart", "embed", "index", "llm", "retrieval", "serve", "startup", "vectorstore"]
     for name in BENCHES.names():
         parser = argparse.ArgumentParser()
         BENCHES.get(name).add_arguments(parser)
         parser.add_argument("--json")  # the CLI adds these; a bench defining them would conflict here
         parser.add_argument("--plot")
         assert callable(BENCHES.get(name).run)
-    with pytest.raises(KeyError, match="registered: coldstart, embed, index, retrieval, startup"):
+    with pytest.raises(KeyError, match="registered: coldstart, embed, index, llm, retrieval, serve, startup, vectorstore"):
         BENCHES.get("indx")
 
 
@@ -176,4 +176,12 @@ def test_startup_bench_on_a_tiny_corpus(tmp_path: Path) -> None:
     assert report.ok and set(runs) == {"first", "second", "changed"}
     assert runs["second"]["files_parsed"] == 0 and runs["second"]["chunks_embedded"] == 0
     assert runs["changed"]["files_parsed"] == 1 and runs["first"]["rows"] == runs["second"]["rows"]
+    check_report(report, tmp_path)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("pymilvus") is None or importlib.util.find_spec("chromadb") is None,
+                    reason="needs ragjet[milvus] and ragjet[chroma]")
+def test_vectorstore_bench_small(tmp_path: Path) -> None:
+    report = BENCHES.get("vectorstore").run(parse("vectorstore", ["--n", "200", "--queries", "3", "--repeat", "1"]))
+    assert [r["store"] for r in report.rows] == ["milvus", "chroma"]
     check_report(report, tmp_path)

@@ -31,3 +31,27 @@ def test_search_with_no_arguments_uses_the_sample_corpus():
     out = subprocess.run([sys.executable, "-m", "ragjet", "search"], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert "02-second-start.md" in out.stdout.split("\n\n")[1]
+
+
+def test_ask_without_models_answers_with_passages(corpus, capsys):
+    assert main(["ask", "--docs", str(corpus), "--embed", "none", "--llm", "none", "cheese milk"]) == 0
+    out = capsys.readouterr().out
+    assert "Cheese is made from milk" in out and "Sources:" in out and "food.txt" in out
+
+
+def test_store_option_becomes_store_conf(corpus, tmp_path, capsys):
+    from ragjet.cli import parse_store
+    assert parse_store("map") is None
+    assert parse_store("milvus:dbs/m.db") == {"type": "milvus", "kwargs": {"uri": "dbs/m.db"}}
+    assert parse_store("chroma:dbs/c") == {"type": "chroma", "kwargs": {"dir": "dbs/c"}}
+    assert parse_store("chroma:http://127.0.0.1:8000") == {"type": "chroma", "kwargs": {"uri": "http://127.0.0.1:8000"}}
+    db = tmp_path / "s.sqlite"
+    argv = ["search", "--docs", str(corpus), "--store", f"map:{db}", "--embed", "none", "--similarity", "bm25", "moon"]
+    assert main(argv) == 0 and db.exists()
+
+
+def test_unknown_store_type_in_option(capsys):
+    import pytest
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["search", "--store", "redis:x", "q"])
+    assert "unknown store type 'redis'" in capsys.readouterr().err

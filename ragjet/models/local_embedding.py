@@ -146,6 +146,7 @@ class _OnnxRunner:
         self.tokenizer.enable_padding()
         self.pooling = pooling
         self.normalise = normalise
+        self._run_lock = threading.Lock()
 
     def embed(self, texts: list[str]) -> tuple[np.ndarray, int]:
         encodings = self.tokenizer.encode_batch(texts)
@@ -154,7 +155,8 @@ class _OnnxRunner:
         feed = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self.inputs:
             feed["token_type_ids"] = np.zeros_like(ids)
-        hidden = self.session.run(None, feed)[0]
+        with self._run_lock:  # concurrent runs each grow their own arena (~1 GB with 20 callers); one at a time
+            hidden = self.session.run(None, feed)[0]
         if self.pooling == "cls":
             vecs = hidden[:, 0]
         else:

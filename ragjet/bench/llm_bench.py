@@ -1,0 +1,130 @@
+"""``ragjet bench llm``: the local model through ragjet against raw llama-cpp-python, and one RAG query's parts.
+
+Both sides load the same GGUF with the same threads and context, get the same chat messages (temperature 0)
+and stream the answer; runs alternate between them so load on the machine hits both alike. Reported: time to
+first token, prompt tokens/s (prompt tokens over the time to first token) and generation tokens/s (one streamed
+piece is one token). The second table splits one RAG query over the sample corpus into retrieve, rerank,
+prompt, first token and total.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from typing import Any, Callable, Iterator
+
+from .report import Report, target_note
+
+MODEL = "SmolLM2-135M-Instruct"
+QUESTION = "Why is the second start of a knowledge base fast?"
+MIN_THROUGHPUT = 0.95
+MAX_TTFT_EXTRA_MS = 20.0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--repeat", type=int, default=5, help="runs per side (default: %(default)s)")
+    parser.add_argument("--max-tokens", type=int, default=96, help="tokens generated per run (default: %(default)s)")
+    parser.add_argument("--n-ctx", type=int, default=2048, help="context window (default: %(default)s)")
+
+
+def run(args: argparse.Namespace) -> Report:
+    import ragjet
+    from llama_cpp import Llama
+
+    ours = ragjet.TrainableModule(MODEL, max_tokens=args.max_tokens, temperature=0.0, n_ctx=args.n_ctx).start()
+    raw = Llama(str(ours.model_path), n_ctx=args.n_ctx, n_threads=ours.n_threads, n_threads_batch=ours.n_threads,
+                verbose=False)
+    context = "\n\n".join(p.read_text() for p in sorted(_sample_dir().glob("*.md"))[:3])
+    values = {"query": QUESTION, "context_str": context}
+
+    def prompter(run: int) -> Any:
+        # A different first line per run: llama.cpp reuses the KV cache of a repeated prompt prefix, which
+        # would time a cache hit instead of prompt processing.
+        return ragjet.ChatPrompter(f"Session {run}. Answer the question from the context.\n{{context_str}}",
+                                   extra_keys=["context_str"])
+
+    def raw_stream(run: int) -> Iterator[str]:
+        messages = prompter(run).messages(values)
+        for chunk in raw.create_chat_completion(messages=messages, stream=True, max_tokens=args.max_tokens,
+                                                temperature=0.0):
+            piece = chunk["choices"][0]["delta"].get("content")
+            if piece:
+                yield piece
+
+    def our_stream(run: int) -> Iterator[str]:
+        return ours.prompt(prompter(run)).stream(values)
+
+    prompt_tokens = ours.count_tokens(prompter(0).messages(values))
+    samples: dict[str, list[dict[str, float]]] = {"llama-cpp-python (raw)": [], "ragjet LocalChat": []}
+    for run in range(args.repeat):
+        for name, fn in (("llama-cpp-python (raw)", raw_stream), ("ragjet LocalChat", our_stream)):
+            samples[name].append(_time_stream(lambda: fn(run), prompt_tokens))
+    rows = [{"engine": name, **{k: statistics.median(s[k] for s in runs) for k in runs[0]}}
+            for name, runs in samples.items()]
+    raw_row, our_row = rows
+    ratio = our_row["gen_tok_per_sec"] / raw_row["gen_tok_per_sec"]
+    extra_ms = our_row["ttft_ms"] - raw_row["ttft_ms"]
+    notes = [f"prompt: {prompt_tokens} tokens (3 sample passages + question); {args.max_tokens} tokens generated; "
+             f"{ours.n_threads} thread(s); median of {args.repeat} alternating runs",
+             target_note("generation tokens/s, ragjet / raw", f"{ratio:.3f}", f"≥ {MIN_THROUGHPUT}",
+                         ratio >= MIN_THROUGHPUT),
+             target_note("time to first token, ragjet − raw", f"{extra_ms:+.1f} ms", f"≤ {MAX_TTFT_EXTRA_MS:g} ms",
+                         extra_ms <= MAX_TTFT_EXTRA_MS)]
+    for step, seconds in _rag_breakdown(ours).items():
+        notes.append(f"RAG query breakdown: {step} {seconds * 1e3:.1f} ms")
+    return Report(title=f"llm: {MODEL} (GGUF Q4_1) raw llama-cpp-python vs ragjet, streaming",
+                  columns=["engine", "ttft_ms", "prompt_tok_per_sec", "gen_tok_per_sec", "tokens", "total_s"],
+                  rows=rows, notes=notes, plot_columns=["gen_tok_per_sec", "prompt_tok_per_sec"],
+                  plot_label="engine", meta={"prompt_tokens": prompt_tokens, "threads": ours.n_threads})
+
+
+def _time_stream(stream: Callable[[], Iterator[str]], prompt_tokens: int) -> dict[str, float]:
+    start = time.perf_counter()
+    first = None
+    tokens = 0
+    for _ in stream():
+        tokens += 1
+        if first is None:
+            first = time.perf_counter()
+    end = time.perf_counter()
+    first = first or end
+    gen = (tokens - 1) / (end - first) if tokens > 1 and end > first else 0.0
+    return {"ttft_ms": (first - start) * 1e3, "prompt_tok_per_sec": prompt_tokens / (first - start),
+            "gen_tok_per_sec": gen, "tokens": tokens, "total_s": end - start}
+
+
+def _rag_breakdown(llm: Any) -> dict[str, float]:
+    """One query through the lecture's flow, its steps timed one by one (models loaded and warm)."""
+    import ragjet
+
+    embed = ragjet.TrainableModule("all-MiniLM-L6-v2")
+    rerank = ragjet.TrainableModule("all-MiniLM-L6-v2", type="rerank", embed=embed)
+    doc = ragjet.Document(_sample_dir(), embed=embed)
+    doc.create_node_group("sentence", parent="MediumChunk", transform=lambda x: x.split("."))
+    routes = ragjet.parallel(ragjet.Retriever(doc, "MediumChunk", topk=6),
+                             ragjet.Retriever(doc, "sentence", target="MediumChunk", topk=6)).sum
+    reranker = ragjet.Reranker("ModuleReranker", model=rerank, topk=3)
+    routes("warm-up")
+    times: dict[str, float] = {}
+    t0 = time.perf_counter()
+    nodes = routes(QUESTION)
+    t1 = time.perf_counter()
+    top = reranker(nodes, query=QUESTION)
+    t2 = time.perf_counter()
+    prompt_input = {"query": QUESTION, "context_str": "\n".join(n.get_content() for n in top)}
+    llm.prompter.messages(prompt_input)
+    t3 = time.perf_counter()
+    stream = llm.stream(prompt_input)
+    next(stream)
+    t4 = time.perf_counter()
+    for _ in stream:
+        pass
+    t5 = time.perf_counter()
+    times.update({"retrieve (2 routes in parallel)": t1 - t0, "rerank": t2 - t1, "prompt": t3 - t2,
+                  "first token": t4 - t3, "total": t5 - t0})
+    return times
+
+
+def _sample_dir():
+    from ..cli import sample_corpus
+    return sample_corpus()

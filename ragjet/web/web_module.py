@@ -1,0 +1,128 @@
+"""`WebModule`: serve a flow as a chat page and an OpenAI-compatible API, as LazyLLM's lecture ends with
+``lazyllm.WebModule(ppl, port=23492, stream=True).start().wait()``.
+
+FastAPI and uvicorn (``ragjet[web]``) are imported by `start` only, so ``import ragjet`` stays fast and works
+without them. The socket is bound in `start` itself, so the URL accepts connections as soon as it returns and a
+port already in use fails there, not later in a background thread.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from ..log import LOG
+from ..registry import missing_extra
+
+API_KEY_ENV = "RAGJET_API_KEY"
+DEFAULT_MAX_REQUEST_BYTES = 1 << 20
+DEFAULT_MAX_UPLOAD_BYTES = 20 << 20
+SHUTDOWN_GRACE_S = 3
+_WEB_PACKAGES = ("fastapi", "starlette", "uvicorn", "pydantic")
+
+
+class WebModule:
+    """``WebModule(flow).start()`` serves ``flow`` (called with the user's question; it returns a str or an
+    iterator of str tokens) on ``host:port`` (a free port when ``port`` is None).
+
+    ``api_key`` (default: the ``RAGJET_API_KEY`` environment variable) is then required on every API endpoint.
+    ``docs_dir`` turns on ``POST /v1/documents``: uploads are stored there, then ``on_upload(path)`` runs
+    (for instance to ingest the new file). ``stream`` is what the chat page asks for by default.
+    ``flow`` may be replaced while serving; each request uses the flow set when it arrives."""
+
+    def __init__(self, flow: Callable[[str], Any], port: Optional[int] = None, stream: bool = True,
+                 title: str = "ragjet", host: str = "127.0.0.1", api_key: Optional[str] = None,
+                 max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+                 max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, docs_dir: Optional[str | os.PathLike[str]] = None,
+                 on_upload: Optional[Callable[[Path], Any]] = None) -> None:
+        if not callable(flow):
+            raise TypeError(f"WebModule serves a callable flow, got {type(flow).__name__}")
+        if max_request_bytes <= 0 or max_upload_bytes <= 0:
+            raise ValueError("size limits must be positive")
+        self.flow = flow
+        self.port = port
+        self.stream = stream
+        self.title = title
+        self.host = host
+        self.api_key = api_key if api_key is not None else os.environ.get(API_KEY_ENV) or None
+        self.max_request_bytes = max_request_bytes
+        self.max_upload_bytes = max_upload_bytes
+        self.docs_dir = Path(docs_dir).expanduser() if docs_dir is not None else None
+        self.on_upload = on_upload
+        self.started_at = time.time()
+        self._server: Any = None
+        self._thread: Optional[threading.Thread] = None
+        self._socket: Optional[socket.socket] = None
+
+    @property
+    def url(self) -> str:
+        """``http://host:port`` (the real port once started)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def start(self) -> "WebModule":
+        """Serve in a background thread and return at once; the socket already listens when this returns."""
+        if self._thread is not None:
+            raise RuntimeError(f"{self!r} is already started")
+        try:
+            import uvicorn
+
+            from .api import create_app
+        except ImportError as exc:
+            if exc.name and exc.name.split(".")[0] in _WEB_PACKAGES:
+                raise missing_extra("fastapi and uvicorn", "web") from exc
+            raise
+        self._socket = _listen(self.host, self.port)
+        self.port = self._socket.getsockname()[1]
+        config = uvicorn.Config(create_app(self), log_level="warning", access_log=False,
+                                timeout_graceful_shutdown=SHUTDOWN_GRACE_S)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]},
+                                        name="ragjet-web", daemon=True)
+        self._thread.start()
+        LOG.info("%s: chat page and API at %s", self.title, self.url)
+        return self
+
+    def wait(self) -> None:
+        """Block until the server stops; Ctrl+C stops it."""
+        try:
+            while self._thread is not None and self._thread.is_alive():
+                self._thread.join(0.5)
+        except KeyboardInterrupt:
+            self.stop()
+
+    def stop(self) -> None:
+        """Stop serving (streams still open get a few seconds to finish) and free the port."""
+        if self._thread is None:
+            return
+        self._server.should_exit = True
+        self._thread.join(SHUTDOWN_GRACE_S + 5)
+        self._socket.close()
+        self._thread = self._server = self._socket = None
+
+    def __enter__(self) -> "WebModule":
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = "serving" if self._thread is not None else "stopped"
+        return f"WebModule({self.title!r}, {self.url}, {state})"
+
+
+def _listen(host: str, port: Optional[int]) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (port 0 or None: a free one)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port or 0))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    return sock

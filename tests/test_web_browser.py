@@ -1,0 +1,102 @@
+"""The chat page in a real browser: Debian's chromium driven by Playwright (``scripts/install-browser.sh``).
+
+A question is typed, its answer is seen growing token by token, then its sources; the stop button ends an
+endless answer (and the server stops generating it); a pipeline error is shown on the page; the little
+Markdown the page renders cannot inject markup."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+if not CHROMIUM.exists():
+    pytest.skip(f"{CHROMIUM} is missing: run scripts/install-browser.sh (apt chromium + fonts-wqy-microhei)",
+                allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is missing: pip install 'ragjet[dev]'")
+pytest.importorskip("fastapi")
+
+from test_web import WAIT_S, SlowAnswers, answering_flow  # noqa: E402
+
+from ragjet.web import WebModule  # noqa: E402
+
+TIMEOUT_MS = WAIT_S * 1000
+QUESTION = "Which food is made from milk? 奶酪是用什么做的？"
+ANSWER = ".message.assistant .text"
+
+
+@pytest.fixture
+def answers() -> SlowAnswers:
+    return SlowAnswers(delay=0.15)
+
+
+@pytest.fixture
+def page(corpus: Path, answers: SlowAnswers) -> Iterator["sync_api.Page"]:
+    with WebModule(answering_flow(corpus, answers), title="ragjet 问答") as web, sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(web.url)
+            yield page
+        finally:
+            browser.close()
+
+
+def ask(page: "sync_api.Page", question: str) -> None:
+    page.fill("#question", question)
+    page.press("#question", "Enter")
+
+
+def text_longer_than(page: "sync_api.Page", length: int) -> str:
+    """Wait until the last answer holds more than ``length`` characters; return its text."""
+    page.wait_for_function(f"n => [...document.querySelectorAll('{ANSWER}')].pop().textContent.length > n",
+                           arg=length)
+    return page.locator(ANSWER).last.text_content()
+
+
+def test_tokens_stream_in_then_sources_show(page):
+    assert page.title() == "ragjet 问答"
+    ask(page, QUESTION)
+    first = text_longer_than(page, 0)
+    assert page.locator(".message.assistant.streaming").count() == 1  # still being written
+    assert page.locator("#send").text_content() == "Stop"
+    second = text_longer_than(page, len(first))
+    assert second.startswith(first)
+    page.wait_for_selector(".message.assistant .sources .source")
+    final = page.locator(ANSWER).last.text_content()
+    assert final == f"Found 1 passages about: {QUESTION} "
+    assert len(final) > len(second)
+    assert page.locator(".message.assistant.streaming").count() == 0
+    source = page.locator(".source").first
+    assert source.locator(".file").text_content() == "food.txt"
+    assert source.locator(".score").text_content().startswith("score ")
+    assert "Cheese is made from milk" in source.locator(".snippet").text_content()
+    assert page.locator(".message.user .bubble").last.text_content() == QUESTION
+
+
+def test_stop_button_error_and_conversation(page, answers):
+    ask(page, "endless")
+    text_longer_than(page, 10)
+    page.click("#send")  # now the stop button
+    page.wait_for_selector(".message.assistant .stopped")
+    assert answers.closed.wait(WAIT_S)  # the server stopped generating, too
+    assert page.locator("#send").text_content() == "Send"
+
+    ask(page, "fail")
+    error = page.wait_for_selector(".message.assistant .error")
+    assert "the model crashed" in error.text_content()
+
+    risky = "Which **planet** is `red`? <img src=x onerror=alert(1)>"
+    ask(page, risky)
+    page.wait_for_selector(".message.assistant:nth-last-child(1) .sources")
+    answer = page.locator(ANSWER).last
+    assert answer.locator("strong").text_content() == "planet"
+    assert answer.locator("code").text_content() == "red"
+    assert answer.locator("img").count() == 0 and "<img src=x" in answer.text_content()
+    assert [u.text_content() for u in page.locator(".message.user .bubble").all()] == ["endless", "fail", risky]
+    assert page.locator(".message.assistant").count() == 3
