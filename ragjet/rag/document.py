@@ -109,6 +109,18 @@ class Document:
     def index_names(self) -> list[str]:
         return sorted({"default", *self._index_specs, *INDEXES})
 
+    def get_index(self, name: str) -> Any:
+        """The index a retriever named: registered on the store, or — for ``smart_embedding_index`` without an
+        ``indices`` entry — the default index of a store that searches vectors itself (the lecture's milvus)."""
+        index = self.store.get_index(name)
+        if index is None and name == "smart_embedding_index" and self.store.supports_vector_search:
+            index = self.store.get_index("default")
+        if index is None:
+            raise ValueError(f"unknown index {name!r}; the store has: {', '.join(self.store.index_names())}"
+                             + (" (add store_conf['indices'] = {'smart_embedding_index': {'backend': 'milvus', "
+                                "'kwargs': {...}}})" if name == "smart_embedding_index" else ""))
+        return index
+
     def _check_group(self, name: str) -> None:
         if name != LAZY_ROOT_NAME and name not in self._groups:
             raise ValueError(f"unknown node group {name!r}; this document has: {', '.join(self.group_names())}")
@@ -158,6 +170,10 @@ class Document:
         self._store = store
         for name, (cls, args, kwargs) in self._index_specs.items():
             store.register_index(name, self._build_index(cls, args, kwargs))
+        for name, spec in ((self.store_conf or {}).get("indices") or {}).items():
+            spec = dict(spec)
+            store.register_index(name, INDEXES.get(name)(spec.pop("backend"), self.embedders, store,
+                                                         **(spec.pop("kwargs", None) or {})))
         self._inject_token_counter()
         self.read_report = ReadReport()
         cache = EmbeddingCache() if self.embedders and self.embed_cache else None

@@ -11,7 +11,7 @@ from typing import Any, Callable, Optional, Sequence
 from ..flow.sources import record_sources
 from .doc_node import OUTPUT_FORMATS, DocNode, format_nodes
 from .document import Document
-from .index.base import IndexBase
+from .index.base import INDEXES, IndexBase
 from .similarity import SIMILARITIES
 
 class Retriever:
@@ -42,7 +42,8 @@ class Retriever:
         self.output_format = output_format
         self.join = join
         self.kwargs = kwargs
-        needs_vectors = index == "default" and SIMILARITIES.get(similarity).needs_embedding
+        needs_vectors = (index == "default" and SIMILARITIES.get(similarity).needs_embedding) or \
+            getattr(INDEXES.get(index) if index in INDEXES else None, "vector_index", False)
         keys = (self.embed_keys or list(doc.embedders)) if needs_vectors else []
         if needs_vectors and not keys:
             raise ValueError(f"similarity {similarity!r} needs embeddings but the document has no embed model; "
@@ -55,11 +56,7 @@ class Retriever:
 
     def start(self) -> "Retriever":
         """Build the document's groups now rather than on the first query."""
-        index = self.doc.store.get_index(self.index_name)
-        if index is None:
-            raise ValueError(f"unknown index {self.index_name!r}; the store has: "
-                             f"{', '.join(self.doc.store.index_names())}")
-        self._index = index
+        self._index = self.doc.get_index(self.index_name)
         return self
 
     def __call__(self, query: str, filters: Optional[dict[str, Any]] = None, **kwargs: Any) -> Any:

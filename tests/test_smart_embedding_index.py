@@ -1,0 +1,59 @@
+"""The lecture's Milvus in ragjet: store_conf['indices'] beside a map store, and index='smart_embedding_index'
+on a milvus store; answers must match the default index's exact search."""
+import importlib.util
+
+import pytest
+
+import ragjet as lazyllm
+from conftest import CountingEmbedder
+
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("pymilvus") is None, reason="needs ragjet[milvus]")
+
+
+def _docs(corpus, store_conf, embed):
+    docs = lazyllm.Document(dataset_path=str(corpus), embed=embed, store_conf=store_conf)
+    docs.create_node_group(name="sentence", parent="MediumChunk", transform=lambda x: x.split(". "))
+    return docs
+
+
+def test_indices_entry_beside_a_map_store(corpus, tmp_path):
+    store_conf = {
+        "type": "map",
+        "indices": {
+            "smart_embedding_index": {
+                "backend": "milvus",
+                "kwargs": {"uri": str(tmp_path / "milvus_index.db"),
+                           "index_kwargs": {"index_type": "HNSW", "metric_type": "COSINE"}},
+            },
+        },
+    }
+    embed = CountingEmbedder()
+    docs = _docs(corpus, store_conf, embed)
+    retriever = lazyllm.Retriever(docs, group_name="sentence", topk=3, index="smart_embedding_index")
+    exact = lazyllm.Retriever(docs, group_name="sentence", topk=3, similarity="cosine")
+    retriever.start()
+    for query in ("red planet Mars", "cheese milk", "dogs bark"):
+        got, want = retriever(query), exact(query)
+        assert [n.uid for n in got] == [n.uid for n in want]
+        assert all(n.parent is not None and n.similarity_score is not None for n in got)
+    index = docs.store.get_index("smart_embedding_index")
+    assert index._backend.count("sentence") == docs.store.count("sentence")
+    index.close()
+
+
+def test_smart_embedding_index_on_a_milvus_store(corpus, tmp_path):
+    store_conf = {"type": "milvus", "kwargs": {"uri": str(tmp_path / "milvus1.db"),
+                                               "index_kwargs": {"index_type": "HNSW", "metric_type": "COSINE"}}}
+    docs = _docs(corpus, store_conf, CountingEmbedder())
+    retriever = lazyllm.Retriever(docs, group_name="MediumChunk", topk=2, index="smart_embedding_index")
+    assert retriever("Jupiter largest planet")[0].docpath.endswith("space.md")
+    docs.store.close()
+
+
+def test_unknown_backend_and_missing_indices_entry(corpus, tmp_path):
+    docs = _docs(corpus, {"type": "map", "indices": {"smart_embedding_index": {"backend": "map"}}}, CountingEmbedder())
+    with pytest.raises(ValueError, match="own vector index"):
+        lazyllm.Retriever(docs, "sentence", index="smart_embedding_index").start()
+    plain = _docs(corpus, None, CountingEmbedder())
+    with pytest.raises(ValueError, match="indices"):
+        lazyllm.Retriever(plain, "sentence", index="smart_embedding_index").start()
