@@ -3,13 +3,15 @@
 On start it compares the folder with the ledger: deleted files lose their nodes; changed and new files are
 parsed, split into every active group, embedded (cache first, model for the rest, in length-sorted batches)
 and written in batches across files, each batch bracketed by ledger transactions (pending → done), so a
-crash at any point is finished by the next start. A group asked for later is built from the stored parent
+crash at any point is finished by the next start. A batch is written on a writer thread while the next one is
+parsed and embedded, so slow database writes hide behind embedding. A group asked for later is built from the stored parent
 nodes, and only for the files it is missing; a changed group definition or embed model redoes only what
 depends on it.
 """
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Optional, Union
 
@@ -72,22 +74,29 @@ class Ingestor:
             self.store.remove_docs([f.path for f in diff.changed])
         todo = diff.to_ingest
         active = self._active_groups()
-        with tqdm(total=len(todo), desc="ingesting files", unit="file", disable=None, leave=False) as bar:
+        with tqdm(total=len(todo), desc="ingesting files", unit="file", disable=None, leave=False) as bar, \
+                ThreadPoolExecutor(1, thread_name_prefix="ragjet-writer") as writer:
+            writing: Optional[Future] = None
             for begin in range(0, len(todo), FILES_PER_BATCH):
                 batch = todo[begin:begin + FILES_PER_BATCH]
-                self._ingest(batch, active)
+                nodes = self._prepare(batch, active)
+                if writing is not None:
+                    writing.result()
+                writing = writer.submit(self._commit, [f.path for f in batch], nodes, active)
                 bar.update(len(batch))
+            if writing is not None:
+                writing.result()
         self.store.activate_group(LAZY_ROOT_NAME)
         self.stats.seconds["sync"] = time.perf_counter() - start
         if todo or diff.deleted:
-            LOG.info("ingested %d file(s) (%d new or changed, %d deleted, %d unchanged): %d chunks embedded, "
-                     "%d from cache", len(todo), len(todo), len(diff.deleted), len(diff.unchanged),
-                     self.stats.chunks_embedded, self.stats.cache_hits)
+            LOG.info("ingested %d new or changed file(s), removed %d deleted, kept %d unchanged: %d chunks embedded, "
+                     "%d from cache", len(todo), len(diff.deleted), len(diff.unchanged), self.stats.chunks_embedded,
+                     self.stats.cache_hits)
 
-    def _ingest(self, files: list[FileState], active: list[str]) -> None:
+    def _prepare(self, files: list[FileState], active: list[str]) -> list[DocNode]:
+        """Parse, split and embed a batch of files (marked pending first); the nodes to write."""
         self.ledger.begin(files)
-        paths = [f.path for f in files]
-        roots = self.read(paths)
+        roots = self.read([f.path for f in files])
         self.stats.files_parsed += len(files)
         nodes = list(roots)
         by_group = {LAZY_ROOT_NAME: roots}
@@ -97,6 +106,11 @@ class Ingestor:
             self.embed(name, children, self.wanted.get(name, ()))
             by_group[name] = children
             nodes.extend(children)
+        return nodes
+
+    def _commit(self, paths: list[str], nodes: list[DocNode], active: list[str]) -> None:
+        """Write a prepared batch, then mark its files done. Runs on the writer thread, so a database's write
+        time overlaps the next batch's parsing and embedding; one batch is in flight at a time."""
         self.store.update_nodes(nodes)
         self.stats.nodes_written += len(nodes)
         self.ledger.finish(paths, {name: _keys(self.wanted.get(name, ())) for name in active})
