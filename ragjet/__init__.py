@@ -3,6 +3,8 @@
 ``import ragjet as lazyllm`` runs the lecture's code: Document, Retriever, register_index, node groups.
 """
 from . import tools
+from . import deploy
+from .deploy import launchers
 from .flow import bind, parallel, pipeline
 from .log import LOG
 from .models import ChatPrompter, OnlineChatModule, OnlineEmbeddingModule, TrainableModule
@@ -16,3 +18,4 @@ __all__ = ["LOG", "TrainableModule", "DocNode", "Document", "IndexBase", "Metada
            "SentenceSplitter", "SimpleDirectoryReader", "StoreBase", "override", "register_similarity", "tools",
            "bind", "parallel", "pipeline", "ChatPrompter", "OnlineChatModule", "OnlineEmbeddingModule", "Reranker",
            "WebModule"]
+__all__ += ["deploy", "launchers"]

@@ -70,6 +70,22 @@ def rag_chat(args: argparse.Namespace) -> Any:
                    store_conf=args.store).start()
 
 
+def _index(args: argparse.Namespace) -> int:
+    import ragjet
+
+    docs_dir = args.docs or sample_corpus()
+    embed = None if args.embed.lower() == "none" else ragjet.TrainableModule(args.embed)
+    doc = ragjet.Document(docs_dir, embed=embed, store_conf=args.store)
+    ragjet.Retriever(doc, group_name=args.group, similarity=args.similarity).start()
+    stats = doc.stats
+    print(f"{docs_dir}: {stats.files_seen} files ({stats.files_parsed} parsed, {stats.files_deleted} removed), "
+          f"{stats.chunks_embedded} chunks embedded, {stats.cache_hits} from the embedding cache, "
+          f"{doc.store.count(args.group)} {args.group} chunks stored, in {stats.seconds.get('sync', 0.0):.2f} s")
+    if doc.read_report and doc.read_report.total_skipped:
+        print(doc.read_report.summary())
+    return 0
+
+
 def _search(args: argparse.Namespace) -> int:
     import ragjet
 
@@ -122,6 +138,10 @@ def _bench(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ragjet", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+
+    index = sub.add_parser("index", help="index a folder into a store now (only what changed since the last run)")
+    add_doc_options(index)
+    index.set_defaults(func=_index)
 
     search = sub.add_parser("search", help="index a folder and print the chunks closest to a question")
     add_doc_options(search)

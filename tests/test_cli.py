@@ -55,3 +55,12 @@ def test_unknown_store_type_in_option(capsys):
     with pytest.raises(SystemExit):
         build_parser().parse_args(["search", "--store", "redis:x", "q"])
     assert "unknown store type 'redis'" in capsys.readouterr().err
+
+
+def test_index_command_is_incremental(corpus, tmp_path, capsys):
+    argv = ["index", "--docs", str(corpus), "--store", f"map:{tmp_path / 's.sqlite'}", "--embed", "none",
+            "--similarity", "bm25"]
+    assert main(argv) == 0
+    assert "3 files (3 parsed" in capsys.readouterr().out
+    assert main(argv) == 0
+    assert "3 files (0 parsed" in capsys.readouterr().out

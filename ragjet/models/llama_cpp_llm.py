@@ -98,6 +98,18 @@ class LocalChat(ChatModule):
                                         bos_token=token_text(llm.token_bos()))
         return formatter, llm
 
+    def deploy_method(self, method: Any, args: Optional[Mapping[str, Any]] = None) -> Any:
+        """This model served by an engine process instead of in-process (``deploy.LlamaCpp``,
+        ``(deploy.LlamaCpp, {...})``...): a `ragjet.deploy.DeployedModel` with this model's prompter, stream
+        flag, ``max_tokens`` and ``temperature``; ``n_ctx`` and ``n_threads`` apply where the engine takes them.
+        The engine does not shrink an over-long prompt as `_fit` does here."""
+        from ..deploy import deploy_model  # the deploy layer builds on the models layer, not the reverse
+
+        return deploy_model(method, args, model=str(self.model_path), served_name=self.model_id,
+                            stream=self._stream, prompter=self.prompter,
+                            engine_defaults={"n_ctx": self.n_ctx, "n_threads": self.n_threads},
+                            options={"max_tokens": self.max_tokens, "temperature": self.temperature})
+
     def count_tokens(self, messages: Sequence[Message]) -> int:
         """Tokens of ``messages`` rendered as the model will see them (chat template included)."""
         llm = self.start()._llm

@@ -1,8 +1,10 @@
-"""Retriever: one retrieval route over a document's group (similarity or custom index, top-k, target group).
+"""Retriever: retrieval over a document's group (similarity or custom index, top-k, target group).
 
 Construction validates every name and asks the document for the group (and the embeddings its similarity
 needs); the first call, or `start`, builds it. A call is then a thin wrapper over ``index.query``, so custom
-indexes such as the lecture's trie keep their speed through it.
+indexes such as the lecture's trie keep their speed through it. Several similarities
+(``similarity=['cosine', 'bm25']``) make a hybrid retriever: one query per similarity, fused by
+`ragjet.rag.fusion.fuse` (``fusion='rrf'`` or ``'weighted'``, route ``weights``).
 """
 from __future__ import annotations
 
@@ -11,20 +13,32 @@ from typing import Any, Callable, Optional, Sequence
 from ..flow.sources import record_sources
 from .doc_node import OUTPUT_FORMATS, DocNode, format_nodes
 from .document import Document
+from .fusion import METHODS, ROUTE_DEPTH, check_weights, fuse
 from .index.base import INDEXES, IndexBase
 from .similarity import SIMILARITIES
 
-class Retriever:
-    """``Retriever(doc, group_name, ...)(query)`` → the top DocNodes, each with ``similarity_score``."""
 
-    def __init__(self, doc: Document, group_name: str, similarity: Optional[str] = None,
+class Retriever:
+    """``Retriever(doc, group_name, ...)(query)`` → the top DocNodes, each with ``similarity_score``.
+
+    ``similarity`` may be a list: the routes' results are then fused (``fusion``, ``weights``) and each node's
+    ``similarity_score`` is its fused score."""
+
+    def __init__(self, doc: Document, group_name: str, similarity: Optional[str | Sequence[str]] = None,
                  similarity_cut_off: float | dict[str, float] = float("-inf"), index: str = "default",
                  topk: int = 6, embed_keys: Optional[Sequence[str]] = None, target: Optional[str] = None,
-                 output_format: Optional[str] = None, join: bool | str = False, **kwargs: Any) -> None:
+                 output_format: Optional[str] = None, join: bool | str = False,
+                 weights: Optional[Sequence[float]] = None, fusion: str = "rrf", **kwargs: Any) -> None:
         if similarity is None:
             similarity = "cosine" if doc.embedders else "bm25"
-        if similarity not in SIMILARITIES:
-            raise ValueError(SIMILARITIES.unknown_message(similarity))
+        similarities = [similarity] if isinstance(similarity, str) else list(similarity)
+        if not similarities:
+            raise ValueError("similarity must name at least one similarity")
+        for name in similarities:
+            if name not in SIMILARITIES:
+                raise ValueError(SIMILARITIES.unknown_message(name))
+        if fusion not in METHODS:
+            raise ValueError(f"unknown fusion {fusion!r}; choose one of {', '.join(METHODS)}")
         if index not in doc.index_names():
             raise ValueError(f"unknown index {index!r}; registered: {', '.join(doc.index_names())}")
         if output_format not in OUTPUT_FORMATS:
@@ -34,6 +48,9 @@ class Retriever:
         self.doc = doc
         self.group_name = group_name
         self.similarity = similarity
+        self.similarities = similarities
+        self.weights = check_weights(weights, len(similarities))
+        self.fusion = fusion
         self.similarity_cut_off = similarity_cut_off
         self.index_name = index
         self.topk = topk
@@ -42,8 +59,9 @@ class Retriever:
         self.output_format = output_format
         self.join = join
         self.kwargs = kwargs
-        needs_vectors = (index == "default" and SIMILARITIES.get(similarity).needs_embedding) or \
-            getattr(INDEXES.get(index) if index in INDEXES else None, "vector_index", False)
+        index_cls = INDEXES.get(index) if index in INDEXES else None
+        needs_vectors = any(SIMILARITIES.get(s).needs_embedding for s in similarities) \
+            if getattr(index_cls, "serves_similarity", False) else getattr(index_cls, "vector_index", False)
         keys = (self.embed_keys or list(doc.embedders)) if needs_vectors else []
         if needs_vectors and not keys:
             raise ValueError(f"similarity {similarity!r} needs embeddings but the document has no embed model; "
@@ -61,14 +79,25 @@ class Retriever:
 
     def __call__(self, query: str, filters: Optional[dict[str, Any]] = None, **kwargs: Any) -> Any:
         index = self._index or self.start()._index
-        nodes = index.query(query, group_name=self.group_name, similarity_name=self.similarity,
-                            topk=self.topk, similarity_cut_off=self.similarity_cut_off,
-                            embed_keys=self.embed_keys, filters=filters, **self.kwargs, **kwargs)
-        if nodes and isinstance(nodes[0], str):
-            nodes = self.doc.store.get_nodes(self.group_name, uids=nodes)
+        if len(self.similarities) == 1:
+            nodes = self._route(index, query, self.similarities[0], self.topk, filters, kwargs)
+        else:
+            depth = max(self.topk, ROUTE_DEPTH)
+            routes = [self._route(index, query, s, depth, filters, kwargs) for s in self.similarities]
+            nodes = fuse(routes, method=self.fusion, weights=self.weights, topk=self.topk)
         if len(nodes) > self.topk:
             nodes = nodes[: self.topk]
         if self._find is not None:
             nodes = self._find(nodes)
         record_sources(nodes)
         return format_nodes(nodes, self.output_format, self.join)
+
+    def _route(self, index: IndexBase, query: str, similarity: str, topk: int, filters: Optional[dict[str, Any]],
+               kwargs: dict[str, Any]) -> list[DocNode]:
+        """One similarity's best ``topk`` nodes of the group (uids an index returns resolved to nodes)."""
+        nodes = index.query(query, group_name=self.group_name, similarity_name=similarity, topk=topk,
+                            similarity_cut_off=self.similarity_cut_off, embed_keys=self.embed_keys,
+                            filters=filters, **self.kwargs, **kwargs)
+        if nodes and isinstance(nodes[0], str):
+            nodes = self.doc.store.get_nodes(self.group_name, uids=nodes)
+        return nodes

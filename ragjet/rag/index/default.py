@@ -1,20 +1,25 @@
 """The default index of every store: cosine over dense matrices, BM25 over texts, and user similarities.
 
-It keeps one `DenseMatrix` per (group, embed key), fed by the store's hooks as nodes are written (unless the
+It keeps one `AnnMatrix` per (group, embed key), fed by the store's hooks as nodes are written (unless the
 store searches vectors itself: chroma, milvus), and one BM25 engine per (group, variant), built on first use
-and dropped when the group changes.
+and dropped when the group changes. A matrix searches exactly up to ``AnnConfig.threshold`` rows and through
+an HNSW graph above (`ragjet.rag.index.ann`); ``exact=True`` or the ``exact`` index, which this index
+registers on its store, always search exactly, and ``ef`` sets the graph's search breadth per query.
 """
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
+from urllib.parse import quote
 
 import numpy as np
 
 from ..similarity import SIMILARITIES, Similarity
+from .ann import AnnConfig, AnnMatrix
 from .base import INDEXES, IndexBase
 from .bm25 import TOKENIZERS, BM25Engine
-from .dense import DenseMatrix, top_k
+from .dense import normalise, top_k
 
 if TYPE_CHECKING:
     from ..doc_node import DocNode
@@ -26,14 +31,20 @@ Filters = Optional[Mapping[str, Any]]
 
 @INDEXES.register("default")
 class DefaultIndex(IndexBase):
-    """Similarity search over one store, for every group and embed key."""
+    """Similarity search over one store, for every group and embed key.
 
-    def __init__(self, embed: Mapping[str, "Embedder"], store: "StoreBase") -> None:
+    ``ann`` sets when and how matrices switch to HNSW search (default: `AnnConfig.from_env`)."""
+
+    serves_similarity = True  # the retriever's similarity decides whether the group needs embeddings
+
+    def __init__(self, embed: Mapping[str, "Embedder"], store: "StoreBase", ann: Optional[AnnConfig] = None) -> None:
         self._embed = embed
         self._store = store
-        self._dense: dict[tuple[str, str], DenseMatrix] = {}
+        self._ann = ann or AnnConfig.from_env()
+        self._dense: dict[tuple[str, str], AnnMatrix] = {}
         self._lexical: dict[tuple[str, str], BM25Engine] = {}
         self._lock = threading.Lock()
+        store.register_index("exact", ExactIndex(self))
 
     @property
     def needs_backfill(self) -> bool:
@@ -56,8 +67,25 @@ class DefaultIndex(IndexBase):
                 vecs = np.stack([np.asarray(n.embedding[key], dtype=np.float32) for n in batch])
                 matrix = self._dense.get((group, key))
                 if matrix is None:
-                    matrix = self._dense[(group, key)] = DenseMatrix(vecs.shape[1], capacity=len(batch))
+                    matrix = self._dense[(group, key)] = AnnMatrix(vecs.shape[1], capacity=len(batch),
+                                                                   config=self._ann, path=self._ann_path(group, key))
                 matrix.upsert([n.uid for n in batch], vecs)
+
+    def _ann_path(self, group: str, key: str) -> Optional[Path]:
+        """Where the HNSW graph of (group, key) is saved: beside a persistent store's ledger, else nowhere."""
+        ledger = self._store.ledger_path if self._store.persistent else None
+        if ledger is None:
+            return None
+        return ledger.parent / f"{ledger.name}.ann" / f"{quote(group, safe='')}.{quote(key, safe='')}"
+
+    def matrix(self, group: str, key: str = "default") -> Optional[AnnMatrix]:
+        """The vectors of (group, embed key) held in memory, if any (stores with their own search hold none)."""
+        return self._dense.get((group, key))
+
+    def flush(self) -> None:
+        """Save the HNSW graphs that changed since their last save (otherwise done at interpreter exit)."""
+        for matrix in list(self._dense.values()):
+            matrix.flush()
 
     def remove(self, uids: list[str], group_name: Optional[str] = None) -> None:
         with self._lock:
@@ -76,9 +104,12 @@ class DefaultIndex(IndexBase):
     # -- query --------------------------------------------------------------------------------------------
     def query(self, query: str, group_name: str, similarity_name: str = "cosine", topk: int = 6,
               similarity_cut_off: float | Mapping[str, float] = float("-inf"),
-              embed_keys: Optional[Sequence[str]] = None, filters: Filters = None,
-              **kwargs: Any) -> list["DocNode"]:
-        """Nodes of ``group_name`` most similar to ``query``, each a copy carrying ``similarity_score``."""
+              embed_keys: Optional[Sequence[str]] = None, filters: Filters = None, exact: bool = False,
+              ef: Optional[int] = None, **kwargs: Any) -> list["DocNode"]:
+        """Nodes of ``group_name`` most similar to ``query``, each a copy carrying ``similarity_score``.
+
+        ``exact`` forces brute-force vector search (no HNSW graph, nor a store's own index); ``ef`` is the HNSW
+        search breadth for this query (higher: better recall, slower)."""
         sim = SIMILARITIES.get(similarity_name)
         known: dict[str, "DocNode"] = {}  # nodes a store returned with its hits: no second fetch
         if sim.needs_embedding:
@@ -90,7 +121,7 @@ class DefaultIndex(IndexBase):
             for key in keys:
                 cut = similarity_cut_off.get(key, float("-inf")) if isinstance(similarity_cut_off, Mapping) \
                     else similarity_cut_off
-                uids, scores = self._embedding_search(sim, group_name, key, query, topk, filters, known)
+                uids, scores = self._embedding_search(sim, group_name, key, query, topk, filters, known, exact, ef)
                 for uid, score in zip(uids, scores.tolist()):
                     if score >= cut and score > scored.get(uid, float("-inf")):
                         scored[uid] = score
@@ -104,13 +135,14 @@ class DefaultIndex(IndexBase):
             known.update((n.uid, n) for n in self._store.get_nodes(group_name, uids=missing))
         return [known[u].with_score(s) for u, s in ranked if u in known]
 
-    def _embedding_search(self, sim: Similarity, group: str, key: str, query: str, topk: int,
-                          filters: Filters, known: dict[str, "DocNode"]) -> tuple[list[str], np.ndarray]:
+    def _embedding_search(self, sim: Similarity, group: str, key: str, query: str, topk: int, filters: Filters,
+                          known: dict[str, "DocNode"], exact: bool = False,
+                          ef: Optional[int] = None) -> tuple[list[str], np.ndarray]:
         if key not in self._embed:
             raise KeyError(f"unknown embed key {key!r}; the document has: {', '.join(sorted(self._embed))}")
         if self._store.supports_vector_search:
             qvec = self._embed[key].embed_query(query)
-            if sim.func is None:
+            if sim.func is None and not exact:
                 hits = self._store.vector_search(group, key, qvec, topk, dict(filters) if filters else None)
                 known.update((node.uid, node) for node, _ in hits)
                 return [node.uid for node, _ in hits], np.array([score for _, score in hits], dtype=np.float32)
@@ -121,12 +153,14 @@ class DefaultIndex(IndexBase):
                 return [], np.empty(0, dtype=np.float32)
             qvec = self._embed[key].embed_query(query)
             if sim.func is None:
-                return matrix.search(qvec, topk, self._mask(group, matrix.uids, filters))
+                return matrix.search(qvec, topk, self._mask(group, matrix.uids, filters), exact=exact, ef=ef)
             nodes = self._store.get_nodes(group, uids=list(matrix.uids))
         uids = [n.uid for n in nodes]
         vectors = [n.embedding[key] for n in nodes]
         mask = self._mask(group, uids, filters)
-        if sim.batch:
+        if sim.func is None:  # exact cosine over the vectors of a store that searches them itself
+            scores = normalise(np.asarray(vectors, dtype=np.float32).reshape(len(uids), -1)) @ normalise(qvec)
+        elif sim.batch:
             scores = np.asarray(sim.func(qvec, np.asarray(vectors, dtype=np.float32)), dtype=np.float32)
         else:
             scores = np.array([sim.func(qvec, np.asarray(v, dtype=np.float32)) for v in vectors], np.float32)
@@ -160,6 +194,28 @@ class DefaultIndex(IndexBase):
             return None
         nodes = self._store.get_nodes(group, uids=uids)
         return np.fromiter((matches(n, filters) for n in nodes), dtype=bool, count=len(nodes))
+
+
+@INDEXES.register("exact")
+class ExactIndex(IndexBase):
+    """``Retriever(..., index='exact')``: the default index's similarities with brute-force vector search over
+    the same matrices (the reference an HNSW result is measured against). Registered by `DefaultIndex` on its
+    store; the store's hooks reach the default index, which owns the data, so this view ignores them."""
+
+    serves_similarity = True
+    needs_backfill = False
+
+    def __init__(self, default: DefaultIndex) -> None:
+        self._default = default
+
+    def update(self, nodes: list["DocNode"]) -> None:
+        """Nothing to do: the default index keeps the vectors."""
+
+    def remove(self, uids: list[str], group_name: Optional[str] = None) -> None:
+        """Nothing to do: the default index keeps the vectors."""
+
+    def query(self, query: str, group_name: str, **kwargs: Any) -> list["DocNode"]:
+        return self._default.query(query, group_name, **{**kwargs, "exact": True})
 
 
 def matches(node: "DocNode", filters: Mapping[str, Any]) -> bool:

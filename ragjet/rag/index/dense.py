@@ -29,9 +29,17 @@ class DenseMatrix:
         return self._mat[: len(self.uids)]
 
     def upsert(self, uids: Sequence[str], vectors: np.ndarray) -> None:
+        self._write(uids, self.unit_rows(uids, vectors))
+
+    def unit_rows(self, uids: Sequence[str], vectors: np.ndarray) -> np.ndarray:
+        """``vectors`` as unit float32 rows, one per uid, checked against the index dimension."""
         vecs = normalise(np.asarray(vectors, dtype=np.float32).reshape(len(uids), -1))
         if vecs.shape[1] != self.dim:
             raise ValueError(f"vector dimension {vecs.shape[1]} does not match the index dimension {self.dim}")
+        return vecs
+
+    def _write(self, uids: Sequence[str], vecs: np.ndarray) -> None:
+        """Store unit rows ``vecs``: in place for known uids, appended for new ones."""
         fresh_rows, fresh_uids = [], []
         for i, uid in enumerate(uids):
             row = self._pos.get(uid)

