@@ -1,7 +1,8 @@
 """``ragjet bench startup``: the lecture's first-vs-second start per store, and a start after one file changed.
 
-Each run is a fresh process (the clock starts at ``Document(...)``, after ``import ragjet``) executing the lecture's ``test_store`` (a Document with the local embedder, a
-``sentence`` group under MediumChunk split on '.', a cosine Retriever with topk=3, one retrieval). Per store
+Each run is a fresh process (the clock starts at ``Document(...)``, after ``import ragjet``) executing the
+lecture's ``test_store`` (a Document with the local embedder, a ``sentence`` group under MediumChunk split on
+'.', a cosine Retriever with topk=3, one retrieval). Per store
 it runs: a first start on an empty store and an empty embedding cache, a second start with nothing changed,
 and a third after one file was edited. The baseline, measured in the same run, is the raw embedding time of
 the very chunks the first start embedded.
