@@ -17,5 +17,5 @@ from .registry import DEPLOY_METHODS, make
 from .vllm import Vllm
 
 __all__ = ["DEPLOY_METHODS", "DeployMethod", "DeployableModel", "DeployedModel", "EngineNotInstalled", "GPU_MODELS",
-           "LMDeploy", "Lightllm", "LlamaCpp", "Vllm", "auto", "deploy_model", "gguf_level", "gpu_visible", "launchers", "make",
-           "register_hub_model"]
+           "LMDeploy", "Lightllm", "LlamaCpp", "Vllm", "auto", "deploy_model", "gguf_level", "gpu_visible", "launchers",
+           "make", "register_hub_model"]

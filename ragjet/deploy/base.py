@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Mapping, Optional
 
 from ..log import LOG
-from ..rag.store.serve import wait_until_ready
+from ..procs import wait_until_ready
 from . import launchers, process
 from .launchers import Launcher
 
@@ -46,6 +46,7 @@ class DeployMethod:
     NAME_FLAG: ClassVar[str] = "--served-model-name"
     HEALTH_PATH: ClassVar[str] = "/v1/models"
     SWITCH_BOOLS: ClassVar[bool] = True  # True: ``--flag`` for True, nothing for False; else ``--flag True``
+    REQUEST_OPTIONS: ClassVar[Mapping[str, Any]] = {}  # sent with every request unless the model sets them
 
     def __init__(self, args: Optional[Mapping[str, Any]] = None, *,
                  start_timeout: float = DEFAULT_START_TIMEOUT_S) -> None:
@@ -172,10 +173,13 @@ class DeployMethod:
         return self.running and process.http_ok(self.launcher.host, port, self.HEALTH_PATH)
 
     def stop(self) -> None:
-        """Stop the engine and every process it started; a no-op when it is not running."""
+        """Stop the engine and every process it started; a no-op when it is not running. The log of an engine
+        that served is removed; that of one that failed to start stays, for the error that names it."""
         if self.proc is not None:
             process.stop_group(self.proc)
             LOG.info("stopped %s (pid %d)", self.name, self.proc.pid)
+            if self.port is not None and self.log_path is not None:
+                self.log_path.unlink(missing_ok=True)
         self.proc, self.port = None, None
 
     def __enter__(self) -> "DeployMethod":

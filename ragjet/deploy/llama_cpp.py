@@ -8,7 +8,9 @@ What it cannot do: serve several requests at once. The server holds one ``Llama`
 sequence) behind a lock; it has no parallel slots (``n_seq_max`` is not exposed, the C++ server's
 ``--parallel`` does not exist here), so concurrent clients are served one after another. By default it also
 *interrupts* a streaming answer as soon as another request waits (``interrupt_requests``), which would cut
-answers short under concurrency: ragjet turns that off.
+answers short under concurrency: ragjet turns that off. Where the server's defaults differ from in-process
+llama-cpp-python's (``logits_all``, ``n_threads_batch``, the request's ``repeat_penalty``), ragjet passes the
+in-process values, so a deployed model answers as `LocalChat` does, token for token.
 """
 from __future__ import annotations
 
@@ -30,10 +32,15 @@ class LlamaCpp(DeployMethod):
     package: ClassVar[str] = "llama-cpp-python[server]"
     modules: ClassVar[tuple[str, ...]] = ("llama_cpp", "uvicorn", "fastapi", "sse_starlette", "starlette_context",
                                           "pydantic_settings")
+    # As llama_cpp.Llama (LocalChat) has them: the server's own defaults differ (logits_all=True computes the
+    # vocabulary's logits for every prompt token, slowing prompt processing; n_threads_batch = all cores).
     ARGS: ClassVar[Mapping[str, Any]] = {"n_ctx": 2048, "n_threads": DEFAULT_THREADS, "n_threads_batch": None,
-                                         "interrupt_requests": False}
+                                         "logits_all": False, "interrupt_requests": False}
     NAME_FLAG: ClassVar[str] = "--model_alias"
     SWITCH_BOOLS: ClassVar[bool] = False
+    # The server's requests default to repeat_penalty 1.1 where llama_cpp.Llama (LocalChat) uses 1.0: the same
+    # model would answer differently, and a little slower, once deployed.
+    REQUEST_OPTIONS: ClassVar[Mapping[str, Any]] = {"repeat_penalty": 1.0}
 
     @classmethod
     def known_args(cls) -> list[str]:

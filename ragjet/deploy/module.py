@@ -44,7 +44,8 @@ class DeployedModel(ChatModule):
             if self._client is None:
                 self.method.start(self.model, self.served_name)
                 self._client = OnlineChatModule(base_url=self.method.url, model=self.served_name,
-                                                timeout=REQUEST_TIMEOUT_S, **self.options)
+                                                timeout=REQUEST_TIMEOUT_S,
+                                                **{**self.method.REQUEST_OPTIONS, **self.options})
             return self._client
 
     def stop(self) -> None:

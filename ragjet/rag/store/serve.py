@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Callable, Optional
 
+from ...procs import wait_until_ready
 from .external import SERVER_PORTS, ProcessLock, StoreLockedError, require_extra
 
 _CHROMA_MAIN = "import sys; from chromadb.cli.cli import app; sys.argv[0] = 'chroma'; app()"
@@ -107,18 +108,6 @@ def serve_store(kind: str, path: str, port: int, host: str = "127.0.0.1", timeou
     return proc
 
 
-def wait_until_ready(proc: subprocess.Popen, ready: Callable[[], bool], timeout: float, log_path: Path,
-                     what: str) -> None:
-    """Poll ``ready`` until it holds; fail with the log's tail if ``proc`` exits or ``timeout`` passes."""
-    deadline = time.monotonic() + timeout
-    while not ready():
-        code = proc.poll()
-        if code is not None or time.monotonic() > deadline:
-            reason = f"exited with code {code}" if code is not None else f"did not answer within {timeout:.0f} s"
-            raise RuntimeError(f"the {what} {reason}; end of its log ({log_path}):\n{_tail(log_path)}")
-        time.sleep(0.1)
-
-
 def stop_server(proc: subprocess.Popen, grace: float = 10.0) -> None:
     """Stop a server started by `serve_store` (SIGTERM, then SIGKILL after ``grace`` seconds)."""
     if proc.poll() is None:
@@ -128,13 +117,6 @@ def stop_server(proc: subprocess.Popen, grace: float = 10.0) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-
-
-def _tail(path: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
 
 
 # -- the `ragjet serve-store` command ---------------------------------------------------------------------------
