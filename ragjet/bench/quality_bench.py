@@ -1,0 +1,330 @@
+"""``ragjet bench quality``: does retrieval find the paragraph that holds the answer, and can the LLM answer?
+
+Reads SQuAD-format or CMRC-2018-format JSON (``data → paragraphs → context, qas → question, answers``),
+writes one text file per paragraph under ragjet's home (made once per content), indexes each file as one node
+of a ``paragraph`` group (the unit is the whole paragraph; ingestion does not embed the root group itself)
+and ranks the paragraphs for every question with:
+
+* ``dense``: cosine over all-MiniLM-L6-v2 embeddings;
+* ``bm25``: lexical, ``bm25_chinese`` (jieba words) when most characters are CJK;
+* ``hybrid``: reciprocal rank fusion of the two (``Retriever(similarity=['cosine', lexical])``), and
+  ``hybrid_weighted``, the same routes fused by min-max normalised scores;
+* ``dense+rerank``: dense top-20, reordered by the MiniLM rerank module (`EmbeddingRerank`).
+
+It reports recall@1/@5/@10 of the answer's paragraph and MRR@10, and ``either@5``: the share of questions
+that dense or bm25 alone finds in its top 5, a rough ceiling of what fusing the two can reach at 5. With
+``--answers N`` the local LLM answers N sampled questions from the hybrid route's top paragraphs, scored by
+exact match and F1 (SQuAD normalisation; characters for Chinese). Table, JSON, PNG.
+
+The model is wrapped in a memo (`MemoEmbedding`): each distinct text is embedded once per run, so the routes
+share a question's vector and the rerank module does not re-embed the same 20 paragraphs for every question
+(the vectors are the model's; only repeated work is skipped).
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import hashlib
+import json
+import random
+import re
+import string
+import threading
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+
+from ..home import ragjet_home
+from ..rag.doc_node import DocNode
+from .corpus import DEFAULT_SOURCES, SHARED_DATA
+from .report import Report, target_note
+
+EMBED_MODEL = "all-MiniLM-L6-v2"
+GROUP = "paragraph"
+KS = (1, 5, 10)
+RERANK_CANDIDATES = 20
+ANSWER_CONTEXT = 2  # paragraphs the LLM reads
+MIN_HYBRID_GAIN = 0.03
+CJK_SHARE = 0.3
+ANSWER_PROMPT = ("Answer the question from the context. Reply with the shortest phrase copied from the context "
+                 "that answers it, and nothing else.\n\nContext:\n{context_str}")
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+
+Ranker = Callable[[str], list[DocNode]]
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    answers: tuple[str, ...]
+    paragraph: int
+
+
+@dataclass
+class Dataset:
+    """Paragraphs (distinct contexts, file order) and the questions about them."""
+
+    name: str
+    paragraphs: list[str]
+    questions: list[Question]
+
+    @property
+    def language(self) -> str:
+        """``zh`` when CJK characters make up most of the text's letters, else ``en``."""
+        return "zh" if cjk_share(self.paragraphs) >= CJK_SHARE else "en"
+
+    @property
+    def lexical(self) -> str:
+        """The BM25 variant for the language."""
+        return "bm25_chinese" if self.language == "zh" else "bm25"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", type=Path, action="append", default=None, metavar="FILE",
+                        help="SQuAD- or CMRC-format JSON, repeatable (default: the SQuAD and CMRC files in "
+                             f"{SHARED_DATA})")
+    parser.add_argument("--paragraphs", type=int, default=None,
+                        help="use only the first N paragraphs of each file and their questions")
+    parser.add_argument("--questions", type=int, default=None, help="sample at most N questions per file")
+    parser.add_argument("--answers", type=int, default=0,
+                        help="also let the local LLM answer N sampled questions (exact match / F1)")
+    parser.add_argument("--llm", default=None, help="local chat model for --answers (default: ragjet's chat model)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed for the samples (default: %(default)s)")
+
+
+def run(args: argparse.Namespace) -> Report:
+    files = args.data or [SHARED_DATA / name for name in DEFAULT_SOURCES]
+    missing = [str(f) for f in files if not Path(f).is_file()]
+    if missing:
+        raise SystemExit(f"quality data not found: {', '.join(missing)}; pass --data FILE (SQuAD or CMRC JSON)")
+    for name in ("paragraphs", "questions"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            raise SystemExit(f"--{name} must be positive, got {getattr(args, name)}")
+    if args.answers < 0:
+        raise SystemExit(f"--answers must not be negative, got {args.answers}")
+    from ..models import TrainableModule
+
+    embed = MemoEmbedding(TrainableModule(EMBED_MODEL))
+    rerank = TrainableModule(EMBED_MODEL, type="rerank", embed=embed)
+    llm = _answer_model(args.llm) if args.answers else None
+    rows: list[dict[str, Any]] = []
+    notes = [f"unit: the paragraph (one node per file); recall@k: share of questions whose answer's paragraph "
+             f"is in the top k; mrr: mean 1/rank within the top {max(KS)}; either@5: dense or bm25 finds it in its "
+             f"top 5; dense+rerank: dense top-{RERANK_CANDIDATES} reordered by the rerank module"]
+    for path in files:
+        data = load_dataset(Path(path), args.paragraphs)
+        sample = _sample(data.questions, args.questions, args.seed)
+        routes = rankers(data, embed, rerank)
+        data_rows = evaluate(data, sample, routes)
+        rows += data_rows
+        notes.append(_hybrid_note(data, data_rows))
+        if llm is not None:
+            rows.append(answer_row(data, _sample(sample, args.answers, args.seed + 1), routes["hybrid"], llm))
+    if llm is not None:
+        notes.append(f"em / f1: {getattr(llm, 'model_id', llm)} answering from the hybrid route's top "
+                     f"{ANSWER_CONTEXT} paragraphs; SQuAD normalisation, character F1 for Chinese")
+    return Report(
+        title=f"quality: finding the answer's paragraph ({EMBED_MODEL} dense, bm25, hybrid, rerank)",
+        columns=["data", "lang", "route", "questions", "recall_at_1", "recall_at_5", "recall_at_10", "mrr",
+                 "either_at_5", "em", "f1"],
+        rows=rows, notes=notes, plot_columns=["recall_at_1", "recall_at_5", "recall_at_10", "mrr"],
+        plot_label=["data", "route"],
+        meta={"files": [str(f) for f in files], "embed": EMBED_MODEL, "seed": args.seed,
+              "paragraphs": args.paragraphs, "questions": args.questions, "answers": args.answers})
+
+
+class MemoEmbedding:
+    """An embed model that computes each distinct text once (other attributes are the model's)."""
+
+    def __init__(self, model: Any) -> None:
+        self._model = model
+        self._vectors: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        with self._lock:
+            todo = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        if todo:
+            fresh = np.asarray(self._model.embed_batch(todo), dtype=np.float32)
+            with self._lock:
+                self._vectors.update(zip(todo, fresh))
+        with self._lock:
+            return np.stack([self._vectors[t] for t in texts])
+
+    def __call__(self, text: str) -> list[float]:
+        return self.embed_batch([text])[0].tolist()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._model, name)
+
+
+# -- data ---------------------------------------------------------------------------------------------------
+def load_dataset(path: Path, max_paragraphs: Optional[int] = None) -> Dataset:
+    """A SQuAD/CMRC JSON file as distinct paragraphs and their answerable questions."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    index: dict[str, int] = {}
+    questions: list[Question] = []
+    for article in data["data"]:
+        for para in article["paragraphs"]:
+            context = para["context"].strip()
+            if context not in index:
+                if max_paragraphs is not None and len(index) >= max_paragraphs:
+                    continue
+                index[context] = len(index)
+            for qa in para["qas"]:
+                answers = tuple(dict.fromkeys(a["text"] for a in qa.get("answers", []) if a["text"].strip()))
+                if answers:
+                    questions.append(Question(qa["question"].strip(), answers, index[context]))
+    return Dataset(Path(path).stem, list(index), questions)
+
+
+def cjk_share(texts: list[str]) -> float:
+    """Share of CJK characters among the letters and ideographs of ``texts``."""
+    cjk = letters = 0
+    for text in texts:
+        cjk += len(_CJK.findall(text))
+        letters += sum(ch.isalpha() for ch in text)
+    return cjk / letters if letters else 0.0
+
+
+def corpus_folder(data: Dataset) -> Path:
+    """One ``pNNNNN.txt`` file per paragraph under ragjet's home, written once per content."""
+    digest = hashlib.blake2b("\0".join(data.paragraphs).encode(), digest_size=8).hexdigest()
+    folder = ragjet_home() / "bench-quality" / f"{data.name}-{digest}"
+    done = folder.with_name(folder.name + ".complete")  # beside the folder, so the Document does not read it
+    if not done.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        for i, text in enumerate(data.paragraphs):
+            (folder / f"p{i:05}.txt").write_text(text, encoding="utf-8")
+        done.touch()
+    return folder
+
+
+def whole_paragraph(text: str) -> list[str]:
+    """The node-group transform keeping a file's text as one node."""
+    return [text]
+
+
+def _sample(items: list[Any], limit: Optional[int], seed: int) -> list[Any]:
+    if limit is None or limit >= len(items):
+        return list(items)
+    return sorted(random.Random(seed).sample(items, limit), key=items.index)
+
+
+# -- retrieval ----------------------------------------------------------------------------------------------
+def rankers(data: Dataset, embed: Any, rerank: Any) -> dict[str, Ranker]:
+    """The routes compared, each ``question -> paragraphs best first``, over one Document of ``data``."""
+    from ..flow import bind, pipeline
+    from ..rag import Document, Reranker, Retriever
+
+    doc = Document(corpus_folder(data), embed=embed).create_node_group(GROUP, transform=whole_paragraph)
+    lexical, depth = data.lexical, max(KS)
+    with pipeline() as reranked:
+        reranked.candidates = Retriever(doc, GROUP, similarity="cosine", topk=RERANK_CANDIDATES)
+        reranked.rerank = Reranker("ModuleReranker", model=rerank, topk=depth) | bind(query=reranked.input)
+    return {
+        "dense": Retriever(doc, GROUP, similarity="cosine", topk=depth),
+        "bm25": Retriever(doc, GROUP, similarity=lexical, topk=depth),
+        "hybrid": Retriever(doc, GROUP, similarity=["cosine", lexical], fusion="rrf", topk=depth),
+        "hybrid_weighted": Retriever(doc, GROUP, similarity=["cosine", lexical], fusion="weighted",
+                                     topk=depth),
+        "dense+rerank": reranked,
+    }
+
+
+def evaluate(data: Dataset, questions: list[Question], routes: dict[str, Ranker]) -> list[dict[str, Any]]:
+    """One row per route: recall@k and MRR of the answer's paragraph over ``questions``."""
+    ranks: dict[str, list[Optional[int]]] = {name: [] for name in routes}
+    for q in questions:
+        for name, route in routes.items():
+            ranks[name].append(rank_of(route(q.text), q.paragraph))
+    either = [_hit(d, 5) or _hit(b, 5) for d, b in zip(ranks["dense"], ranks["bm25"])]
+    rows = []
+    for name, found in ranks.items():
+        n = len(found)
+        row: dict[str, Any] = {"data": data.name, "lang": data.language, "route": name, "questions": n,
+                               "mrr": sum(1 / r for r in found if r is not None) / n if n else 0.0,
+                               "either_at_5": sum(either) / n if n and name == "hybrid" else None,
+                               "em": None, "f1": None}
+        row.update({f"recall_at_{k}": sum(_hit(r, k) for r in found) / n if n else 0.0 for k in KS})
+        rows.append(row)
+    return rows
+
+
+def rank_of(nodes: list[DocNode], paragraph: int) -> Optional[int]:
+    """1-based rank of paragraph ``paragraph`` (its file ``pNNNNN.txt``) among ``nodes``, None if absent."""
+    for rank, node in enumerate(nodes, 1):
+        if node.docpath and Path(node.docpath).stem == f"p{paragraph:05}":
+            return rank
+    return None
+
+
+def _hit(rank: Optional[int], k: int) -> bool:
+    return rank is not None and rank <= k
+
+
+def _hybrid_note(data: Dataset, rows: list[dict[str, Any]]) -> str:
+    by_route = {r["route"]: r for r in rows}
+    best = max(("dense", "bm25"), key=lambda name: by_route[name]["recall_at_5"])
+    best_r5, hybrid_r5 = by_route[best]["recall_at_5"], by_route["hybrid"]["recall_at_5"]
+    gain, either = hybrid_r5 - best_r5, by_route["hybrid"]["either_at_5"]
+    return target_note(f"{data.name}: hybrid recall@5 over the best single route ({best} {best_r5:.3f})",
+                       f"{gain * 100:+.1f} points (hybrid {hybrid_r5:.3f}; either@5 {either:.3f}, "
+                       f"headroom {(1 - best_r5) * 100:.1f} points)",
+                       f"≥ +{MIN_HYBRID_GAIN * 100:.0f} points", gain >= MIN_HYBRID_GAIN - 1e-9)
+
+
+# -- answers --------------------------------------------------------------------------------------------------
+def _answer_model(name: Optional[str]) -> Any:
+    from ..chat import DEFAULT_LLM
+    from ..models import ChatPrompter, TrainableModule
+
+    llm = TrainableModule(name or DEFAULT_LLM, max_tokens=32, temperature=0.0)
+    return llm.prompt(ChatPrompter(ANSWER_PROMPT, extra_keys=["context_str"]))
+
+
+def answer_row(data: Dataset, questions: list[Question], retriever: Ranker, llm: Any) -> dict[str, Any]:
+    """Exact match and F1 of the LLM's answers from ``retriever``'s top paragraphs."""
+    em = f1 = 0.0
+    for q in questions:
+        context = "\n\n".join(n.get_content() for n in retriever(q.text)[:ANSWER_CONTEXT])
+        answer = str(llm({"query": q.text, "context_str": context})).strip()
+        em += max(exact_match(answer, gold, data.language) for gold in q.answers)
+        f1 += max(f1_score(answer, gold, data.language) for gold in q.answers)
+    n = max(len(questions), 1)
+    return {"data": data.name, "lang": data.language, "route": "llm answers", "questions": len(questions),
+            "recall_at_1": None, "recall_at_5": None, "recall_at_10": None, "mrr": None, "either_at_5": None,
+            "em": em / n, "f1": f1 / n}
+
+
+def normalize_answer(text: str, language: str = "en") -> str:
+    """SQuAD's normalisation (lower case, no punctuation, articles or extra spaces); for Chinese, also no
+    spaces and no full-width punctuation."""
+    text = text.lower()
+    if language == "zh":
+        return "".join(ch for ch in text if not ch.isspace() and not _is_punctuation(ch))
+    text = "".join(ch for ch in text if ch not in string.punctuation)
+    return " ".join(_ARTICLES.sub(" ", text).split())
+
+
+def exact_match(prediction: str, gold: str, language: str = "en") -> float:
+    return float(normalize_answer(prediction, language) == normalize_answer(gold, language))
+
+
+def f1_score(prediction: str, gold: str, language: str = "en") -> float:
+    """Token F1 (SQuAD); character F1 for Chinese."""
+    pred, ref = normalize_answer(prediction, language), normalize_answer(gold, language)
+    pred_tokens, ref_tokens = (list(pred), list(ref)) if language == "zh" else (pred.split(), ref.split())
+    common = sum((collections.Counter(pred_tokens) & collections.Counter(ref_tokens)).values())
+    if common == 0:
+        return 0.0
+    precision, recall = common / len(pred_tokens), common / len(ref_tokens)
+    return 2 * precision * recall / (precision + recall)
+
+
+def _is_punctuation(ch: str) -> bool:
+    return ch in string.punctuation or unicodedata.category(ch).startswith("P")
