@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from .report import Report, target_note
+from .report import Report, target_note, time_stream
 
 MODEL = "SmolLM2-135M-Instruct"
 BUNDLED_LEVEL = "Q4_1"
@@ -173,17 +173,7 @@ def _measure(group: list[Contender], prompts: list[str], rounds: int) -> list[di
 
 def _stream(module: Any, prompt: str) -> dict[str, float]:
     """Stream one answer: time to first piece, pieces, generation rate after the first piece, total time."""
-    start = time.perf_counter()
-    first: Optional[float] = None
-    tokens = 0
-    for _ in module.stream(prompt):
-        tokens += 1
-        if first is None:
-            first = time.perf_counter()
-    end = time.perf_counter()
-    first = first or end
-    gen = (tokens - 1) / (end - first) if tokens > 1 and end > first else 0.0
-    return {"ttft_s": first - start, "tokens": tokens, "gen_tok_per_sec": gen, "total_s": end - start}
+    return time_stream(lambda: module.stream(prompt))
 
 
 def _throughput(module: Any, prompts: list[str], clients: int) -> float:

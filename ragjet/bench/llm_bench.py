@@ -13,7 +13,7 @@ import statistics
 import time
 from typing import Any, Callable, Iterator
 
-from .report import Report, target_note, timeit_median
+from .report import Report, target_note, time_stream, timeit_median
 
 MODEL = "SmolLM2-135M-Instruct"
 QUESTION = "Why is the second start of a knowledge base fast?"
@@ -85,18 +85,9 @@ def run(args: argparse.Namespace) -> Report:
 
 
 def _time_stream(stream: Callable[[], Iterator[str]], prompt_tokens: int) -> dict[str, float]:
-    start = time.perf_counter()
-    first = None
-    tokens = 0
-    for _ in stream():
-        tokens += 1
-        if first is None:
-            first = time.perf_counter()
-    end = time.perf_counter()
-    first = first or end
-    gen = (tokens - 1) / (end - first) if tokens > 1 and end > first else 0.0
-    return {"ttft_ms": (first - start) * 1e3, "prompt_tok_per_sec": prompt_tokens / (first - start),
-            "gen_tok_per_sec": gen, "tokens": tokens, "total_s": end - start}
+    t = time_stream(stream)
+    return {"ttft_ms": t["ttft_s"] * 1e3, "prompt_tok_per_sec": prompt_tokens / t["ttft_s"],
+            "gen_tok_per_sec": t["gen_tok_per_sec"], "tokens": t["tokens"], "total_s": t["total_s"]}
 
 
 def _rag_breakdown(llm: Any) -> dict[str, float]:

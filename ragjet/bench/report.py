@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -166,6 +166,22 @@ def timeit_median(fn: Callable[[], Any], repeat: int, warmup: int = 3) -> tuple[
         if was_enabled:
             gc.enable()
     return statistics.median(samples), samples
+
+
+def time_stream(open_stream: Callable[[], Iterable[Any]]) -> dict[str, float]:
+    """Open and drain a token stream: time to the first piece, pieces (one per token), the generation rate
+    after the first piece, and the total time."""
+    start = time.perf_counter()
+    first: float | None = None
+    tokens = 0
+    for _ in open_stream():
+        tokens += 1
+        if first is None:
+            first = time.perf_counter()
+    end = time.perf_counter()
+    first = first or end
+    gen = (tokens - 1) / (end - first) if tokens > 1 and end > first else 0.0
+    return {"ttft_s": first - start, "tokens": tokens, "gen_tok_per_sec": gen, "total_s": end - start}
 
 
 def target_note(what: str, value: str, target: str, met: bool) -> str:
