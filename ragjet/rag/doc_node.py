@@ -220,6 +220,14 @@ _COPIED_SLOTS = tuple(s for s in DocNode.__slots__ if s != "__weakref__")
 OUTPUT_FORMATS = (None, "content", "dict")
 
 
+def check_output_options(topk: int, output_format: Optional[str]) -> None:
+    """Validate what a retriever or reranker is asked to return."""
+    if output_format not in OUTPUT_FORMATS:
+        raise ValueError(f"output_format must be one of {OUTPUT_FORMATS}, got {output_format!r}")
+    if topk <= 0:
+        raise ValueError(f"topk must be positive, got {topk}")
+
+
 def format_nodes(nodes: list[DocNode], output_format: Optional[str], join: bool | str) -> Any:
     """What a retriever or reranker hands on: the nodes, their contents ('content', one string when ``join``
     is True or a separator), or their dicts ('dict')."""

@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 
 from ..flow.sources import record_sources
 from ..registry import Registry
-from .doc_node import OUTPUT_FORMATS, DocNode, MetadataMode, format_nodes
+from .doc_node import DocNode, MetadataMode, check_output_options, format_nodes
 
 Ranked = list[tuple[DocNode, Optional[float]]]
 RERANKERS: Registry[Callable[..., Callable[[list[DocNode], str], Ranked]]] = Registry(
@@ -76,10 +76,7 @@ class Reranker:
 
     def __init__(self, name: str = "ModuleReranker", model: Any = None, topk: int = 3,
                  output_format: Optional[str] = None, join: bool | str = False, **kwargs: Any) -> None:
-        if output_format not in OUTPUT_FORMATS:
-            raise ValueError(f"output_format must be one of {OUTPUT_FORMATS}, got {output_format!r}")
-        if topk <= 0:
-            raise ValueError(f"topk must be positive, got {topk}")
+        check_output_options(topk, output_format)
         self.name = name
         self.topk = topk
         self.output_format = output_format

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Callable, Optional, Sequence
 
 from ..flow.sources import record_sources
-from .doc_node import LAZY_ROOT_NAME, OUTPUT_FORMATS, DocNode, format_nodes
+from .doc_node import LAZY_ROOT_NAME, DocNode, check_output_options, format_nodes
 from .document import Document
 from .fusion import METHODS, ROUTE_DEPTH, check_weights, fuse
 from .index.base import INDEXES, IndexBase
@@ -41,10 +41,7 @@ class Retriever:
             raise ValueError(f"unknown fusion {fusion!r}; choose one of {', '.join(METHODS)}")
         if index not in doc.index_names():
             raise ValueError(f"unknown index {index!r}; registered: {', '.join(doc.index_names())}")
-        if output_format not in OUTPUT_FORMATS:
-            raise ValueError(f"output_format must be one of {OUTPUT_FORMATS}, got {output_format!r}")
-        if topk <= 0:
-            raise ValueError(f"topk must be positive, got {topk}")
+        check_output_options(topk, output_format)
         self.doc = doc
         self.group_name = group_name
         self.similarity = similarity
