@@ -84,3 +84,12 @@ def test_root_group_cannot_be_searched_by_vectors(doc):
     with pytest.raises(ValueError, match="never embedded"):
         Retriever(doc, "lazyllm_root", similarity="cosine")
     assert Retriever(doc, "lazyllm_root", similarity="bm25", topk=1)("cheese")[0].docpath.endswith("food.txt")
+
+
+def test_parallel_routes_embed_the_question_once(doc, counting_embed):
+    import ragjet
+    routes = ragjet.parallel(Retriever(doc, "sentence", topk=2), Retriever(doc, "MediumChunk", topk=2)).sum
+    routes("warm up the groups")
+    before = len(counting_embed.batches)
+    assert routes("which planet is red")
+    assert [b for b in counting_embed.batches[before:]] == [["which planet is red"]]

@@ -8,11 +8,13 @@ length, naming both lengths.
 from __future__ import annotations
 
 import threading
+from concurrent.futures import Future
 from typing import Any, Callable, Mapping, Optional, Sequence
 
 import numpy as np
 
 DEFAULT_EMBED_KEY = "default"
+QUERY_MEMORY = 256  # recent query vectors kept per embedder
 
 
 class Embedder:
@@ -28,6 +30,8 @@ class Embedder:
         self.model_id: str = str(getattr(fn, "model_id", None) or _callable_name(fn))
         self.dim: Optional[int] = getattr(fn, "dim", None)
         self._lock = threading.Lock()
+        self._query_lock = threading.Lock()
+        self._queries: dict[str, Future] = {}
 
     @property
     def batched(self) -> bool:
@@ -51,7 +55,23 @@ class Embedder:
         return self._check(raw, len(texts))
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self.embed_batch([text])[0]
+        """One query's vector. Recent queries are remembered and a query being embedded by another thread is
+        waited for, not embedded again: the lecture's parallel routes all embed the same question."""
+        with self._query_lock:
+            pending = self._queries.get(text)
+            owner = pending is None
+            if owner:
+                pending = self._queries[text] = Future()
+                while len(self._queries) > QUERY_MEMORY:
+                    self._queries.pop(next(iter(self._queries)))
+        if owner:
+            try:
+                pending.set_result(self.embed_batch([text])[0])
+            except BaseException as exc:
+                with self._query_lock:
+                    self._queries.pop(text, None)
+                pending.set_exception(exc)
+        return pending.result()
 
     def _check(self, raw: Any, expected: int) -> np.ndarray:
         if isinstance(raw, np.ndarray) and raw.ndim == 2:
