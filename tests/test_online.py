@@ -114,10 +114,8 @@ def test_retries_exhausted_and_client_errors_name_the_url(scripted):
 def test_unreachable_url_fails_after_retries():
     url = f"http://127.0.0.1:{free_port()}/v1"
     embed = lazyllm.OnlineEmbeddingModule(base_url=url, max_retries=2, **FAST)
-    start = time.perf_counter()
     with pytest.raises(OnlineModelError, match=rf"{url}/embeddings: failed after 3 attempts; last error: Connect"):
         embed("x")
-    assert time.perf_counter() - start < 5
 
 
 def test_embedding_batches_concurrently_and_keeps_order(scripted):

@@ -1,8 +1,8 @@
 """Token counters for splitters: a dependency-free approximation and a wrapper around a HF fast tokenizer.
 
 A splitter sizes chunks in tokens, so it needs a counter. When the embedding model's tokenizer is known the
-Document hands it to the splitter (`tokenizer_counter`); otherwise `approx_token_counts` is used. tiktoken and
-NLTK are deliberately not used: both download data at run time.
+Document hands it to the splitter (`tokenizer_counter`); otherwise `approx_token_counts` is used. Counters that
+download data at run time (OpenAI's BPE files, NLTK corpora) are deliberately not used.
 """
 from __future__ import annotations
 
