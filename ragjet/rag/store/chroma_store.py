@@ -34,7 +34,7 @@ from ..doc_node import DocNode
 from .base import STORES, StoreBase
 from .codec import NodeDecoder
 from .external import (FILTER_RESERVED, ProcessLock, batches, check_dimension, check_prefix, collection_name,
-                       dense_records, filter_items, import_extra, remote_ledger_path, scalar_fields,
+                       dense_records, fetch_by_uid, filter_items, import_extra, remote_ledger_path, scalar_fields,
                        vector_dims)
 
 if TYPE_CHECKING:
@@ -202,12 +202,9 @@ class ChromaStore(StoreBase):
         if state is None:
             return []
         if uids is not None:
-            uids = list(uids)
-            found: dict[str, DocNode] = {}
-            for chunk in batches(list(dict.fromkeys(uids)), self.batch_size):
-                for node in self._decode(group_name, state, state.nodes.get(ids=list(chunk), include=_INCLUDE)):
-                    found[node.uid] = node
-            return [found[u] for u in uids if u in found]
+            return fetch_by_uid(uids, lambda ids: self._decode(group_name, state,
+                                                               state.nodes.get(ids=ids, include=_INCLUDE)),
+                                self.batch_size)
         if doc_ids is not None:
             return self._where(group_name, state, "doc_id", list(doc_ids))
         nodes: list[DocNode] = []

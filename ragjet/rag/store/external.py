@@ -17,7 +17,7 @@ import sys
 import threading
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Iterator, Mapping, Optional, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence, TypeVar
 
 from ...home import ragjet_home
 from ...registry import missing_extra
@@ -225,6 +225,18 @@ def vector_dims(records: Sequence[dict[str, Any]], store: str, group: str) -> di
 def batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
     for begin in range(0, len(items), size):
         yield items[begin:begin + size]
+
+
+def fetch_by_uid(uids: Iterable[str], fetch: Callable[[list[str]], list["DocNode"]],
+                 batch_size: int) -> list["DocNode"]:
+    """Nodes for ``uids`` in the order asked (unknown uids skipped), each distinct uid fetched once, in calls
+    of at most ``batch_size`` ids: what both databases' ``get_nodes(uids=...)`` need."""
+    uids = list(uids)
+    found: dict[str, "DocNode"] = {}
+    for chunk in batches(list(dict.fromkeys(uids)), batch_size):
+        for node in fetch(list(chunk)):
+            found[node.uid] = node
+    return [found[u] for u in uids if u in found]
 
 
 def remote_ledger_path(kind: str, *identity: Optional[str]) -> Path:

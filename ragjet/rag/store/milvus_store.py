@@ -43,8 +43,8 @@ from ..doc_node import DocNode
 from .base import STORES, StoreBase
 from .codec import NodeDecoder
 from .external import (FILTER_RESERVED, RECORD_FIELDS, ProcessLock, batches, check_dimension, check_prefix,
-                       collection_name, dense_records, filter_items, import_extra, remote_ledger_path, safe_part,
-                       scalar_fields, vector_dims)
+                       collection_name, dense_records, fetch_by_uid, filter_items, import_extra, remote_ledger_path,
+                       safe_part, scalar_fields, vector_dims)
 
 _REMOTE_SCHEMES = ("http://", "https://", "tcp://", "unix:")
 _TEXT_FIELDS = ("content", "parent", "doc_id", "metadata", "global_metadata", "excluded")
@@ -258,13 +258,9 @@ class MilvusStore(StoreBase):
         if col is None:
             return []
         if uids is not None:
-            uids = list(uids)
-            found: dict[str, DocNode] = {}
-            for chunk in batches(list(dict.fromkeys(uids)), self.batch_size):
-                rows = self._client.get(col.name, ids=list(chunk), output_fields=col.output_fields())
-                for node in self._decode(group_name, col, rows):
-                    found[node.uid] = node
-            return [found[u] for u in uids if u in found]
+            return fetch_by_uid(uids, lambda ids: self._decode(
+                group_name, col, self._client.get(col.name, ids=ids, output_fields=col.output_fields())),
+                self.batch_size)
         if doc_ids is not None:
             return self._where(group_name, col, "doc_id", list(doc_ids))
         return self._decode(group_name, col, self._query(col, "", col.output_fields()))
