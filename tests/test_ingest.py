@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import ragjet
+from ragjet.home import ragjet_home
 from conftest import CORPUS, CountingEmbedder
 
 
@@ -106,16 +107,35 @@ def test_changed_embed_dimension_is_named(corpus, tmp_path):
         _open(corpus, tmp_path, embed=wider)
 
 
-def test_memory_store_restarts_from_the_embedding_cache(corpus, tmp_path):
+def test_memory_store_restarts_from_its_snapshot(corpus, tmp_path):
+    doc1, r1, _ = _open(corpus, tmp_path, store_conf=None)
+    doc2, r2, e2 = _open(corpus, tmp_path, store_conf=None)
+    assert doc2.stats.files_parsed == 0 and e2.batches == [] and _counts(doc2) == _counts(doc1)
+    assert [n.uid for n in r2("red planet")] == [n.uid for n in r1("red planet")]
+
+
+def test_memory_store_whose_snapshot_another_process_holds_restarts_from_the_embedding_cache(corpus, tmp_path):
     doc1, _, e1 = _open(corpus, tmp_path, store_conf=None)
-    doc2, _, e2 = _open(corpus, tmp_path, store_conf=None)
-    assert doc2.stats.files_parsed == 3 and e2.batches == [] and doc2.stats.cache_hits == len(e1.embedded)
+    doc1.store.close()
+    [snapshot] = (ragjet_home() / "snapshots").glob("*.sqlite")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, sys, time; f = open(sys.argv[1], 'a'); fcntl.flock(f, fcntl.LOCK_EX); "
+                               "print('held', flush=True); time.sleep(120)", f"{snapshot}.ragjet.lock"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        doc2, r2, e2 = _open(corpus, tmp_path, store_conf=None)
+        assert doc2.stats.files_parsed == 3 and e2.batches == [] and doc2.stats.cache_hits == len(e1.embedded)
+        assert r2("red planet")
+    finally:
+        holder.kill()
+        holder.wait()
 
 
 def test_embed_cache_can_be_turned_off(corpus, tmp_path):
     _open(corpus, tmp_path, store_conf=None)
     embed = CountingEmbedder()
-    doc = ragjet.Document(corpus, embed=embed, embed_cache=False)
+    doc = ragjet.Document(corpus, embed=embed, cache=False)
     ragjet.Retriever(doc, "MediumChunk").start()
     assert len(embed.embedded) == 3
 

@@ -124,7 +124,7 @@ def min_cosine(a: np.ndarray, b: np.ndarray) -> float:
 def _through_document(folder: str, model: Any) -> tuple[float, list[str], np.ndarray]:
     """Time ``Retriever.start()`` on a fresh Document; return the time, the embedded texts and their vectors
     (in the same order)."""
-    doc = Document(folder, embed=model, embed_cache=False)  # time the model, not the cache
+    doc = Document(folder, embed=model, cache=False)  # time the model, not the cache
     retriever = Retriever(doc, GROUP, similarity="cosine")
     start = time.perf_counter()
     retriever.start()

@@ -110,7 +110,7 @@ def _raw_embedding_time(corpus: Path) -> tuple[float, int]:
     """Time the bare model on exactly the sentence chunks a first start embeds (map store, same split)."""
     import ragjet
 
-    doc = ragjet.Document(corpus, embed_cache=False)
+    doc = ragjet.Document(corpus, cache=False)
     doc.create_node_group(name="sentence", parent="MediumChunk", transform=lambda x: x.split("."))
     ragjet.Retriever(doc, "sentence", similarity="bm25").start()
     texts = [n.get_text() for n in doc.store.get_nodes("sentence")]

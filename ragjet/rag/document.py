@@ -6,10 +6,13 @@ in batches, and writes them to the store, whose hooks keep every registered inde
 """
 from __future__ import annotations
 
+import hashlib
+import re
 import threading
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
+from ..home import ragjet_home
 from ..log import LOG
 from .doc_node import LAZY_ROOT_NAME, DocNode
 from .embedding import Embedder, make_embedders
@@ -39,11 +42,14 @@ class _Placeholder:
 
 
 class Document:
-    """A knowledge base: files under ``dataset_path``, node groups, a store and the indexes on it."""
+    """A knowledge base: files under ``dataset_path``, node groups, a store and the indexes on it.
+
+    ``cache`` (default on) keeps the embedding cache and, for the in-memory ``map`` store, a restart snapshot
+    in ragjet's home (``RAGJET_HOME``), so a second start with nothing changed neither parses nor embeds."""
 
     def __init__(self, dataset_path: str | Path, embed: Any = None, manager: bool = False,
                  store_conf: Optional[dict[str, Any]] = None, name: Optional[str] = None,
-                 embed_cache: bool = True) -> None:
+                 cache: bool = True) -> None:
         path = Path(dataset_path).expanduser()
         if not path.exists():
             raise FileNotFoundError(f"dataset_path {str(dataset_path)!r} does not exist (resolved to {path.resolve()})")
@@ -54,7 +60,7 @@ class Document:
         self.name = name or self.dataset_path.name
         self.manager = manager
         self.store_conf = store_conf
-        self.embed_cache = embed_cache
+        self.cache = cache
         self.embedders: dict[str, Embedder] = make_embedders(embed)
         self._groups: dict[str, NodeGroup] = builtin_groups()
         self._readers: dict[str, Callable[..., Any]] = {}
@@ -165,7 +171,7 @@ class Document:
 
     def _init_store(self) -> None:
         self._warm_up_models()
-        store = create_store(self.store_conf)
+        store = create_store(self._store_conf_with_snapshot())
         store.register_index("default", DefaultIndex(self.embedders, store))
         self._store = store
         for name, (cls, args, kwargs) in self._index_specs.items():
@@ -176,7 +182,7 @@ class Document:
                                                          **(spec.pop("kwargs", None) or {})))
         self._inject_token_counter()
         self.read_report = ReadReport()
-        cache = EmbeddingCache() if self.embedders and self.embed_cache else None
+        cache = EmbeddingCache() if self.embedders and self.cache else None
         self._ingestor = Ingestor(store, self._groups, self.embedders, self._wanted, self._read_files,
                                   scope=str(self.dataset_path), cache=cache)
         files = [str(p) for p in self._directory_reader().list_files()]
@@ -185,6 +191,19 @@ class Document:
         self._ingestor.sync(files)
         for name in list(self._wanted):
             self._ingestor.build(name)
+
+    def _store_conf_with_snapshot(self) -> Optional[dict[str, Any]]:
+        """``store_conf``, with a restart snapshot in ragjet's home for an in-memory map (``cache=True``): a
+        second start then reads the nodes back instead of parsing every file again (see `MapStore`)."""
+        conf = dict(self.store_conf or {})
+        kwargs = dict(conf.get("kwargs") or {})
+        if not self.cache or conf.get("type", "map") != "map" or "uri" in kwargs or "snapshot" in kwargs:
+            return self.store_conf
+        identity = f"{self.dataset_path}\0{self.name}".encode("utf-8", "surrogatepass")
+        digest = hashlib.blake2b(identity, digest_size=8).hexdigest()
+        label = re.sub(r"[^\w.-]", "_", self.name)[:40]
+        kwargs["snapshot"] = str(ragjet_home() / "snapshots" / f"{label}-{digest}.sqlite")
+        return {**conf, "type": "map", "kwargs": kwargs}
 
     def _warm_up_models(self) -> None:
         """Load the embedding models in the background while the store opens: on a restart nothing is embedded,

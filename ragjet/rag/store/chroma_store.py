@@ -24,6 +24,7 @@ server-mode fix (``ragjet serve-store chroma --path DIR --port N``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Optional
 from urllib.parse import urlparse
@@ -33,11 +34,13 @@ import numpy as np
 from ..doc_node import DocNode
 from .base import STORES, StoreBase
 from .codec import NodeDecoder
-from .external import (FILTER_RESERVED, ProcessLock, batches, check_dimension, check_prefix, collection_name,
-                       dense_records, fetch_by_uid, filter_items, import_extra, remote_ledger_path, scalar_fields,
-                       vector_dims)
+from .external import (FILTER_RESERVED, Deferred, batches, check_dimension, check_prefix,
+                       collection_name, connected, dense_records, fetch_by_uid, filter_items, remote_ledger_path,
+                       require_extra, scalar_fields, vector_dims)
+from .locks import ProcessLock
 
 if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
     from chromadb.api.models.Collection import Collection
 
 _RECORD_META = ("parent", "doc_id", "metadata", "global_metadata", "excluded")
@@ -70,30 +73,42 @@ class ChromaStore(StoreBase):
         if (index_kwargs or {}).get("space", "cosine") != "cosine":
             raise ValueError(f"the chroma store ranks by cosine; index_kwargs space={index_kwargs['space']!r} "
                              f"is not supported")
-        chromadb = import_extra("chromadb", "chroma")
-        from chromadb.config import Settings
-
+        require_extra("chromadb", "chroma")
         self.prefix = check_prefix(collection_prefix)
         self._hnsw = {"space": "cosine", **(index_kwargs or {})}
         self._uri = uri
         self._dir = Path(dir).expanduser().resolve() if dir is not None else None
         self._lock: Optional[ProcessLock] = None
-        settings = Settings(anonymized_telemetry=False)
         if self._dir is not None:
             self._lock = ProcessLock("chroma", self._dir)
-            try:
-                self._client = chromadb.PersistentClient(path=str(self._dir), settings=settings)
-            except BaseException:
-                self._lock.release()
-                raise
         else:
             parsed = urlparse(uri)
             if parsed.scheme not in ("http", "https") or not parsed.hostname:
                 raise ValueError(f"uri must look like 'http://127.0.0.1:8000', got {uri!r}")
-            self._client = chromadb.HttpClient(host=parsed.hostname, port=parsed.port or 8000,
-                                               ssl=parsed.scheme == "https", settings=settings)
-        self.batch_size = max(1, min(batch_size, self._client.get_max_batch_size()))
+        self._max_batch = max(1, batch_size)
+        self._connection: Optional[Deferred["ClientAPI"]] = Deferred(
+            self._connect, "ragjet chroma connect", on_error=self._lock.release if self._lock else None)
         self._groups: Optional[dict[str, _Group]] = None
+
+    def _connect(self) -> "ClientAPI":
+        import chromadb
+        from chromadb.config import Settings
+
+        settings = Settings(anonymized_telemetry=False)
+        if self._dir is not None:
+            return chromadb.PersistentClient(path=str(self._dir), settings=settings)
+        parsed = urlparse(self._uri)
+        return chromadb.HttpClient(host=parsed.hostname, port=parsed.port or 8000, ssl=parsed.scheme == "https",
+                                   settings=settings)
+
+    @property
+    def _client(self) -> "ClientAPI":
+        """The Chroma client, once the background connection is made (its error, if any, raised here)."""
+        return connected(self._connection, "chroma")
+
+    @cached_property
+    def batch_size(self) -> int:
+        return min(self._max_batch, self._client.get_max_batch_size())
 
     @property
     def ledger_path(self) -> Path:
@@ -273,9 +288,9 @@ class ChromaStore(StoreBase):
                 if uid in nodes]
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.dispose(lambda client: client.close())
         if self._lock is not None:
             self._lock.release()
 

@@ -1,23 +1,19 @@
 """Helpers shared by the stores backed by a vector database (chroma, milvus).
 
 They keep the two backends alike where they can be: the optional import that names the extra to install,
-the one-process lock that turns a second process into a clear error pointing at ``ragjet serve-store``,
+connecting in the background,
 collection names, the flat scalar fields that make node metadata filterable, the dimension check and where
 the ingestion ledger of a remote database lives.
 """
 from __future__ import annotations
 
 import hashlib
-import importlib
 import importlib.util
 import math
-import os
 import re
-import sys
 import threading
 from pathlib import Path
-from types import ModuleType
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, Iterator, Mapping, Optional, Sequence, TypeVar
 
 from ...home import ragjet_home
 from ...registry import missing_extra
@@ -32,107 +28,61 @@ T = TypeVar("T")
 # kept in the node (its JSON) but cannot be filtered on, except doc_id, which is the file's doc_id anyway.
 RECORD_FIELDS = frozenset({"uid", "group", "content", "parent", "doc_id", "metadata", "global_metadata", "excluded"})
 FILTER_RESERVED = RECORD_FIELDS - {"doc_id"}
-SERVER_PORTS = {"chroma": 8000, "milvus": 19530}
 _NAME_OK = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 _PART_OK = re.compile(r"[A-Za-z0-9]+(_[A-Za-z0-9]+)*\Z")
 _INT64 = 1 << 63
 
 
-def import_extra(module: str, extra: str, package: Optional[str] = None) -> ModuleType:
-    """Import an optional dependency, or raise the ImportError that names ``ragjet[extra]``."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise missing_extra(package or module, extra) from None
-
-
 def require_extra(module: str, extra: str, package: Optional[str] = None) -> None:
-    """Check that an optional dependency is installed without importing it (it runs in another process)."""
+    """Check that an optional dependency is installed without importing it (it is imported later, on a
+    connecting thread or in a server process), or raise the ImportError that names ``ragjet[extra]``."""
     if importlib.util.find_spec(module) is None:
         raise missing_extra(package or module, extra)
 
 
-# -- one process per embedded database ------------------------------------------------------------------------
-class StoreLockedError(RuntimeError):
-    """An embedded database is already open in another process."""
+# -- connecting in the background ---------------------------------------------------------------------------
+class Deferred(Generic[T]):
+    """A value made on a background thread, started at once and waited for at its first use.
 
-
-class _Held:
-    __slots__ = ("fd", "users")
-
-    def __init__(self, fd: int) -> None:
-        self.fd, self.users = fd, 1
-
-
-_held: dict[Path, _Held] = {}
-_held_lock = threading.Lock()
-
-
-def lock_path(kind: str, path: str | os.PathLike) -> Path:
-    """The advisory lock file of an embedded database (a Chroma dir or a Milvus Lite ``.db``)."""
-    resolved = Path(path).expanduser().resolve()
-    return resolved / "ragjet.lock" if kind == "chroma" else Path(f"{resolved}.ragjet.lock")
-
-
-class ProcessLock:
-    """An exclusive ``flock`` on a database's lock file for as long as any store of this process uses it.
-
-    Stores of the same process share the lock (a restart test, two documents on one store); another process
-    fails at once with `StoreLockedError`, naming the path and the server-mode fix, instead of corrupting
-    the files or hanging.
+    Why: importing a database client and opening it (chromadb ~0.9 s, pymilvus + Milvus Lite ~1 s here) is
+    most of a restart, and a restart with nothing changed needs no database until the first query. The
+    store checks what it can at once (arguments, extras installed, the process lock) and connects meanwhile;
+    an error while connecting is raised by ``get`` (every later use), and ``on_error`` runs once first.
     """
 
-    def __init__(self, kind: str, path: str | os.PathLike) -> None:
-        self.path = lock_path(kind, path)
-        self._released = False
-        with _held_lock:
-            held = _held.get(self.path)
-            if held is not None:
-                held.users += 1
-                return
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o644)
-            try:
-                _lock_now(fd)
-            except OSError:
-                os.close(fd)
-                raise StoreLockedError(locked_message(kind, Path(path).expanduser().resolve())) from None
-            _held[self.path] = _Held(fd)
+    def __init__(self, make: Callable[[], T], name: str, on_error: Optional[Callable[[], None]] = None) -> None:
+        self._make, self._on_error = make, on_error
+        self._value: Optional[T] = None
+        self._error: Optional[BaseException] = None
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
 
-    def release(self) -> bool:
-        """Drop this user of the lock; return True when it was the last one (the lock is then released)."""
-        if self._released:
-            return False
-        self._released = True
-        with _held_lock:
-            held = _held.get(self.path)
-            if held is None:
-                return False
-            held.users -= 1
-            if held.users:
-                return False
-            del _held[self.path]
-            os.close(held.fd)
-            return True
+    def _run(self) -> None:
+        try:
+            self._value = self._make()
+        except BaseException as exc:  # re-raised in the caller's thread by get()
+            self._error = exc
+            if self._on_error is not None:
+                self._on_error()
+
+    def get(self) -> T:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+    def dispose(self, release: Callable[[T], Any]) -> None:
+        """Wait for the value and ``release`` it (nothing to release when making it failed)."""
+        self._thread.join()
+        if self._error is None:
+            release(self._value)
 
 
-def _lock_now(fd: int) -> None:
-    """Take an exclusive lock on ``fd`` or raise OSError at once (never wait)."""
-    if sys.platform == "win32":
-        import msvcrt
-        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-    else:
-        import fcntl
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-
-
-def locked_message(kind: str, path: Path) -> str:
-    port = SERVER_PORTS[kind]
-    what = "Chroma directory" if kind == "chroma" else "Milvus Lite database"
-    return (f"the {what} {path} is already open in another process (an embedded database serves one process "
-            f"at a time). To share it, serve it once: `ragjet serve-store {kind} --path {path} --port {port}`, "
-            f"then use store_conf={{'type': '{kind}', 'kwargs': {{'uri': 'http://127.0.0.1:{port}'}}}} "
-            f"in every process (if that other process is such a server already, connect to its port)")
+def connected(connection: Optional[Deferred[T]], store: str) -> T:
+    """A store's client once connected; a closed store (``connection`` None) says so."""
+    if connection is None:
+        raise RuntimeError(f"this {store} store is closed")
+    return connection.get()
 
 
 # -- names, records and fields --------------------------------------------------------------------------------

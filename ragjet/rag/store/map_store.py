@@ -1,8 +1,12 @@
 """The `map` store: dicts of nodes per group, with O(1) uid lookups and a per-file uid set.
 
-Without options it lives in memory only (fastest; the embedding cache still spares the model on restart).
-With ``uri`` it mirrors every write into a SQLite file and reloads from it on start, so a restart parses
-and embeds nothing; the ingestion ledger shares that file.
+It serves from memory. With ``uri`` it mirrors every write into a SQLite file and reloads from it on start,
+so a restart parses and embeds nothing; the ingestion ledger shares that file.
+
+``snapshot`` is the same mirror used as a cache: `Document` gives an in-memory map one in ragjet's home
+(unless ``cache=False``), so even the lecture's plain ``map`` store restarts without parsing or embedding.
+A snapshot serves one process at a time; a second process finds it locked and stays in memory only.
+Without either the store forgets everything on exit.
 """
 from __future__ import annotations
 
@@ -11,10 +15,12 @@ from typing import Iterable, Optional
 
 import numpy as np
 
+from ...log import LOG
 from ..doc_node import DocNode
 from ..ingest.sqlite_util import SqliteFile
 from .base import STORES, StoreBase, group_by_name
 from .codec import NodeDecoder, node_record
+from .locks import ProcessLock, StoreLockedError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS nodes (uid TEXT PRIMARY KEY, grp TEXT, doc_id TEXT, parent TEXT, content TEXT,
@@ -29,15 +35,27 @@ _COLUMNS = ("uid", "group", "doc_id", "parent", "content", "metadata", "global_m
 class MapStore(StoreBase):
     """Nodes in dicts: ``group → uid → node`` and ``group → doc_id → uids``; optionally mirrored to SQLite."""
 
-    def __init__(self, uri: Optional[str] = None) -> None:
+    def __init__(self, uri: Optional[str] = None, snapshot: Optional[str] = None) -> None:
         super().__init__()
         self._nodes: dict[str, dict[str, DocNode]] = {}
         self._by_doc: dict[str, dict[str, set[str]]] = {}
         self._db: Optional[SqliteFile] = None
+        self._lock: Optional[ProcessLock] = None
+        if uri is None and snapshot is not None:
+            try:
+                self._lock = ProcessLock("map", Path(snapshot).expanduser().resolve())
+                uri = snapshot
+            except StoreLockedError:
+                LOG.info("the restart snapshot %s is in use by another process: this store lives in memory only",
+                         snapshot)
         if uri is not None:
             self._db = SqliteFile(Path(uri).expanduser(), SCHEMA)
             self.persistent = True
             self._load()
+
+    def close(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
 
     @property
     def ledger_path(self) -> Optional[Path]:

@@ -33,8 +33,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterable, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence, Union
 
 import numpy as np
 
@@ -42,9 +43,13 @@ from ...log import LOG
 from ..doc_node import DocNode
 from .base import STORES, StoreBase
 from .codec import NodeDecoder
-from .external import (FILTER_RESERVED, RECORD_FIELDS, ProcessLock, batches, check_dimension, check_prefix,
-                       collection_name, dense_records, fetch_by_uid, filter_items, import_extra, remote_ledger_path,
-                       safe_part, scalar_fields, vector_dims)
+from .external import (FILTER_RESERVED, RECORD_FIELDS, Deferred, batches, check_dimension,
+                       check_prefix, collection_name, connected, dense_records, fetch_by_uid, filter_items,
+                       remote_ledger_path, require_extra, safe_part, scalar_fields, vector_dims)
+from .locks import ProcessLock
+
+if TYPE_CHECKING:
+    from pymilvus import MilvusClient
 
 _REMOTE_SCHEMES = ("http://", "https://", "tcp://", "unix:")
 _TEXT_FIELDS = ("content", "parent", "doc_id", "metadata", "global_metadata", "excluded")
@@ -92,7 +97,7 @@ class MilvusStore(StoreBase):
     def __init__(self, uri: str, token: Optional[str] = None, db_name: Optional[str] = None,
                  collection_prefix: str = "ragjet", index_kwargs: IndexKwargs = None, batch_size: int = 1000) -> None:
         super().__init__()
-        pymilvus = import_extra("pymilvus", "milvus")
+        require_extra("pymilvus", "milvus")
         self.prefix = check_prefix(collection_prefix)
         self.batch_size = max(1, batch_size)
         self._plan = IndexPlan(index_kwargs)
@@ -103,7 +108,7 @@ class MilvusStore(StoreBase):
         if self._uri.startswith(_REMOTE_SCHEMES):
             client_uri = self._uri
         else:
-            import_extra("milvus_lite", "milvus", package="milvus-lite")
+            require_extra("milvus_lite", "milvus", package="milvus-lite")
             self._lite_path = Path(self._uri).expanduser().resolve()
             if self._lite_path.suffix != ".db":
                 raise ValueError(f"a Milvus Lite uri is a path ending in .db, got {uri!r} (or use 'http://host:port' "
@@ -111,14 +116,19 @@ class MilvusStore(StoreBase):
             self._lite_path.parent.mkdir(parents=True, exist_ok=True)
             self._lock = ProcessLock("milvus", self._lite_path)
             client_uri = str(self._lite_path)
-        try:
-            self._client = pymilvus.MilvusClient(uri=client_uri, token=token or "", db_name=db_name or "")
-        except BaseException:
-            self._release_lite()
-            raise
-        self._lite = self._lite_path is not None or self._client.get_server_version().startswith("milvus_lite")
+        self._connection: Optional[Deferred["MilvusClient"]] = Deferred(
+            lambda: _connect(client_uri, token, db_name), "ragjet milvus connect", on_error=self._release_lite)
         self._cols: dict[str, _Collection] = {}
         self._unflushed: set[str] = set()
+
+    @property
+    def _client(self) -> "MilvusClient":
+        """The Milvus client, once the background connection is made (its error, if any, raised here)."""
+        return connected(self._connection, "milvus")
+
+    @cached_property
+    def _lite(self) -> bool:
+        return self._lite_path is not None or self._client.get_server_version().startswith("milvus_lite")
 
     @property
     def ledger_path(self) -> Path:
@@ -343,9 +353,9 @@ class MilvusStore(StoreBase):
                  float(hit["distance"])) for hit in hits]
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.dispose(lambda client: client.close())
         self._release_lite()
 
     def _release_lite(self) -> None:
@@ -354,6 +364,12 @@ class MilvusStore(StoreBase):
             from milvus_lite.server_manager import server_manager_instance
 
             server_manager_instance.release_server(str(self._lite_path))
+
+
+def _connect(uri: str, token: Optional[str], db_name: Optional[str]) -> "MilvusClient":
+    from pymilvus import MilvusClient
+
+    return MilvusClient(uri=uri, token=token or "", db_name=db_name or "")
 
 
 class IndexPlan:

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from ...procs import wait_until_ready
-from .external import SERVER_PORTS, ProcessLock, StoreLockedError, require_extra
+from .external import require_extra
+from .locks import SERVER_PORTS, ProcessLock, StoreLockedError
 
 _CHROMA_MAIN = "import sys; from chromadb.cli.cli import app; sys.argv[0] = 'chroma'; app()"
 
