@@ -26,9 +26,13 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path, monkeypatch):
-    """Each test starts with an empty ragjet home (embedding cache, ledgers); exported models stay shared."""
+    """Each test starts with an empty ragjet home (embedding cache, ledgers); exported models and a built
+    llama-server stay shared."""
     default_home = Path(os.environ.get("RAGJET_HOME") or Path.home() / ".cache" / "ragjet")
     monkeypatch.setenv("RAGJET_MODELS", os.environ.get("RAGJET_MODELS") or str(default_home / "models"))
+    built_server = default_home / "bin" / "llama-server"  # scripts/build-llama-server.sh puts it there
+    if not os.environ.get("RAGJET_LLAMA_SERVER") and built_server.exists():
+        monkeypatch.setenv("RAGJET_LLAMA_SERVER", str(built_server))
     monkeypatch.setenv("RAGJET_HOME", str(tmp_path / "ragjet-home"))
 
 

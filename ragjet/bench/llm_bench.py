@@ -5,6 +5,12 @@ and stream the answer; runs alternate between them so load on the machine hits b
 first token, prompt tokens/s (prompt tokens over the time to first token) and generation tokens/s (one streamed
 piece is one token). The second table splits one RAG query over the sample corpus into retrieve, rerank,
 prompt, first token and total.
+
+What ragjet adds to the time to first token is a constant (prompt formatting, one token count), but on a RAG
+prompt it hides in the run-to-run noise of seconds of prompt processing (±0.8 s seen here at median of 3). So
+the TTFT target is judged on pairs: each run of a short prompt (a question, no context: ~0.2 s to the first
+token) goes raw then ragjet back to back, and the median of the pairs' differences is ragjet's overhead; the
+RAG prompt's paired difference is reported beside it.
 """
 from __future__ import annotations
 
@@ -24,6 +30,8 @@ MAX_PARALLEL_EXTRA_MS = 1.0
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repeat", type=int, default=5, help="runs per side (default: %(default)s)")
+    parser.add_argument("--pairs", type=int, default=40,
+                        help="raw/ragjet pairs of a short prompt for the TTFT overhead (default: %(default)s)")
     parser.add_argument("--max-tokens", type=int, default=96, help="tokens generated per run (default: %(default)s)")
     parser.add_argument("--n-ctx", type=int, default=2048, help="context window (default: %(default)s)")
 
@@ -44,7 +52,7 @@ def run(args: argparse.Namespace) -> Report:
         return ragjet.ChatPrompter(f"Session {run}. Answer the question from the context.\n{{context_str}}",
                                    extra_keys=["context_str"])
 
-    def raw_stream(run: int) -> Iterator[str]:
+    def raw_stream(run: int, values: dict[str, str] = values) -> Iterator[str]:
         messages = prompter(run).messages(values)
         for chunk in raw.create_chat_completion(messages=messages, stream=True, max_tokens=args.max_tokens,
                                                 temperature=0.0):
@@ -52,7 +60,7 @@ def run(args: argparse.Namespace) -> Report:
             if piece:
                 yield piece
 
-    def our_stream(run: int) -> Iterator[str]:
+    def our_stream(run: int, values: dict[str, str] = values) -> Iterator[str]:
         return ours.prompt(prompter(run)).stream(values)
 
     prompt_tokens = ours.count_tokens(prompter(0).messages(values))
@@ -64,13 +72,20 @@ def run(args: argparse.Namespace) -> Report:
             for name, runs in samples.items()]
     raw_row, our_row = rows
     ratio = our_row["gen_tok_per_sec"] / raw_row["gen_tok_per_sec"]
-    extra_ms = our_row["ttft_ms"] - raw_row["ttft_ms"]
+    rag_extra_ms = statistics.median(o["ttft_ms"] - r["ttft_ms"] for r, o in zip(*samples.values()))
+    short = {"query": "Name a planet.", "context_str": ""}
+    pairs = [_pair(lambda fn: _first_token_ms(lambda: fn(1000 + i, short)), raw_stream, our_stream, i % 2 == 1)
+             for i in range(args.pairs)]
+    extra_ms = statistics.median(o - r for r, o in pairs)
     notes = [f"prompt: {prompt_tokens} tokens (3 sample passages + question); {args.max_tokens} tokens generated; "
              f"{ours.n_threads} thread(s); median of {args.repeat} alternating runs",
              target_note("generation tokens/s, ragjet / raw", f"{ratio:.3f}", f"≥ {MIN_THROUGHPUT}",
                          ratio >= MIN_THROUGHPUT),
-             target_note("time to first token, ragjet − raw", f"{extra_ms:+.1f} ms", f"≤ {MAX_TTFT_EXTRA_MS:g} ms",
-                         extra_ms <= MAX_TTFT_EXTRA_MS)]
+             target_note(f"time to first token, ragjet − raw (median of {args.pairs} back-to-back pairs, short "
+                         f"prompt, raw TTFT {statistics.median(r for r, _ in pairs):.0f} ms)", f"{extra_ms:+.1f} ms",
+                         f"≤ {MAX_TTFT_EXTRA_MS:g} ms", extra_ms <= MAX_TTFT_EXTRA_MS),
+             f"time to first token on the RAG prompt, ragjet − raw: {rag_extra_ms:+.0f} ms (median of "
+             f"{args.repeat} pairs; seconds of prompt processing make this one noisy)"]
     steps = _rag_breakdown(ours)
     slowest = max(steps["route 1 alone"], steps["route 2 alone"])
     extra = (steps["both in parallel"] - slowest) * 1e3
@@ -82,6 +97,27 @@ def run(args: argparse.Namespace) -> Report:
                   columns=["engine", "ttft_ms", "prompt_tok_per_sec", "gen_tok_per_sec", "tokens", "total_s"],
                   rows=rows, notes=notes, plot_columns=["gen_tok_per_sec", "prompt_tok_per_sec"],
                   plot_label="engine", meta={"prompt_tokens": prompt_tokens, "threads": ours.n_threads})
+
+
+def _pair(measure: Callable[[Any], float], raw: Any, ours: Any, ours_first: bool) -> tuple[float, float]:
+    """(raw, ours) measured back to back, in the order given, so the order cannot favour one side."""
+    if ours_first:
+        mine = measure(ours)
+        return measure(raw), mine
+    theirs = measure(raw)
+    return theirs, measure(ours)
+
+
+def _first_token_ms(open_stream: Callable[[], Iterator[str]]) -> float:
+    """Milliseconds to the first streamed piece; the rest of the answer is not generated."""
+    start = time.perf_counter()
+    stream = open_stream()
+    next(iter(stream), None)
+    elapsed = time.perf_counter() - start
+    close = getattr(stream, "close", None)
+    if close is not None:
+        close()
+    return elapsed * 1e3
 
 
 def _time_stream(stream: Callable[[], Iterator[str]], prompt_tokens: int) -> dict[str, float]:

@@ -79,7 +79,7 @@ class DeployMethod:
         """Take ``defaults`` (such as a local model's context size) for the known arguments not given."""
         known = {_canon(k): k for k in self.known_args()}
         for key, value in defaults.items():
-            name = known.get(_canon(key))
+            name = known.get(_canon(self.ALIASES.get(_canon(key), key)))
             if name is not None and name not in self._given:
                 self.args[name] = value
         return self

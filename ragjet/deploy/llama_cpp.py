@@ -1,50 +1,114 @@
-"""`LlamaCpp`: llama-cpp-python's OpenAI-compatible server, the engine for GGUF models on a CPU.
+"""`LlamaCpp`: GGUF models on the CPU through llama.cpp's OpenAI-compatible servers.
 
-``python -m llama_cpp.server --model M.gguf --host 127.0.0.1 --port N --n_ctx .. --n_threads ..``. Its known
-arguments are the fields of the installed server's settings (``llama_cpp/server/settings.py``), so every
-option of that version can be passed.
+``deploy.LlamaCpp`` is the CPU default. It becomes one of two engines when built:
 
-What it cannot do: serve several requests at once. The server holds one ``Llama`` (one context, one
-sequence) behind a lock; it has no parallel slots (``n_seq_max`` is not exposed, the C++ server's
-``--parallel`` does not exist here), so concurrent clients are served one after another. By default it also
-*interrupts* a streaming answer as soon as another request waits (``interrupt_requests``), which would cut
-answers short under concurrency: ragjet turns that off. Where the server's defaults differ from in-process
-llama-cpp-python's (``logits_all``, ``n_threads_batch``, the request's ``repeat_penalty``), ragjet passes the
-in-process values, so a deployed model answers as `LocalChat` does, token for token.
+* `LlamaServer`, llama.cpp's own C++ server (``llama-server``), when its binary is found (``$RAGJET_LLAMA_SERVER``,
+  ``$RAGJET_HOME/bin/llama-server`` or ``PATH``; ``scripts/build-llama-server.sh`` builds it from the llama.cpp
+  sources of the installed llama-cpp-python). It has *parallel slots* (``parallel``, default 4) with continuous
+  batching: concurrent requests share each forward pass, so total throughput grows with the clients. Its known
+  arguments are the flags its ``--help`` lists.
+* `LlamaCppPython`, llama-cpp-python's server (``python -m llama_cpp.server``), otherwise. It holds one
+  ``Llama`` (one context, one sequence) behind a lock and has no parallel slots, so concurrent clients are
+  served one after another. By default it *interrupts* a streaming answer as soon as another request waits
+  (``interrupt_requests``), which would cut answers short under concurrency: ragjet turns that off. Its known
+  arguments are the fields of the installed server's settings.
+
+Either way the engine answers as in-process `LocalChat` does: where a server's defaults differ (the Python
+server's ``logits_all``, batch threads, ``repeat_penalty`` 1.1), ragjet passes the in-process values. ``n_ctx``
+and ``n_threads`` mean the same for both (the C++ server's ``ctx-size`` is shared by its slots, so ragjet gives
+it ``n_ctx`` per slot).
 """
 from __future__ import annotations
 
 import functools
-from typing import Any, ClassVar, Mapping
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any, ClassVar, Mapping, Optional
 
+from ..home import ragjet_home
 from ..models.llama_cpp_llm import DEFAULT_THREADS
-from .base import DeployMethod
+from .base import DeployMethod, EngineNotInstalled
 
 # Set by ragjet from start()'s arguments, so not engine arguments a user passes.
-_MANAGED = frozenset({"model", "model_alias", "host", "port"})
+_MANAGED = frozenset({"model", "model_alias", "host", "port", "alias"})
+DEFAULT_SLOTS = 4
+DEFAULT_CTX = 2048
+BUILD_HINT = ("build it with `bash scripts/build-llama-server.sh` (ragjet's repository), or put llama.cpp's "
+              "llama-server on PATH or in $RAGJET_LLAMA_SERVER")
+
+
+def llama_server_binary() -> Optional[Path]:
+    """The C++ ``llama-server`` to run: ``$RAGJET_LLAMA_SERVER``, ``$RAGJET_HOME/bin/llama-server``, then PATH."""
+    for candidate in (os.environ.get("RAGJET_LLAMA_SERVER"), ragjet_home() / "bin" / "llama-server",
+                      shutil.which("llama-server")):
+        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
+            return Path(candidate)
+    return None
 
 
 class LlamaCpp(DeployMethod):
-    """One GGUF model behind llama-cpp-python's server; ``n_threads`` defaults to the in-process model's
-    measured choice (`DEFAULT_THREADS`) and ``n_threads_batch`` to ``n_threads``, as `LocalChat` does."""
+    """llama.cpp on the CPU: `LlamaServer` (parallel slots) when its binary is found, else `LlamaCppPython`.
+
+    ``n_threads`` defaults to the in-process model's measured choice (`DEFAULT_THREADS`) and the batch threads
+    to ``n_threads``, as `LocalChat` does."""
 
     name: ClassVar[str] = "llamacpp"
     package: ClassVar[str] = "llama-cpp-python[server]"
+    # The servers' requests would otherwise differ from llama_cpp.Llama (LocalChat), which uses 1.0.
+    REQUEST_OPTIONS: ClassVar[Mapping[str, Any]] = {"repeat_penalty": 1.0}
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> "LlamaCpp":
+        return super().__new__(cls._engine())
+
+    @classmethod
+    def _engine(cls) -> type["LlamaCpp"]:
+        """The class that serves: this one, or for ``LlamaCpp`` itself the best server installed."""
+        if cls is not LlamaCpp:
+            return cls
+        return LlamaServer if LlamaServer.installed() else LlamaCppPython
+
+    @classmethod
+    def installed(cls) -> bool:
+        if cls is LlamaCpp:
+            return LlamaServer.installed() or LlamaCppPython.installed()
+        return super().installed()
+
+    @classmethod
+    def require_installed(cls) -> None:
+        if cls is LlamaCpp:
+            cls._engine().require_installed()
+        else:
+            super().require_installed()
+
+    @classmethod
+    def known_args(cls) -> list[str]:
+        return cls._engine().server_args()
+
+    @classmethod
+    def server_args(cls) -> list[str]:
+        """The arguments of this server, in its spelling."""
+        raise NotImplementedError
+
+
+class LlamaCppPython(LlamaCpp):
+    """llama-cpp-python's server: one request at a time."""
+
+    name: ClassVar[str] = "llamacpp-python"
     modules: ClassVar[tuple[str, ...]] = ("llama_cpp", "uvicorn", "fastapi", "sse_starlette", "starlette_context",
                                           "pydantic_settings")
     # As llama_cpp.Llama (LocalChat) has them: the server's own defaults differ (logits_all=True computes the
     # vocabulary's logits for every prompt token, slowing prompt processing; n_threads_batch = all cores).
-    ARGS: ClassVar[Mapping[str, Any]] = {"n_ctx": 2048, "n_threads": DEFAULT_THREADS, "n_threads_batch": None,
+    ARGS: ClassVar[Mapping[str, Any]] = {"n_ctx": DEFAULT_CTX, "n_threads": DEFAULT_THREADS, "n_threads_batch": None,
                                          "logits_all": False, "interrupt_requests": False}
     NAME_FLAG: ClassVar[str] = "--model_alias"
     SWITCH_BOOLS: ClassVar[bool] = False
-    # The server's requests default to repeat_penalty 1.1 where llama_cpp.Llama (LocalChat) uses 1.0: the same
-    # model would answer differently, and a little slower, once deployed.
-    REQUEST_OPTIONS: ClassVar[Mapping[str, Any]] = {"repeat_penalty": 1.0}
 
     @classmethod
-    def known_args(cls) -> list[str]:
-        return _server_settings()
+    def server_args(cls) -> list[str]:
+        return _python_server_settings()
 
     def program(self, model: str) -> list[str]:
         return [self.launcher.python, "-m", "llama_cpp.server", "--model", model]
@@ -55,10 +119,65 @@ class LlamaCpp(DeployMethod):
         return args
 
 
+class LlamaServer(LlamaCpp):
+    """llama.cpp's C++ server with ``parallel`` slots; ``n_ctx`` is each slot's context."""
+
+    name: ClassVar[str] = "llama-server"
+    package: ClassVar[str] = "llama-server (llama.cpp's C++ server)"
+    modules: ClassVar[tuple[str, ...]] = ()
+    ARGS: ClassVar[Mapping[str, Any]] = {"n_ctx": DEFAULT_CTX, "threads": DEFAULT_THREADS, "threads-batch": None,
+                                         "parallel": DEFAULT_SLOTS}
+    # llama-cpp-python's names for the same settings, so one args dict suits both servers.
+    ALIASES: ClassVar[Mapping[str, str]] = {"n-threads": "threads", "n-threads-batch": "threads-batch",
+                                            "n-batch": "batch-size", "n-ubatch": "ubatch-size"}
+    NAME_FLAG: ClassVar[str] = "--alias"
+    HEALTH_PATH: ClassVar[str] = "/health"
+
+    @classmethod
+    def installed(cls) -> bool:
+        return llama_server_binary() is not None
+
+    @classmethod
+    def require_installed(cls) -> None:
+        if not cls.installed():
+            raise EngineNotInstalled(f"the {cls.name} engine needs llama.cpp's C++ server binary; {BUILD_HINT}")
+
+    @classmethod
+    def server_args(cls) -> list[str]:
+        return sorted({*cls.ARGS, *_llama_server_flags(str(cls.binary()))} - {"ctx-size"})
+
+    @classmethod
+    def binary(cls) -> Path:
+        cls.require_installed()
+        return llama_server_binary()
+
+    def program(self, model: str) -> list[str]:
+        return [str(self.binary()), "--model", model]
+
+    def command_args(self, model: str) -> dict[str, Any]:
+        args = super().command_args(model)
+        args["threads-batch"] = args["threads-batch"] or args["threads"]
+        args["ctx-size"] = int(args.pop("n_ctx")) * int(args["parallel"])
+        return args
+
+    def _flag(self, key: str, value: Any) -> list[str]:
+        if key == "flash-attn" and isinstance(value, bool):  # llama-server takes on / off / auto
+            return ["--flash-attn", "on" if value else "off"]
+        return super()._flag(key, value)
+
+
 @functools.cache
-def _server_settings() -> list[str]:
-    """The installed server's settings (its command-line options), less those ragjet sets."""
-    LlamaCpp.require_installed()
+def _python_server_settings() -> list[str]:
+    """The installed Python server's settings (its command-line options), less those ragjet sets."""
+    LlamaCppPython.require_installed()
     from llama_cpp.server.settings import Settings
 
     return sorted(set(Settings.model_fields) - _MANAGED)
+
+
+@functools.cache
+def _llama_server_flags(binary: str) -> list[str]:
+    """The long flags ``llama-server --help`` lists, less those ragjet sets."""
+    shown = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=60)
+    flags = set(re.findall(r"(?<![\w-])--([a-z][a-z0-9-]*)", shown.stdout + shown.stderr))
+    return sorted(flags - _MANAGED)
