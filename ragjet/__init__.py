@@ -7,7 +7,8 @@ from . import deploy
 from .deploy import launchers
 from .flow import bind, parallel, pipeline
 from .log import LOG
-from .models import ChatPrompter, OnlineChatModule, OnlineEmbeddingModule, TrainableModule
+from .models import (BM25SparseEmbedding, ChatPrompter, OnlineChatModule, OnlineEmbeddingModule,
+                     TrainableModule)
 from .rag import (DocNode, Document, IndexBase, MetadataMode, Reranker, Retriever, SentenceSplitter,
                   SimpleDirectoryReader, StoreBase, override, register_similarity)
 from .web import WebModule
@@ -17,5 +18,5 @@ __version__ = "0.1.0"
 __all__ = ["LOG", "TrainableModule", "DocNode", "Document", "IndexBase", "MetadataMode", "Retriever",
            "SentenceSplitter", "SimpleDirectoryReader", "StoreBase", "override", "register_similarity", "tools",
            "bind", "parallel", "pipeline", "ChatPrompter", "OnlineChatModule", "OnlineEmbeddingModule", "Reranker",
-           "WebModule"]
+           "WebModule", "BM25SparseEmbedding"]
 __all__ += ["deploy", "launchers"]

@@ -370,7 +370,7 @@ def test_serve_store_refuses_a_busy_port(tmp_path: Path) -> None:
             serve_store("milvus", str(tmp_path / "s.db"), busy.getsockname()[1])
 
 
-def test_milvus_refuses_oversized_text_and_sparse_vectors_clearly(tmp_path: Path) -> None:
+def test_milvus_refuses_oversized_text_clearly(tmp_path: Path) -> None:
     skip_without("milvus")
     from ragjet.rag.store import MilvusStore
 
@@ -378,8 +378,6 @@ def test_milvus_refuses_oversized_text_and_sparse_vectors_clearly(tmp_path: Path
     try:
         with pytest.raises(ValueError, match=r"'huge'.*70000 bytes.*65535"):
             store.update_nodes([DocNode(uid="huge", text="x" * 70000, group="g")])
-        with pytest.raises(NotImplementedError, match="sparse"):
-            store.update_nodes([DocNode(uid="sp", text="s", group="g", embedding={"sparse": {3: 0.5, 17: 1.0}})])
         assert store.count("g") == 0
     finally:
         store.close()

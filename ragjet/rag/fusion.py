@@ -54,14 +54,38 @@ def fuse(*rankings: Any, method: str = "rrf", topk: Optional[int] = None,
 
 def rrf_scores(routes: Sequence[Sequence[DocNode]], weights: Sequence[float], k: int = RRF_K) -> dict[str, float]:
     """``Σ wᵢ / (k + rankᵢ)`` per uid; a node listed twice by one route counts at its best rank."""
+    return rank_fusion([[node.uid for node in route] for route in routes], weights, k)
+
+
+def rank_fusion(rankings: Sequence[Sequence[str]], weights: Sequence[float], k: int = RRF_K) -> dict[str, float]:
+    """`rrf_scores` over rankings of uids."""
     scores: dict[str, float] = {}
-    for route, weight in zip(routes, weights):
+    for ranking, weight in zip(rankings, weights):
         seen: set[str] = set()
-        for rank, node in enumerate(route, 1):
-            if node.uid not in seen:
-                seen.add(node.uid)
-                scores[node.uid] = scores.get(node.uid, 0.0) + weight / (k + rank)
+        for rank, uid in enumerate(ranking, 1):
+            if uid not in seen:
+                seen.add(uid)
+                scores[uid] = scores.get(uid, 0.0) + weight / (k + rank)
     return scores
+
+
+def merge_embed_keys(hits: Sequence[Sequence[tuple[str, float]]], comparable: bool,
+                     topk: int) -> list[tuple[str, float]]:
+    """One ranking of (uid, score), best first, from several embed keys' hits (each best first).
+
+    Scores of keys of one kind (cosines of dense keys) are comparable, so a node keeps its best one. A dense
+    and a sparse key are not (a cosine is at most 1, a BM25 inner product is unbounded), so their rankings
+    are fused by reciprocal rank, with equal weights, and the fused score is the node's score (the callers
+    search such keys ``ROUTE_DEPTH`` deep, as the retriever does its routes)."""
+    if comparable:
+        best: dict[str, float] = {}
+        for key_hits in hits:
+            for uid, score in key_hits:
+                if score > best.get(uid, float("-inf")):
+                    best[uid] = score
+    else:
+        best = rank_fusion([[uid for uid, _ in key_hits] for key_hits in hits], [1.0] * len(hits))
+    return sorted(best.items(), key=lambda kv: -kv[1])[:topk]
 
 
 def weighted_scores(routes: Sequence[Sequence[DocNode]], weights: Sequence[float]) -> dict[str, float]:

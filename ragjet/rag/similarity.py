@@ -2,7 +2,8 @@
 
 The built-ins are computed natively by the default index (one matrix product, one sparse BM25 lookup); a
 function registered with `register_similarity` is applied by the default index over a group's nodes, either
-one node at a time or, with ``batch=True``, over all of them in one call.
+one node at a time or, with ``batch=True``, over all of them in one call. On a sparse embed key
+(``{index: weight}`` vectors) ``cosine`` ranks by inner product, as Milvus does (see `DefaultIndex`).
 """
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ def register_similarity(func: Optional[Callable[..., Any]] = None, mode: str = T
 
     mode='text': ``func(query: str, node: DocNode) -> float`` (batch: ``func(query, nodes) -> list[float]``).
     mode='embedding': ``func(query_vec, node_vec) -> float`` (batch: ``func(query_vec, matrix) -> scores``),
-    vectors as numpy arrays.
+    vectors as numpy arrays; on a sparse embed key, vectors are ``{index: weight}`` dicts (batch: a list).
     """
     if mode not in (TEXT, EMBEDDING):
         raise ValueError(f"similarity mode must be {TEXT!r} or {EMBEDDING!r}, got {mode!r}")

@@ -1,10 +1,17 @@
 """The default index of every store: cosine over dense matrices, BM25 over texts, and user similarities.
 
-It keeps one `AnnMatrix` per (group, embed key), fed by the store's hooks as nodes are written (unless the
-store searches vectors itself: chroma, milvus), and one BM25 engine per (group, variant), built on first use
-and dropped when the group changes. A matrix searches exactly up to ``AnnConfig.threshold`` rows and through
-an HNSW graph above (`ragjet.rag.index.ann`); ``exact=True`` or the ``exact`` index, which this index
-registers on its store, always search exactly, and ``ef`` sets the graph's search breadth per query.
+It keeps one `AnnMatrix` per (group, dense embed key) and one `SparseMatrix` per (group, sparse embed key),
+fed by the store's hooks as nodes are written (unless the store searches vectors itself: chroma, milvus),
+and one BM25 engine per (group, variant), built on first use and dropped when the group changes. A dense
+matrix searches exactly up to ``AnnConfig.threshold`` rows and through an HNSW graph above
+(`ragjet.rag.index.ann`); ``exact=True`` or the ``exact`` index, which this index registers on its store,
+always search exactly, and ``ef`` sets the graph's search breadth per query.
+
+On a sparse key the ``cosine`` similarity ranks by inner product, as Milvus does (its only sparse metric):
+a BM25 document vector is already length-normalised, and normalising it again would undo that. Scores are
+then unbounded (a ``similarity_cut_off`` for such a key is an inner product), and only nodes sharing a term
+with the query are returned. A query over a dense and a sparse key at once fuses the two rankings by
+reciprocal rank (`ragjet.rag.fusion.merge_embed_keys`); keys of one kind keep each node's best score.
 """
 from __future__ import annotations
 
@@ -15,11 +22,15 @@ from urllib.parse import quote
 
 import numpy as np
 
+from ..embedding import comparable
+from ..fusion import ROUTE_DEPTH, merge_embed_keys
 from ..similarity import SIMILARITIES, Similarity
+from ..sparse_vector import inner_products, is_sparse
 from .ann import AnnConfig, AnnMatrix
 from .base import INDEXES, IndexBase
 from .bm25 import TOKENIZERS, BM25Engine
 from .dense import normalise, top_k
+from .sparse import SparseMatrix
 
 if TYPE_CHECKING:
     from ..doc_node import DocNode
@@ -42,6 +53,7 @@ class DefaultIndex(IndexBase):
         self._store = store
         self._ann = ann or AnnConfig.from_env()
         self._dense: dict[tuple[str, str], AnnMatrix] = {}
+        self._sparse: dict[tuple[str, str], SparseMatrix] = {}
         self._lexical: dict[tuple[str, str], BM25Engine] = {}
         self._lock = threading.Lock()
         store.register_index("exact", ExactIndex(self))
@@ -64,6 +76,13 @@ class DefaultIndex(IndexBase):
                 batch = [n for n in nodes if n.embedding and key in n.embedding]
                 if not batch:
                     continue
+                # the vectors' own kind: a restart backfills stored vectors before the models are checked
+                if is_sparse(batch[0].embedding[key]):
+                    sparse = self._sparse.get((group, key))
+                    if sparse is None:
+                        sparse = self._sparse[(group, key)] = SparseMatrix()
+                    sparse.upsert([n.uid for n in batch], [n.embedding[key] for n in batch])
+                    continue
                 vecs = np.stack([np.asarray(n.embedding[key], dtype=np.float32) for n in batch])
                 matrix = self._dense.get((group, key))
                 if matrix is None:
@@ -78,9 +97,10 @@ class DefaultIndex(IndexBase):
             return None
         return ledger.parent / f"{ledger.name}.ann" / f"{quote(group, safe='')}.{quote(key, safe='')}"
 
-    def matrix(self, group: str, key: str = "default") -> Optional[AnnMatrix]:
+    def matrix(self, group: str, key: str = "default") -> Optional[AnnMatrix | SparseMatrix]:
         """The vectors of (group, embed key) held in memory, if any (stores with their own search hold none)."""
-        return self._dense.get((group, key))
+        dense = self._dense.get((group, key))
+        return dense if dense is not None else self._sparse.get((group, key))
 
     def flush(self) -> None:
         """Save the HNSW graphs that changed since their last save (otherwise done at interpreter exit)."""
@@ -89,7 +109,7 @@ class DefaultIndex(IndexBase):
 
     def remove(self, uids: list[str], group_name: Optional[str] = None) -> None:
         with self._lock:
-            for (group, _), matrix in self._dense.items():
+            for (group, _), matrix in (*self._dense.items(), *self._sparse.items()):
                 if group_name is None or group == group_name:
                     matrix.remove(uids)
             if group_name is None:
@@ -117,15 +137,15 @@ class DefaultIndex(IndexBase):
             if not keys:
                 raise ValueError(f"similarity {sim.name!r} needs embeddings, but the document has no embed model; "
                                  f"pass embed=... to Document or use similarity='bm25'")
-            scored: dict[str, float] = {}
+            same_kind = comparable(self._embed, keys)
+            depth = topk if same_kind else max(topk, ROUTE_DEPTH)  # rank fusion wants candidates beyond topk
+            hits = []
             for key in keys:
                 cut = similarity_cut_off.get(key, float("-inf")) if isinstance(similarity_cut_off, Mapping) \
                     else similarity_cut_off
-                uids, scores = self._embedding_search(sim, group_name, key, query, topk, filters, known, exact, ef)
-                for uid, score in zip(uids, scores.tolist()):
-                    if score >= cut and score > scored.get(uid, float("-inf")):
-                        scored[uid] = score
-            ranked = sorted(scored.items(), key=lambda kv: -kv[1])[:topk]
+                uids, scores = self._embedding_search(sim, group_name, key, query, depth, filters, known, exact, ef)
+                hits.append([(uid, score) for uid, score in zip(uids, scores.tolist()) if score >= cut])
+            ranked = merge_embed_keys(hits, same_kind, topk)
         else:
             cut = similarity_cut_off if not isinstance(similarity_cut_off, Mapping) else float("-inf")
             uids, scores = self._text_search(sim, group_name, query, topk, filters)
@@ -148,7 +168,7 @@ class DefaultIndex(IndexBase):
                 return [node.uid for node, _ in hits], np.array([score for _, score in hits], dtype=np.float32)
             nodes = [n for n in self._store.get_nodes(group) if n.has_embedding(key)]
         else:
-            matrix = self._dense.get((group, key))
+            matrix = self.matrix(group, key)
             if matrix is None or not len(matrix):
                 return [], np.empty(0, dtype=np.float32)
             qvec = self._embed[key].embed_query(query)
@@ -158,12 +178,17 @@ class DefaultIndex(IndexBase):
         uids = [n.uid for n in nodes]
         vectors = [n.embedding[key] for n in nodes]
         mask = self._mask(group, uids, filters)
-        if sim.func is None:  # exact cosine over the vectors of a store that searches them itself
+        sparse = self._embed[key].sparse  # a user similarity gets sparse vectors as {index: weight} dicts
+        if sim.func is None and sparse:  # exact inner products over the vectors of a store that searches them
+            scores = inner_products(qvec, vectors)
+        elif sim.func is None:  # exact cosine over the vectors of a store that searches them itself
             scores = normalise(np.asarray(vectors, dtype=np.float32).reshape(len(uids), -1)) @ normalise(qvec)
         elif sim.batch:
-            scores = np.asarray(sim.func(qvec, np.asarray(vectors, dtype=np.float32)), dtype=np.float32)
+            scores = np.asarray(sim.func(qvec, vectors if sparse else np.asarray(vectors, dtype=np.float32)),
+                                dtype=np.float32)
         else:
-            scores = np.array([sim.func(qvec, np.asarray(v, dtype=np.float32)) for v in vectors], np.float32)
+            scores = np.array([sim.func(qvec, v if sparse else np.asarray(v, dtype=np.float32)) for v in vectors],
+                              np.float32)
         return _rank(sim, uids, scores, topk, mask)
 
     def _text_search(self, sim: Similarity, group: str, query: str, topk: int,

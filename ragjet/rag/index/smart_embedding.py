@@ -13,6 +13,8 @@ import threading
 from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
 from ...log import LOG
+from ..embedding import comparable
+from ..fusion import ROUTE_DEPTH, merge_embed_keys
 from .base import INDEXES, IndexBase
 
 if TYPE_CHECKING:
@@ -53,13 +55,16 @@ class SmartEmbeddingIndex(IndexBase):
               filters: Optional[dict[str, Any]] = None, similarity_cut_off: float = float("-inf"),
               **kwargs: Any) -> list["DocNode"]:
         self._reconcile(group_name)
-        best: dict[str, float] = {}
-        for key in embed_keys or list(self._embed):
+        keys = list(embed_keys or self._embed)
+        same_kind = comparable(self._embed, keys)
+        depth = topk if same_kind else max(topk, ROUTE_DEPTH)  # rank fusion wants candidates beyond topk
+        hits = []
+        for key in keys:
             qvec = self._embed[key].embed_query(query)
-            for node, score in self._backend.vector_search(group_name, key, qvec, topk, filters):
-                if score >= similarity_cut_off and score > best.get(node.uid, float("-inf")):
-                    best[node.uid] = score
-        ranked = sorted(best.items(), key=lambda kv: -kv[1])[:topk]
+            hits.append([(node.uid, score) for node, score in
+                         self._backend.vector_search(group_name, key, qvec, depth, filters)
+                         if score >= similarity_cut_off])
+        ranked = merge_embed_keys(hits, same_kind, topk)
         nodes = {n.uid: n for n in self._store.get_nodes(group_name, uids=[u for u, _ in ranked])}
         return [nodes[u].with_score(s) for u, s in ranked if u in nodes]
 

@@ -2,22 +2,27 @@
 
 It is what lets every store, the in-memory one included, restart without calling the embedding model: texts
 whose vectors were computed once by the same model are looked up, not embedded. Lookups and writes are
-batched (one query per batch of texts).
+batched (one query per batch of texts). Dense vectors are float32 blobs in ``vectors``; sparse ones
+(``{index: weight}``) are uint32 indices and float32 weights in ``sparse_vectors`` (8 bytes per term).
 """
 from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 import numpy as np
 
 from ...home import ragjet_home
+from ..sparse_vector import SparseVector, is_sparse, pack, unpack
 from .sqlite_util import SqliteFile
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS vectors (
     model TEXT NOT NULL, text_hash BLOB NOT NULL, dim INTEGER NOT NULL, vector BLOB NOT NULL,
+    PRIMARY KEY (model, text_hash)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sparse_vectors (
+    model TEXT NOT NULL, text_hash BLOB NOT NULL, indices BLOB NOT NULL, weights BLOB NOT NULL,
     PRIMARY KEY (model, text_hash)) WITHOUT ROWID;
 """
 _CHUNK = 500  # SQLite's default limit on host parameters is 999
@@ -28,32 +33,40 @@ def text_hash(text: str) -> bytes:
 
 
 class EmbeddingCache:
-    """Vectors by (model id, text), float32, shared by every document of this user."""
+    """Vectors by (model id, text), float32 or sparse, shared by every document of this user."""
 
     def __init__(self, path: Optional[Path] = None) -> None:
         self.db = SqliteFile(path or ragjet_home() / "embedding_cache.sqlite", SCHEMA)
         self.hits = 0
         self.misses = 0
 
-    def get_many(self, model: str, texts: Sequence[str]) -> list[Optional[np.ndarray]]:
-        """The cached vector of each text, or None where it is not cached."""
+    def get_many(self, model: str, texts: Sequence[str],
+                 sparse: bool = False) -> list[Optional[Union[np.ndarray, SparseVector]]]:
+        """The cached vector of each text (sparse ones from a ``sparse`` model), or None where it is not cached."""
         hashes = [text_hash(t) for t in texts]
-        found: dict[bytes, np.ndarray] = {}
+        found: dict[bytes, Union[np.ndarray, SparseVector]] = {}
+        query = ("SELECT text_hash, indices, weights FROM sparse_vectors" if sparse else
+                 "SELECT text_hash, vector FROM vectors")
         for start in range(0, len(hashes), _CHUNK):
             part = hashes[start:start + _CHUNK]
             marks = ",".join("?" * len(part))
-            rows = self.db.conn.execute(
-                f"SELECT text_hash, vector FROM vectors WHERE model = ? AND text_hash IN ({marks})", (model, *part))
-            for h, blob in rows:
-                found[h] = np.frombuffer(blob, dtype=np.float32)
+            rows = self.db.conn.execute(f"{query} WHERE model = ? AND text_hash IN ({marks})", (model, *part))
+            for h, *blobs in rows:
+                found[h] = unpack(*blobs) if sparse else np.frombuffer(blobs[0], dtype=np.float32)
         out = [found.get(h) for h in hashes]
         hits = sum(v is not None for v in out)
         self.hits += hits
         self.misses += len(out) - hits
         return out
 
-    def put_many(self, model: str, texts: Sequence[str], vectors: np.ndarray) -> None:
-        rows = [(model, text_hash(t), int(v.shape[0]), np.ascontiguousarray(v, dtype=np.float32).tobytes())
-                for t, v in zip(texts, vectors)]
+    def put_many(self, model: str, texts: Sequence[str], vectors: Union[np.ndarray, Sequence[SparseVector]]) -> None:
+        """Cache ``vectors`` (a float32 matrix, or canonical sparse vectors) of ``texts``."""
+        if len(vectors) and is_sparse(vectors[0]):
+            sql = "INSERT OR REPLACE INTO sparse_vectors VALUES (?, ?, ?, ?)"
+            rows = [(model, text_hash(t), *pack(v)) for t, v in zip(texts, vectors)]
+        else:
+            sql = "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?, ?)"
+            rows = [(model, text_hash(t), int(v.shape[0]), np.ascontiguousarray(v, dtype=np.float32).tobytes())
+                    for t, v in zip(texts, vectors)]
         with self.db.transaction() as conn:
-            conn.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?, ?)", rows)
+            conn.executemany(sql, rows)

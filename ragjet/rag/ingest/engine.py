@@ -20,6 +20,7 @@ from tqdm import tqdm
 from ...log import LOG
 from ..doc_node import LAZY_ROOT_NAME, DocNode, MetadataMode
 from ..embedding import Embedder
+from ..sparse_vector import describe_dim
 from ..store.base import StoreBase
 from ..transforms.node_group import NodeGroup
 from .embed_cache import EmbeddingCache
@@ -186,9 +187,9 @@ class Ingestor:
             old_model, old_dim = recorded
             if embedder.dim is not None and embedder.dim != old_dim:
                 raise ValueError(
-                    f"this store holds {old_dim}-dim vectors for embed key {key!r} (model {old_model}) but the "
-                    f"embedder {embedder.model_id} makes {embedder.dim}-dim vectors; use a new store location "
-                    f"(store_conf kwargs) or delete the old one")
+                    f"this store holds {describe_dim(old_dim)} vectors for embed key {key!r} (model {old_model}) but "
+                    f"the embedder {embedder.model_id} makes {describe_dim(embedder.dim)} vectors; use a new store "
+                    f"location (store_conf kwargs) or delete the old one")
             LOG.info("embed key %r changed model (%s → %s): its vectors will be recomputed", key, old_model,
                      embedder.model_id)
             self.ledger.drop_embed_key(key)
@@ -201,7 +202,8 @@ class Ingestor:
             if not todo:
                 continue
             texts = [n.get_text(MetadataMode.EMBED) for n in todo]
-            cached = self.cache.get_many(embedder.model_id, texts) if self.cache is not None else [None] * len(todo)
+            cached = self.cache.get_many(embedder.model_id, texts, sparse=embedder.sparse) \
+                if self.cache is not None else [None] * len(todo)
             missing = []
             for node, text, vec in zip(todo, texts, cached):
                 if vec is None:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from ..doc_node import DocNode
     from ..index.base import IndexBase
+    from ..sparse_vector import SparseVector
 
 
 class StoreBase(ABC):
@@ -92,10 +93,11 @@ class StoreBase(ABC):
         """Where the ingestion ledger of this store lives (None: the store forgets everything on exit)."""
         return None
 
-    def vector_search(self, group_name: str, embed_key: str, query: "np.ndarray", topk: int,
+    def vector_search(self, group_name: str, embed_key: str, query: "np.ndarray | SparseVector", topk: int,
                       filters: Optional[dict[str, Any]] = None) -> list[tuple["DocNode", float]]:
-        """Best ``topk`` nodes by cosine with ``query``, with their scores, best first (stores with their own ANN
-        index). Nodes come back with the hits, in the same round trip where the database allows it."""
+        """Best ``topk`` nodes by cosine with ``query`` (by inner product for a sparse ``{index: weight}`` query),
+        with their scores, best first (stores with their own ANN index). Nodes come back with the hits, in the
+        same round trip where the database allows it."""
         raise NotImplementedError(f"{type(self).__name__} has no vector search of its own")
 
     def close(self) -> None:

@@ -16,7 +16,9 @@ so a group with one embed key writes some 700 nodes/s, in batches of ``batch_siz
 
 A node without a vector for a key is simply absent from that key's collection. Collection metadata records
 the prefix, group, embed key and dimension, so groups and keys are found again after a restart and a
-vector of another dimension fails with both dimensions named.
+vector of another dimension fails with both dimensions named. Vectors are dense: a node with a sparse
+vector (``{index: weight}``, a sparse embed key) fails before anything is written, naming the embed key and
+the stores that keep sparse vectors (milvus, map).
 
 An embedded directory serves one process: a second process fails at once (`StoreLockedError`) with the
 server-mode fix (``ragjet serve-store chroma --path DIR --port N``).
@@ -35,8 +37,8 @@ from ..doc_node import DocNode
 from .base import STORES, StoreBase
 from .codec import NodeDecoder
 from .external import (FILTER_RESERVED, Deferred, batches, check_dimension, check_prefix,
-                       collection_name, connected, dense_records, fetch_by_uid, filter_items, remote_ledger_path,
-                       require_extra, scalar_fields, vector_dims)
+                       collection_name, connected, fetch_by_uid, filter_items, remote_ledger_path,
+                       require_extra, scalar_fields, store_records, vector_dims)
 from .locks import ProcessLock
 
 if TYPE_CHECKING:
@@ -168,7 +170,7 @@ class ChromaStore(StoreBase):
 
     # -- writes -----------------------------------------------------------------------------------------
     def _upsert(self, group: str, nodes: list[DocNode]) -> None:
-        records = dense_records(nodes, "chroma")
+        records = store_records(nodes, "chroma")
         dims = vector_dims(records, "chroma", group)
         state = self._group(group, create=True)
         for key, dim in dims.items():

@@ -1,8 +1,9 @@
 """DocNode ↔ flat record, the one serialisation every persistent store uses.
 
 A record holds the uid, group, text, parent uid, file (doc_id), the node's own metadata and its file's
-metadata as JSON, and one float32 vector per embed key. Nodes decoded in one batch share one file-metadata
-dict per file, as nodes built in memory do.
+metadata as JSON, and one vector per embed key: a float32 array, or for a sparse key the canonical
+``{index: weight}`` dict (`ragjet.rag.sparse_vector`), which each store keeps in its own way. Nodes decoded
+in one batch share one file-metadata dict per file, as nodes built in memory do.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any, Iterable, Optional
 import numpy as np
 
 from ..doc_node import DocNode
+from ..sparse_vector import is_sparse
 
 
 def node_record(node: DocNode) -> dict[str, Any]:
@@ -24,7 +26,8 @@ def node_record(node: DocNode) -> dict[str, Any]:
         "metadata": json.dumps(node._metadata or {}, ensure_ascii=False, default=str),
         "global_metadata": json.dumps(node.global_metadata, ensure_ascii=False, default=str),
         "excluded": json.dumps([node._excluded_embed or [], node._excluded_llm or []]),
-        "embedding": {k: np.asarray(v, dtype=np.float32) for k, v in (node.embedding or {}).items()},
+        "embedding": {k: v if is_sparse(v) else np.asarray(v, dtype=np.float32)
+                      for k, v in (node.embedding or {}).items()},
     }
 
 

@@ -2,8 +2,9 @@
 
 They keep the two backends alike where they can be: the optional import that names the extra to install,
 connecting in the background,
-collection names, the flat scalar fields that make node metadata filterable, the dimension check and where
-the ingestion ledger of a remote database lives.
+collection names, the flat scalar fields that make node metadata filterable, which vectors a backend keeps
+(Milvus keeps sparse ones, Chroma dense ones only), the dimension check and where the ingestion ledger of a
+remote database lives.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, Iterator, Ma
 
 from ...home import ragjet_home
 from ...registry import missing_extra
+from ..sparse_vector import describe_dim, is_sparse, vector_dim
 from .codec import node_record
 
 if TYPE_CHECKING:
@@ -108,14 +110,17 @@ def collection_name(prefix: str, group: str, key: Optional[str] = None) -> str:
     return name if key is None else f"{name}__{safe_part(key)}"
 
 
-def dense_records(nodes: Sequence["DocNode"], store: str) -> list[dict[str, Any]]:
-    """Codec records of ``nodes``; sparse vectors ({index: weight}) are refused with a clear message."""
-    for node in nodes:
-        for key, vec in (node.embedding or {}).items():
-            if isinstance(vec, Mapping):
-                raise NotImplementedError(
-                    f"node {node.uid} has a sparse vector for embed key {key!r}; the {store} store keeps dense "
-                    f"vectors only (ragjet embedders return dense float vectors)")
+def store_records(nodes: Sequence["DocNode"], store: str, sparse: bool = False) -> list[dict[str, Any]]:
+    """Codec records of ``nodes``. A backend that keeps dense vectors only (``sparse`` False) refuses a sparse
+    vector ({index: weight}) before writing anything, naming the embed key and the stores that keep them."""
+    if not sparse:
+        for node in nodes:
+            for key, vec in (node.embedding or {}).items():
+                if is_sparse(vec):
+                    raise NotImplementedError(
+                        f"node {node.uid} has a sparse vector for embed key {key!r}, and the {store} store keeps "
+                        f"dense vectors only; use the milvus or map store for a document with a sparse embed key "
+                        f"(or a smart_embedding_index with the milvus backend)")
     return [node_record(n) for n in nodes]
 
 
@@ -156,18 +161,20 @@ def filter_items(filters: Optional[Mapping[str, Any]], reserved: frozenset[str] 
 
 
 def check_dimension(store: str, group: str, key: str, stored: int, got: int) -> None:
+    """Refuse vectors of another dimension, or another kind (dense / sparse), than the stored ones."""
     if stored != got:
-        raise ValueError(f"the {store} store holds {stored}-dim vectors for group {group!r}, embed key {key!r}, "
-                         f"but got {got}-dim vectors; use the same embed model, or a new collection_prefix or "
-                         f"store location for the new one")
+        raise ValueError(f"the {store} store holds {describe_dim(stored)} vectors for group {group!r}, embed key "
+                         f"{key!r}, but got {describe_dim(got)} vectors; use the same embed model, or a new "
+                         f"collection_prefix or store location for the new one")
 
 
 def vector_dims(records: Sequence[dict[str, Any]], store: str, group: str) -> dict[str, int]:
-    """The dimension of each embed key in a batch of records (one per key, else a ValueError)."""
+    """The dimension of each embed key in a batch of records (`SPARSE_DIM` for a sparse key; one per key, else
+    a ValueError)."""
     dims: dict[str, int] = {}
     for rec in records:
         for key, vec in rec["embedding"].items():
-            dim = int(vec.shape[-1])
+            dim = vector_dim(vec)
             check_dimension(store, group, key, dims.setdefault(key, dim), dim)
     return dims
 

@@ -1,7 +1,8 @@
 """The `map` store: dicts of nodes per group, with O(1) uid lookups and a per-file uid set.
 
 It serves from memory. With ``uri`` it mirrors every write into a SQLite file and reloads from it on start,
-so a restart parses and embeds nothing; the ingestion ledger shares that file.
+so a restart parses and embeds nothing; the ingestion ledger shares that file. Dense vectors are float32
+blobs in ``vectors``; sparse ones are uint32 indices and float32 weights in ``sparse_vectors``.
 
 ``snapshot`` is the same mirror used as a cache: `Document` gives an in-memory map one in ragjet's home
 (unless ``cache=False``), so even the lecture's plain ``map`` store restarts without parsing or embedding.
@@ -18,6 +19,7 @@ import numpy as np
 from ...log import LOG
 from ..doc_node import DocNode
 from ..ingest.sqlite_util import SqliteFile
+from ..sparse_vector import SparseVector, is_sparse, pack, unpack
 from .base import STORES, StoreBase, group_by_name
 from .codec import NodeDecoder, node_record
 from .locks import ProcessLock, StoreLockedError
@@ -27,6 +29,8 @@ CREATE TABLE IF NOT EXISTS nodes (uid TEXT PRIMARY KEY, grp TEXT, doc_id TEXT, p
     metadata TEXT, global_metadata TEXT, excluded TEXT);
 CREATE INDEX IF NOT EXISTS nodes_grp ON nodes (grp);
 CREATE TABLE IF NOT EXISTS vectors (uid TEXT, key TEXT, vector BLOB, PRIMARY KEY (uid, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sparse_vectors (uid TEXT, key TEXT, indices BLOB, weights BLOB,
+    PRIMARY KEY (uid, key)) WITHOUT ROWID;
 """
 _COLUMNS = ("uid", "group", "doc_id", "parent", "content", "metadata", "global_metadata", "excluded")
 
@@ -63,9 +67,11 @@ class MapStore(StoreBase):
 
     def _load(self) -> None:
         conn = self._db.conn
-        vectors: dict[str, dict[str, np.ndarray]] = {}
+        vectors: dict[str, dict[str, np.ndarray | SparseVector]] = {}
         for uid, key, blob in conn.execute("SELECT uid, key, vector FROM vectors"):
             vectors.setdefault(uid, {})[key] = np.frombuffer(blob, dtype=np.float32)
+        for uid, key, indices, weights in conn.execute("SELECT uid, key, indices, weights FROM sparse_vectors"):
+            vectors.setdefault(uid, {})[key] = unpack(indices, weights)
         decode = NodeDecoder()
         nodes = []
         for row in conn.execute(f"SELECT {', '.join(c if c != 'group' else 'grp' for c in _COLUMNS)} FROM nodes"):
@@ -108,8 +114,11 @@ class MapStore(StoreBase):
         with self._db.transaction() as conn:
             conn.executemany("INSERT OR REPLACE INTO nodes VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                              [tuple(r[c] for c in _COLUMNS) for r in records])
+            vectors = [(r["uid"], k, v) for r in records for k, v in r["embedding"].items()]
             conn.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
-                             [(r["uid"], k, v.tobytes()) for r in records for k, v in r["embedding"].items()])
+                             [(uid, k, v.tobytes()) for uid, k, v in vectors if not is_sparse(v)])
+            conn.executemany("INSERT OR REPLACE INTO sparse_vectors VALUES (?, ?, ?, ?)",
+                             [(uid, k, *pack(v)) for uid, k, v in vectors if is_sparse(v)])
 
     def _delete(self, group: str, uids: Optional[list[str]]) -> list[str]:
         table = self._nodes.get(group)
@@ -134,6 +143,7 @@ class MapStore(StoreBase):
             with self._db.transaction() as conn:
                 conn.executemany("DELETE FROM nodes WHERE uid = ?", [(u,) for u in removed])
                 conn.executemany("DELETE FROM vectors WHERE uid = ?", [(u,) for u in removed])
+                conn.executemany("DELETE FROM sparse_vectors WHERE uid = ?", [(u,) for u in removed])
         return removed
 
     def get_nodes(self, group_name: str, uids: Optional[Iterable[str]] = None,

@@ -2,12 +2,14 @@
 
 Schema of group ``g`` (collection ``{prefix}_g``, created at the group's first write, strong consistency):
 ``uid`` VARCHAR(64) primary key; ``content``, ``parent``, ``doc_id``, ``metadata``, ``global_metadata``,
-``excluded`` VARCHAR (the codec's fields, JSON as strings); per embed key a FLOAT_VECTOR ``vec_{key}`` and a
-BOOL ``has_{key}``: a node without a vector for the key stores a unit placeholder with ``has_{key}`` false,
-and while a key has such rows (collection property ``ragjet.partial``) its searches filter on the flag
-(nullable vector fields would be neater, but Milvus Lite ranks null vectors as zeros and refuses a batch
-whose vectors are all null); and, with the dynamic field on, the node's scalar metadata under its own names,
-so ``filters={'subject': 'biology'}`` is the native expression ``subject == "biology"``.
+``excluded`` VARCHAR (the codec's fields, JSON as strings); per embed key a FLOAT_VECTOR ``vec_{key}`` (a
+SPARSE_FLOAT_VECTOR for a sparse key) and a BOOL ``has_{key}``: a node without a vector for the key stores a
+placeholder with ``has_{key}`` false, and while a key has such rows (collection property ``ragjet.partial``)
+its searches filter on the flag (nullable vector fields would be neater, but Milvus Lite ranks null vectors
+as zeros and refuses a batch whose vectors are all null); and, with the dynamic field on, the node's scalar
+metadata under its own names, so ``filters={'subject': 'biology'}`` is the native expression
+``subject == "biology"``. Milvus refuses an empty sparse vector (a text with no terms, which matches no
+query anyway): it is stored as absent, and read back so.
 
 Milvus Lite searches rows not yet flushed by brute force (~0.4 s for 5,000 384-dim rows), so on Lite the
 first search after writes flushes the collection, which builds its index.
@@ -19,12 +21,16 @@ record the group and its keys (``ragjet.group``, ``ragjet.keys``), so both are f
 
 Text fields hold at most 65,535 bytes (Milvus's VARCHAR limit); a longer node fails with its uid and size.
 
-Indexes (``index_kwargs``: one dict for every embed key, or a list of dicts each naming its ``embed_key``):
-HNSW (M=16, efConstruction=200) by default, IVF_FLAT (nlist=128), FLAT, AUTOINDEX, ...; the metric is always
-COSINE (Milvus returns the similarity itself). Milvus Lite 3.2 builds AUTOINDEX, FLAT, BRUTE_FORCE, HNSW,
-HNSW_SQ, IVF_FLAT and IVF_SQ8 (the last four through faiss-cpu, one of its dependencies); another type
-requested of a Lite server logs one warning and uses AUTOINDEX. Vectors are dense; sparse vectors
-(``{index: weight}``) raise NotImplementedError, since ragjet's embedders produce dense vectors only.
+Indexes (``index_kwargs``: one dict for every dense embed key, or a list of dicts each naming its
+``embed_key``, which can set a sparse key's index too). Dense keys: HNSW (M=16, efConstruction=200) by
+default, IVF_FLAT (nlist=128), FLAT, AUTOINDEX, ...; the metric is always COSINE (Milvus returns the
+similarity itself). Milvus Lite 3.2 builds AUTOINDEX, FLAT, BRUTE_FORCE, HNSW, HNSW_SQ, IVF_FLAT and IVF_SQ8
+(the last four through faiss-cpu, one of its dependencies); another type requested of a Lite server logs one
+warning and uses AUTOINDEX. Sparse keys (``{index: weight}`` vectors, e.g. `ragjet.BM25SparseEmbedding`):
+SPARSE_INVERTED_INDEX with metric IP, the only pair Milvus Lite 3.2 accepts for a sparse field (it refuses
+SPARSE_WAND, AUTOINDEX, and COSINE), so a search ranks by inner product, best first, and returns only rows
+sharing a term with the query; sparse weights must be non-negative, as Milvus requires. A Milvus server may
+build other sparse index types (a list item with that ``embed_key`` asks for one).
 
 A Lite database serves one process: a second process fails at once (`StoreLockedError`) with the
 server-mode fix (``ragjet serve-store milvus --path FILE --port N``).
@@ -41,11 +47,12 @@ import numpy as np
 
 from ...log import LOG
 from ..doc_node import DocNode
+from ..sparse_vector import SPARSE_DIM, SparseVector, as_sparse, is_sparse, vector_dim
 from .base import STORES, StoreBase
 from .codec import NodeDecoder
 from .external import (FILTER_RESERVED, RECORD_FIELDS, Deferred, batches, check_dimension,
-                       check_prefix, collection_name, connected, dense_records, fetch_by_uid, filter_items,
-                       remote_ledger_path, require_extra, safe_part, scalar_fields, vector_dims)
+                       check_prefix, collection_name, connected, fetch_by_uid, filter_items,
+                       remote_ledger_path, require_extra, safe_part, scalar_fields, store_records, vector_dims)
 from .locks import ProcessLock
 
 if TYPE_CHECKING:
@@ -60,6 +67,24 @@ _QUERY_WINDOW = 16384  # Milvus caps offset + limit of one query at this
 DEFAULT_INDEX_PARAMS = {"HNSW": {"M": 16, "efConstruction": 200}, "IVF_FLAT": {"nlist": 128}}
 IndexKwargs = Optional[Union[dict[str, Any], list[dict[str, Any]]]]
 LITE_INDEX_TYPES = frozenset({"AUTOINDEX", "FLAT", "BRUTE_FORCE", "HNSW", "HNSW_SQ", "IVF_FLAT", "IVF_SQ8"})
+
+
+@dataclass(frozen=True)
+class VectorKind:
+    """How Milvus indexes one kind of vector field: the index it gets by default, the one metric the store
+    ranks it by, and what Milvus Lite builds of it (another requested type becomes ``lite_fallback``)."""
+
+    name: str
+    default_type: str
+    metric: str
+    lite_types: frozenset[str]
+    lite_fallback: str
+
+
+DENSE = VectorKind("dense", "HNSW", "COSINE", LITE_INDEX_TYPES, "AUTOINDEX")
+SPARSE = VectorKind("sparse", "SPARSE_INVERTED_INDEX", "IP", frozenset({"SPARSE_INVERTED_INDEX"}),
+                    "SPARSE_INVERTED_INDEX")
+_SPARSE_PLACEHOLDER = {0: 1.0}  # Milvus refuses an empty sparse vector; ``has_`` false hides this one
 
 
 @dataclass
@@ -80,16 +105,26 @@ class _Collection:
     def output_fields(self) -> list[str]:
         return ["uid", *_TEXT_FIELDS, *self.key_fields()]
 
-    def placeholder(self, key: str) -> np.ndarray:
+    def kind(self, key: str) -> VectorKind:
+        return SPARSE if self.dims[key] == SPARSE_DIM else DENSE
+
+    def placeholder(self, key: str) -> np.ndarray | SparseVector:
         """What a node without a vector for ``key`` stores in its field (``has_`` false hides it)."""
+        if self.kind(key) is SPARSE:
+            return _SPARSE_PLACEHOLDER
         vec = np.zeros(self.dims[key], dtype=np.float32)
         vec[0] = 1.0
         return vec
 
+    def decode_vector(self, key: str, value: Any) -> np.ndarray | SparseVector:
+        """A vector field's value as ragjet holds it: a float32 array, or a canonical sparse dict."""
+        return as_sparse(value) if self.kind(key) is SPARSE else np.asarray(value, dtype=np.float32)
+
 
 @STORES.register("milvus")
 class MilvusStore(StoreBase):
-    """Nodes and vectors in Milvus; cosine search with native metadata filters runs inside Milvus."""
+    """Nodes and vectors in Milvus; cosine (dense) and inner-product (sparse) search with native metadata
+    filters runs inside Milvus."""
 
     persistent = True
     supports_vector_search = True
@@ -150,7 +185,7 @@ class MilvusStore(StoreBase):
         dims = {f["name"]: int(f["params"]["dim"]) for f in desc["fields"] if "dim" in f.get("params", {})}
         props = desc.get("properties", {})
         keys = json.loads(props.get("ragjet.keys") or "{}")
-        col = _Collection(name, keys, {k: dims[f"vec_{s}"] for k, s in keys.items()},
+        col = _Collection(name, keys, {k: dims.get(f"vec_{s}", SPARSE_DIM) for k, s in keys.items()},
                           set(json.loads(props.get("ragjet.partial") or "[]")))
         self._client.load_collection(name)
         self._cols[group] = col
@@ -168,10 +203,14 @@ class MilvusStore(StoreBase):
             schema.add_field(text, DataType.VARCHAR, max_length=_MAX_VARCHAR)
         params = self._client.prepare_index_params()
         for key, suffix in keys.items():
-            schema.add_field(f"vec_{suffix}", DataType.FLOAT_VECTOR, dim=dims[key])
+            kind = col.kind(key)
+            if kind is SPARSE:
+                schema.add_field(f"vec_{suffix}", DataType.SPARSE_FLOAT_VECTOR)
+            else:
+                schema.add_field(f"vec_{suffix}", DataType.FLOAT_VECTOR, dim=dims[key])
             schema.add_field(f"has_{suffix}", DataType.BOOL)
-            params.add_index(field_name=f"vec_{suffix}", index_type=self._plan.index_type(key, self._lite),
-                             metric_type="COSINE", params=self._plan.params(key, self._lite))
+            params.add_index(field_name=f"vec_{suffix}", index_type=self._plan.index_type(key, kind, self._lite),
+                             metric_type=self._plan.metric(key, kind), params=self._plan.params(key, kind, self._lite))
         if not keys:
             schema.add_field(_DUMMY, DataType.FLOAT_VECTOR, dim=len(_DUMMY_VECTOR))
             params.add_index(field_name=_DUMMY, index_type="AUTOINDEX", metric_type="L2")
@@ -189,12 +228,12 @@ class MilvusStore(StoreBase):
                  ", ".join(sorted(set(dims) - set(col.keys))), len(rows))
         self._client.drop_collection(col.name)
         wider = self._create(group, {**col.dims, **dims})
-        self._write(wider, dense_records(rows, "milvus"), rows)
+        self._write(wider, store_records(rows, "milvus", sparse=True), rows)
         return wider
 
     # -- writes -----------------------------------------------------------------------------------------
     def _upsert(self, group: str, nodes: list[DocNode]) -> None:
-        records = dense_records(nodes, "milvus")
+        records = store_records(nodes, "milvus", sparse=True)
         dims = vector_dims(records, "milvus", group)
         col = self._collection(group)
         if col is None:
@@ -222,8 +261,13 @@ class MilvusStore(StoreBase):
                 row[name] = value
             for key, suffix in col.keys.items():
                 vec = rec["embedding"].get(key)
-                row[f"vec_{suffix}"] = vec if vec is not None else col.placeholder(key)
-                row[f"has_{suffix}"] = vec is not None
+                stored = _stored(vec)
+                if stored and is_sparse(vec) and min(vec.values()) < 0:
+                    raise ValueError(f"node {rec['uid']!r} has a negative weight in its sparse vector for embed key "
+                                     f"{key!r}; Milvus keeps non-negative sparse weights only (use the map store "
+                                     f"for signed sparse vectors)")
+                row[f"vec_{suffix}"] = vec if stored else col.placeholder(key)
+                row[f"has_{suffix}"] = stored
             if not col.keys:
                 row[_DUMMY] = _DUMMY_VECTOR
             rows.append(row)
@@ -234,7 +278,7 @@ class MilvusStore(StoreBase):
 
     def _track_gaps(self, col: _Collection, records: list[dict[str, Any]]) -> None:
         """Keep ``col.partial`` (the keys some rows lack) right after a write, in memory and in the collection."""
-        gaps = {key for key in col.keys if any(key not in rec["embedding"] for rec in records)}
+        gaps = {key for key in col.keys if any(not _stored(rec["embedding"].get(key)) for rec in records)}
         healed = {key for key in col.partial - gaps
                   if not self._client.query(col.name, filter=f"has_{col.keys[key]} == false", output_fields=["uid"],
                                             limit=1)}
@@ -304,7 +348,7 @@ class MilvusStore(StoreBase):
         decode = NodeDecoder()
         nodes = []
         for row in rows:
-            embedding = {key: np.asarray(row[f"vec_{s}"], dtype=np.float32)
+            embedding = {key: col.decode_vector(key, row[f"vec_{s}"])
                          for key, s in col.keys.items() if row.get(f"has_{s}")}
             nodes.append(decode({**{k: row.get(k) for k in ("uid", *_TEXT_FIELDS)}, "group": group_name,
                                  "embedding": embedding}))
@@ -329,16 +373,20 @@ class MilvusStore(StoreBase):
         return out
 
     # -- search -----------------------------------------------------------------------------------------
-    def vector_search(self, group_name: str, embed_key: str, query: np.ndarray, topk: int,
+    def vector_search(self, group_name: str, embed_key: str, query: np.ndarray | SparseVector, topk: int,
                       filters: Optional[dict[str, Any]] = None) -> list[tuple[DocNode, float]]:
-        """Best ``topk`` nodes by cosine with ``query`` (Milvus's index), after native metadata ``filters``; the
-        node fields come back with the hits (vectors left out), as a raw ``client.search`` would fetch them."""
+        """Best ``topk`` nodes by cosine with ``query`` (by inner product for a sparse key) through Milvus's index,
+        after native metadata ``filters``; the node fields come back with the hits (vectors left out), as a raw
+        ``client.search`` would fetch them."""
         expr = milvus_filter(filters)
         col = self._collection(group_name)
         if col is None or embed_key not in col.keys or topk <= 0:
             return []
-        query = np.asarray(query, dtype=np.float32).reshape(-1)
-        check_dimension("milvus", group_name, embed_key, col.dims[embed_key], query.shape[0])
+        query = as_sparse(query) if is_sparse(query) else np.asarray(query, dtype=np.float32).reshape(-1)
+        check_dimension("milvus", group_name, embed_key, col.dims[embed_key], vector_dim(query))
+        if is_sparse(query) and not query:
+            return []  # no query term: nothing shares one (and Milvus refuses an empty sparse vector)
+        kind = col.kind(embed_key)
         suffix = col.keys[embed_key]
         if embed_key in col.partial:
             expr = f"has_{suffix} == true" + (f" and ({expr})" if expr else "")
@@ -347,7 +395,7 @@ class MilvusStore(StoreBase):
             self._unflushed.discard(col.name)
         hits = self._client.search(col.name, data=[query], anns_field=f"vec_{suffix}", filter=expr, limit=topk,
                                    output_fields=["uid", *_TEXT_FIELDS],
-                                   search_params=self._plan.search_params(embed_key, self._lite, topk))[0]
+                                   search_params=self._plan.search_params(embed_key, kind, self._lite, topk))[0]
         decode = NodeDecoder()
         return [(decode({**{k: hit["entity"].get(k) for k in ("uid", *_TEXT_FIELDS)}, "group": group_name}),
                  float(hit["distance"])) for hit in hits]
@@ -366,6 +414,11 @@ class MilvusStore(StoreBase):
             server_manager_instance.release_server(str(self._lite_path))
 
 
+def _stored(vec: Any) -> bool:
+    """Whether a node's vector is written as itself: not when absent, nor when it is an empty sparse vector."""
+    return vec is not None and not (is_sparse(vec) and not vec)
+
+
 def _connect(uri: str, token: Optional[str], db_name: Optional[str]) -> "MilvusClient":
     from pymilvus import MilvusClient
 
@@ -373,7 +426,10 @@ def _connect(uri: str, token: Optional[str], db_name: Optional[str]) -> "MilvusC
 
 
 class IndexPlan:
-    """Which index each embed key's vector field gets, from ``index_kwargs`` with ragjet's defaults."""
+    """Which index each embed key's vector field gets, from ``index_kwargs`` with ragjet's defaults.
+
+    A list item names its ``embed_key``; a single dict applies to every dense key (a sparse key needs another
+    index type and metric, so it takes its own list item or the sparse defaults)."""
 
     def __init__(self, index_kwargs: IndexKwargs) -> None:
         if isinstance(index_kwargs, dict):
@@ -385,46 +441,57 @@ class IndexPlan:
                 if "embed_key" not in item:
                     raise ValueError(f"each index_kwargs item of a list names its embed_key, got {item!r}")
                 self._per_key[item["embed_key"]] = {k: v for k, v in item.items() if k != "embed_key"}
+        metrics = {kind.metric for kind in (DENSE, SPARSE)}
         for conf in (self._default, *self._per_key.values()):
-            if conf.get("metric_type", "COSINE").upper() != "COSINE":
-                raise ValueError(f"the milvus store ranks by cosine; metric_type={conf['metric_type']!r} is not "
-                                 f"supported")
+            metric = str(conf.get("metric_type", DENSE.metric)).upper()
+            if metric not in metrics or (conf is self._default and metric != DENSE.metric):
+                raise ValueError(f"the milvus store ranks dense vectors by cosine (COSINE) and sparse vectors by "
+                                 f"inner product (IP, in a list item naming the sparse embed_key); "
+                                 f"metric_type={conf['metric_type']!r} is not supported there")
         self._warned = False
 
-    def _conf(self, key: str) -> dict[str, Any]:
-        return self._per_key.get(key, self._default)
+    def _conf(self, key: str, kind: VectorKind) -> dict[str, Any]:
+        return self._per_key.get(key, self._default if kind is DENSE else {})
 
-    def _requested(self, key: str) -> str:
-        return str(self._conf(key).get("index_type", "HNSW")).upper()
+    def _requested(self, key: str, kind: VectorKind) -> str:
+        return str(self._conf(key, kind).get("index_type", kind.default_type)).upper()
 
-    def index_type(self, key: str, lite: bool) -> str:
-        """The index type of ``key``'s vector field; on Milvus Lite a type it cannot build becomes AUTOINDEX,
-        with one warning per store."""
-        index_type = self._requested(key)
-        if lite and index_type not in LITE_INDEX_TYPES:
+    def metric(self, key: str, kind: VectorKind) -> str:
+        """The metric of ``key``'s field: COSINE for a dense key, IP for a sparse one (another is an error)."""
+        metric = str(self._conf(key, kind).get("metric_type", kind.metric)).upper()
+        if metric != kind.metric:
+            raise ValueError(f"embed key {key!r} holds {kind.name} vectors, which the milvus store ranks by "
+                             f"{kind.metric}; its index_kwargs item asks for metric_type={metric!r}")
+        return metric
+
+    def index_type(self, key: str, kind: VectorKind, lite: bool) -> str:
+        """The index type of ``key``'s vector field; on Milvus Lite a type it cannot build for this kind of
+        vector becomes the kind's fallback, with one warning per store."""
+        index_type = self._requested(key, kind)
+        if lite and index_type not in kind.lite_types:
             if not self._warned:
-                LOG.warning("Milvus Lite cannot build index type %s (it builds %s); using AUTOINDEX", index_type,
-                            ", ".join(sorted(LITE_INDEX_TYPES)))
+                LOG.warning("Milvus Lite cannot build index type %s for %s vectors (it builds %s); using %s",
+                            index_type, kind.name, ", ".join(sorted(kind.lite_types)), kind.lite_fallback)
                 self._warned = True
-            return "AUTOINDEX"
+            return kind.lite_fallback
         return index_type
 
-    def params(self, key: str, lite: bool) -> dict[str, Any]:
+    def params(self, key: str, kind: VectorKind, lite: bool) -> dict[str, Any]:
         """Build parameters: ragjet's defaults for the type, overridden by the user's ``params`` (dropped when
         Lite replaced the type)."""
-        index_type = self.index_type(key, lite)
-        user = self._conf(key).get("params", {}) if index_type == self._requested(key) else {}
+        index_type = self.index_type(key, kind, lite)
+        user = self._conf(key, kind).get("params", {}) if index_type == self._requested(key, kind) else {}
         return {**DEFAULT_INDEX_PARAMS.get(index_type, {}), **user}
 
-    def search_params(self, key: str, lite: bool, topk: int) -> dict[str, Any]:
-        index_type = self.index_type(key, lite)
+    def search_params(self, key: str, kind: VectorKind, lite: bool, topk: int) -> dict[str, Any]:
+        index_type = self.index_type(key, kind, lite)
         if index_type.startswith("HNSW"):
             params = {"ef": max(64, topk)}
         elif index_type.startswith("IVF"):
-            params = {"nprobe": min(16, int(self.params(key, lite).get("nlist", 16)))}
+            params = {"nprobe": min(16, int(self.params(key, kind, lite).get("nlist", 16)))}
         else:
             params = {}
-        return {"params": {**params, **self._conf(key).get("search_params", {})}}
+        return {"params": {**params, **self._conf(key, kind).get("search_params", {})}}
 
 
 def _literal(value: Any) -> str:
