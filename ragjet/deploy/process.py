@@ -8,7 +8,6 @@ the groups are terminated, then killed. A SIGKILL of ragjet itself cannot be cau
 from __future__ import annotations
 
 import atexit
-import http.client
 import os
 import signal
 import socket
@@ -39,6 +38,8 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def http_ok(host: str, port: int, path: str, timeout: float = 2.0) -> bool:
     """Whether ``GET path`` answers 200: an engine's health or models endpoint says it can serve."""
+    import http.client  # here, not at import: it pulls in the email package (~40 ms of `import ragjet`)
+
     conn = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
         conn.request("GET", path)
