@@ -149,8 +149,8 @@ def test_llama_cpp_picks_the_cpp_server_when_built(tmp_path, monkeypatch):
     assert type(chosen) is deploy.LlamaServer and isinstance(chosen, deploy.LlamaCpp)
     command = chosen.build_command("m.gguf", 1234, "m")
     assert command[:3] == [str(binary), "--model", "m.gguf"]
-    for flag, value in (("--threads", "2"), ("--threads-batch", "2"), ("--parallel", "8"), ("--ctx-size", "16384"),
-                        ("--alias", "m"), ("--port", "1234")):
+    for flag, value in (("--threads", "2"), ("--threads-batch", str(os.cpu_count())), ("--parallel", "8"),
+                        ("--ctx-size", "16384"), ("--alias", "m"), ("--port", "1234")):
         assert command[command.index(flag) + 1] == value
 
 

@@ -52,8 +52,9 @@ def llama_server_binary() -> Optional[Path]:
 class LlamaCpp(DeployMethod):
     """llama.cpp on the CPU: `LlamaServer` (parallel slots) when its binary is found, else `LlamaCppPython`.
 
-    ``n_threads`` defaults to the in-process model's measured choice (`DEFAULT_THREADS`) and the batch threads
-    to ``n_threads``, as `LocalChat` does."""
+    ``n_threads`` defaults to the in-process model's measured choice (`DEFAULT_THREADS`); the batch threads to
+    ``n_threads`` on the Python server, as `LocalChat` does, and to every core on the C++ one (its batches hold
+    the concurrent slots)."""
 
     name: ClassVar[str] = "llamacpp"
     package: ClassVar[str] = "llama-cpp-python[server]"
@@ -120,7 +121,12 @@ class LlamaCppPython(LlamaCpp):
 
 
 class LlamaServer(LlamaCpp):
-    """llama.cpp's C++ server with ``parallel`` slots; ``n_ctx`` is each slot's context."""
+    """llama.cpp's C++ server with ``parallel`` slots; ``n_ctx`` is each slot's context.
+
+    One sequence decodes with ``threads`` (the in-process choice); batches, which llama.cpp runs with
+    ``threads-batch``, get every core by default: a prompt, and the slots of concurrent clients decoding
+    together. Measured here (2 cores, SmolLM2 Q4_1, 4 clients): 1.2x the one-client throughput with one batch
+    thread, 1.8x with two, one client unchanged."""
 
     name: ClassVar[str] = "llama-server"
     package: ClassVar[str] = "llama-server (llama.cpp's C++ server)"
@@ -156,7 +162,7 @@ class LlamaServer(LlamaCpp):
 
     def command_args(self, model: str) -> dict[str, Any]:
         args = super().command_args(model)
-        args["threads-batch"] = args["threads-batch"] or args["threads"]
+        args["threads-batch"] = args["threads-batch"] or os.cpu_count() or args["threads"]
         args["ctx-size"] = int(args.pop("n_ctx")) * int(args["parallel"])
         return args
 
