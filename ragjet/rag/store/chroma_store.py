@@ -244,12 +244,15 @@ class ChromaStore(StoreBase):
             nodes.extend(self._decode(group_name, state, got))
         return nodes
 
-    def _decode(self, group_name: str, state: _Group, got: dict[str, Any]) -> list[DocNode]:
+    def _decode(self, group_name: str, state: _Group, got: dict[str, Any],
+                with_vectors: bool = True) -> list[DocNode]:
+        """Nodes from a ``get`` of the nodes collection; their vectors come from one more ``get`` per embed key,
+        which search hits skip (like Milvus's, they carry no vectors: one round trip less per key)."""
         ids = got["ids"]
         if not ids:
             return []
         vectors: dict[str, dict[str, np.ndarray]] = {}
-        for key, col in state.vectors.items():
+        for key, col in state.vectors.items() if with_vectors else ():
             have = col.get(ids=ids, include=["embeddings"])
             for uid, vec in zip(have["ids"], have["embeddings"]):
                 vectors.setdefault(uid, {})[key] = np.asarray(vec, dtype=np.float32)
@@ -285,7 +288,10 @@ class ChromaStore(StoreBase):
         query = np.asarray(query, dtype=np.float32).reshape(-1)
         check_dimension("chroma", group_name, embed_key, state.dims[embed_key], query.shape[0])
         got = col.query(query_embeddings=query[None, :], n_results=topk, where=where, include=["distances"])
-        nodes = {n.uid: n for n in self.get_nodes(group_name, uids=got["ids"][0])}
+        if not got["ids"][0]:
+            return []
+        hits = state.nodes.get(ids=got["ids"][0], include=_INCLUDE)
+        nodes = {n.uid: n for n in self._decode(group_name, state, hits, with_vectors=False)}
         return [(nodes[uid], 1.0 - float(dist)) for uid, dist in zip(got["ids"][0], got["distances"][0])
                 if uid in nodes]
 
