@@ -104,3 +104,16 @@ def test_reranked_nodes_are_the_recorded_sources():
         record_sources(candidates)
         top = lazyllm.Reranker(model=WordOverlap(), topk=1)(candidates, query="bread")
     assert [n.uid for n in sources.nodes] == [top[0].uid] and sources.nodes[0].relevance_score is not None
+
+
+def test_embedding_rerank_embeds_each_document_once():
+    from conftest import CountingEmbedder
+    from ragjet.models.rerank import EmbeddingRerank
+
+    embed = CountingEmbedder()
+    rerank = EmbeddingRerank(embed, memory=3)
+    first = rerank(text="red planet", documents=TEXTS, top_n=2)
+    assert first[0][0] == 3 and embed.batches[-1] == ["red planet", *TEXTS]
+    assert rerank(text="red planet", documents=TEXTS[::-1], top_n=2)[0] == (0, first[0][1])
+    assert embed.batches[-1] == ["red planet", TEXTS[0]]  # only what the memory of 3 had let go
+    assert len(rerank._vectors) == 3
