@@ -6,9 +6,29 @@ Rows are appended into spare capacity (amortised O(1)) and deleted by moving the
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
+
+
+def remove_rows(uids: list[str], pos: dict[str, int], gone: Sequence[str], move: Callable[[int, int], None]) -> int:
+    """Delete the rows of ``gone`` by moving the last row into each hole: ``uids`` (row → uid) and ``pos``
+    (uid → row) are updated here, the caller's storage by ``move(row, last)``; unknown uids are skipped.
+    Return how many rows were removed (the storage past ``len(uids)`` is then stale)."""
+    removed = 0
+    for uid in gone:
+        row = pos.pop(uid, None)
+        if row is None:
+            continue
+        last = len(uids) - 1
+        if row != last:
+            moved = uids[last]
+            move(row, last)
+            uids[row] = moved
+            pos[moved] = row
+        uids.pop()
+        removed += 1
+    return removed
 
 
 class DenseMatrix:
@@ -61,17 +81,10 @@ class DenseMatrix:
         self.uids.extend(fresh_uids)
 
     def remove(self, uids: Sequence[str]) -> None:
-        for uid in uids:
-            row = self._pos.pop(uid, None)
-            if row is None:
-                continue
-            last = len(self.uids) - 1
-            if row != last:
-                moved = self.uids[last]
-                self._mat[row] = self._mat[last]
-                self.uids[row] = moved
-                self._pos[moved] = row
-            self.uids.pop()
+        remove_rows(self.uids, self._pos, uids, self._move)
+
+    def _move(self, row: int, last: int) -> None:
+        self._mat[row] = self._mat[last]
 
     def search(self, query: np.ndarray, topk: int, mask: Optional[np.ndarray] = None) -> tuple[list[str], np.ndarray]:
         """The ``topk`` rows by cosine with ``query`` (best first), optionally only rows where ``mask``."""

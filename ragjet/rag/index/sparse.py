@@ -15,7 +15,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from ..sparse_vector import SparseVector, as_arrays
-from .dense import top_k
+from .dense import remove_rows, top_k
 
 
 @dataclass(frozen=True)
@@ -54,19 +54,12 @@ class SparseMatrix:
         self._postings = None
 
     def remove(self, uids: Sequence[str]) -> None:
-        for uid in uids:
-            row = self._pos.pop(uid, None)
-            if row is None:
-                continue
-            last = len(self.uids) - 1
-            if row != last:
-                moved = self.uids[last]
-                self._rows[row] = self._rows[last]
-                self.uids[row] = moved
-                self._pos[moved] = row
-            self.uids.pop()
-            self._rows.pop()
+        if remove_rows(self.uids, self._pos, uids, self._move):
+            del self._rows[len(self.uids):]
             self._postings = None
+
+    def _move(self, row: int, last: int) -> None:
+        self._rows[row] = self._rows[last]
 
     def search(self, query: SparseVector, topk: int, mask: Optional[np.ndarray] = None, *, exact: bool = False,
                ef: Optional[int] = None) -> tuple[list[str], np.ndarray]:
