@@ -37,7 +37,7 @@ from ..doc_node import DocNode
 from .base import STORES, StoreBase
 from .codec import NodeDecoder
 from .external import (FILTER_RESERVED, Deferred, batches, check_dimension, check_prefix,
-                       collection_name, connected, fetch_by_uid, filter_items, remote_ledger_path,
+                       collection_name, connected, delete_existing, fetch_by_uid, filter_items, remote_ledger_path,
                        require_extra, scalar_fields, store_records, vector_dims)
 from .locks import ProcessLock
 
@@ -203,14 +203,12 @@ class ChromaStore(StoreBase):
                 self._client.delete_collection(col.name)
             self._known().pop(group, None)
             return removed
-        removed = []
-        for chunk in batches(list(dict.fromkeys(uids)), self.batch_size):
-            found = state.nodes.get(ids=list(chunk), include=[])["ids"]
-            if found:
-                for col in (state.nodes, *state.vectors.values()):
-                    col.delete(ids=found)
-                removed.extend(found)
-        return removed
+        def delete(found: list[str]) -> None:
+            for col in (state.nodes, *state.vectors.values()):
+                col.delete(ids=found)
+
+        return delete_existing(uids, lambda ids: state.nodes.get(ids=ids, include=[])["ids"], delete,
+                               self.batch_size)
 
     # -- reads ------------------------------------------------------------------------------------------
     def get_nodes(self, group_name: str, uids: Optional[Iterable[str]] = None,

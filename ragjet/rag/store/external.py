@@ -196,6 +196,19 @@ def fetch_by_uid(uids: Iterable[str], fetch: Callable[[list[str]], list["DocNode
     return [found[u] for u in uids if u in found]
 
 
+def delete_existing(uids: Iterable[str], find: Callable[[list[str]], list[str]],
+                    delete: Callable[[list[str]], None], batch_size: int) -> list[str]:
+    """Delete those of ``uids`` that exist (``find`` names them), in calls of at most ``batch_size`` ids, and
+    return them: what both databases' ``_delete`` of some uids needs."""
+    removed: list[str] = []
+    for chunk in batches(list(dict.fromkeys(uids)), batch_size):
+        found = find(list(chunk))
+        if found:
+            delete(found)
+            removed.extend(found)
+    return removed
+
+
 def remote_ledger_path(kind: str, *identity: Optional[str]) -> Path:
     """Where the ingestion ledger of a database server lives: in ragjet's home, one file per server and prefix."""
     digest = hashlib.sha1("".join(p or "" for p in identity).encode()).hexdigest()[:12]

@@ -51,7 +51,7 @@ from ..sparse_vector import SPARSE_DIM, SparseVector, as_sparse, is_sparse, vect
 from .base import STORES, StoreBase
 from .codec import NodeDecoder
 from .external import (FILTER_RESERVED, RECORD_FIELDS, Deferred, batches, check_dimension,
-                       check_prefix, collection_name, connected, fetch_by_uid, filter_items,
+                       check_prefix, collection_name, connected, delete_existing, fetch_by_uid, filter_items,
                        remote_ledger_path, require_extra, safe_part, scalar_fields, store_records, vector_dims)
 from .locks import ProcessLock
 
@@ -296,14 +296,12 @@ class MilvusStore(StoreBase):
             self._client.drop_collection(col.name)
             self._cols.pop(group, None)
             return removed
-        removed = []
-        for chunk in batches(list(dict.fromkeys(uids)), self.batch_size):
-            expr = f"uid in {_literal(list(chunk))}"
-            found = [row["uid"] for row in self._client.query(col.name, filter=expr, output_fields=["uid"])]
-            if found:
-                self._client.delete(col.name, filter=f"uid in {_literal(found)}")
-                removed.extend(found)
-        return removed
+        def existing(ids: list[str]) -> list[str]:
+            hits = self._client.query(col.name, filter=f"uid in {_literal(ids)}", output_fields=["uid"])
+            return [row["uid"] for row in hits]
+
+        return delete_existing(uids, existing, lambda found: self._client.delete(
+            col.name, filter=f"uid in {_literal(found)}"), self.batch_size)
 
     # -- reads ------------------------------------------------------------------------------------------
     def get_nodes(self, group_name: str, uids: Optional[Iterable[str]] = None,
