@@ -41,11 +41,13 @@ def passages(nodes: list[DocNode]) -> Iterator[str]:
 
 class RagChat:
     """``RagChat(docs_dir)(question)`` → the answer's tokens. Models load once; `refresh` rebuilds the
-    document and its retrievers (after an upload) and swaps them in, keeping the loaded models."""
+    document and its retrievers (after an upload) and swaps them in, keeping the loaded models. ``deploy``
+    names a deploy method (``'llamacpp'``...) that serves the LLM in its own process instead of this one."""
 
     def __init__(self, docs_dir: str | Path, embed: Optional[str] = "all-MiniLM-L6-v2", group: str = "MediumChunk",
                  similarity: Optional[str] = None, topk: int = 3, llm: Optional[str] = DEFAULT_LLM,
-                 max_tokens: int = 256, store_conf: Optional[dict[str, Any]] = None) -> None:
+                 max_tokens: int = 256, store_conf: Optional[dict[str, Any]] = None,
+                 deploy: Optional[str] = None) -> None:
         self.docs_dir = Path(docs_dir)
         self.store_conf = store_conf
         self.group = group
@@ -56,6 +58,8 @@ class RagChat:
         self.llm = None
         if llm:
             self.llm = TrainableModule(llm, stream=True, max_tokens=max_tokens)
+            if deploy:
+                self.llm = self.llm.deploy_method(deploy)
             self.llm.prompt(ChatPrompter(PROMPT, extra_keys=["context_str"]))
         self._lock = threading.Lock()
         self._flow, self._retrievers = self._build()

@@ -58,6 +58,10 @@ def add_llm_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--llm", default=DEFAULT_LLM,
                         help="local chat model name or .gguf file; 'none' answers with the retrieved passages")
     parser.add_argument("--max-tokens", type=int, default=256, help="longest answer, in tokens")
+    parser.add_argument("--deploy", default=None, metavar="ENGINE",
+                        help="serve the LLM through an inference engine (llamacpp, llama-server, llamacpp-python, "
+                             "vllm, lmdeploy, lightllm, auto) instead of in this process: llama-server's parallel "
+                             "slots answer several web users at once")
 
 
 def rag_chat(args: argparse.Namespace) -> Any:
@@ -67,7 +71,7 @@ def rag_chat(args: argparse.Namespace) -> Any:
     return RagChat(args.docs or sample_corpus(), embed=None if args.embed.lower() == "none" else args.embed,
                    group=args.group, similarity=args.similarity, topk=args.topk,
                    llm=None if args.llm.lower() == "none" else args.llm, max_tokens=args.max_tokens,
-                   store_conf=args.store).start()
+                   store_conf=args.store, deploy=args.deploy).start()
 
 
 def _index(args: argparse.Namespace) -> int:

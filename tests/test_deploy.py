@@ -397,3 +397,16 @@ def test_gguf_level_requantises_the_bundled_model_once(tmp_path):
     assert deploy.gguf_level(GGUF, "Q4_0", target).stat().st_mtime_ns == stamp
     with pytest.raises(ValueError, match=r"unknown GGUF level 'Q3_X'; llama.cpp knows: .*Q4_0"):
         deploy.gguf_level(GGUF, "Q3_X", tmp_path / "x.gguf")
+
+
+@needs_llama_server
+def test_rag_chat_answers_through_a_deployed_llm(corpus):
+    from ragjet.chat import RagChat
+
+    chat = RagChat(corpus, embed=None, llm="SmolLM2-135M-Instruct", max_tokens=8, deploy="llamacpp-python").start()
+    try:
+        assert isinstance(chat.llm, deploy.DeployedModel) and chat.llm.method.running
+        assert "".join(chat("Which planet is red?")).strip()
+    finally:
+        chat.llm.stop()
+    assert process.live_pids() == []
