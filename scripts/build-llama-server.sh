@@ -14,6 +14,10 @@ home="${RAGJET_HOME:-$HOME/.cache/ragjet}"
 dest="$home/bin/llama-server"
 version="$(python -c 'import llama_cpp; print(llama_cpp.__version__)')"
 work="${TMPDIR:-/tmp}/ragjet-llama-server-$version"
+if [ -x "$dest" ] && [ "$(cat "$dest.version" 2>/dev/null)" = "$version" ]; then
+    echo "llama-server $version is already at $dest"
+    exit 0
+fi
 mkdir -p "$work" "$home/bin"
 if [ ! -d "$work/llama_cpp_python-$version" ]; then
     python -m pip download --quiet --disable-pip-version-check --no-deps --no-binary :all: \
@@ -28,4 +32,5 @@ cmake -S "$src" -B "$work/build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release -D
     -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_SERVER=ON >/dev/null
 cmake --build "$work/build" --target llama-server -j "$(nproc)"
 install -m 755 "$work/build/bin/llama-server" "$dest"
+echo "$version" > "$dest.version"
 echo "llama-server $version installed at $dest"
