@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Generic, Iterable, Iterator, Ma
 from ...home import ragjet_home
 from ...registry import missing_extra
 from ..sparse_vector import describe_dim, is_sparse, vector_dim
-from .codec import node_record
+from .codec import node_records
 
 if TYPE_CHECKING:
     from ..doc_node import DocNode
@@ -121,7 +121,7 @@ def store_records(nodes: Sequence["DocNode"], store: str, sparse: bool = False) 
                         f"node {node.uid} has a sparse vector for embed key {key!r}, and the {store} store keeps "
                         f"dense vectors only; use the milvus or map store for a document with a sparse embed key "
                         f"(or a smart_embedding_index with the milvus backend)")
-    return [node_record(n) for n in nodes]
+    return node_records(nodes)
 
 
 def scalar_fields(node: "DocNode", reserved: frozenset[str] | set[str]) -> dict[str, Any]:

@@ -4,13 +4,15 @@ It serves from memory. With ``uri`` it mirrors every write into a SQLite file an
 so a restart parses and embeds nothing; the ingestion ledger shares that file. Dense vectors are float32
 blobs in ``vectors``; sparse ones are uint32 indices and float32 weights in ``sparse_vectors``.
 
-``snapshot`` is the same mirror used as a cache: `Document` gives an in-memory map one in ragjet's home
-(unless ``cache=False``), so even the lecture's plain ``map`` store restarts without parsing or embedding.
+``snapshot`` is the same mirror used as a cache: `Document` gives the in-memory map of a document with an
+embedding model one in ragjet's home (unless ``cache=False``), so even the lecture's plain ``map`` store
+restarts without parsing or embedding.
 A snapshot serves one process at a time; a second process finds it locked and stays in memory only.
 Without either the store forgets everything on exit.
 """
 from __future__ import annotations
 
+import operator
 from pathlib import Path
 from typing import Iterable, Optional
 
@@ -21,7 +23,7 @@ from ..doc_node import DocNode
 from ..ingest.sqlite_util import SqliteFile
 from ..sparse_vector import SparseVector, is_sparse, pack, unpack
 from .base import STORES, StoreBase, group_by_name
-from .codec import NodeDecoder, node_record
+from .codec import NodeDecoder, node_records
 from .locks import ProcessLock, StoreLockedError
 
 SCHEMA = """
@@ -33,6 +35,7 @@ CREATE TABLE IF NOT EXISTS sparse_vectors (uid TEXT, key TEXT, indices BLOB, wei
     PRIMARY KEY (uid, key)) WITHOUT ROWID;
 """
 _COLUMNS = ("uid", "group", "doc_id", "parent", "content", "metadata", "global_metadata", "excluded")
+_ROW = operator.itemgetter(*_COLUMNS)
 
 
 @STORES.register("map")
@@ -110,10 +113,10 @@ class MapStore(StoreBase):
         self._remember(group, nodes)
         if self._db is None:
             return
-        records = [node_record(n) for n in nodes]
+        records = node_records(nodes)
         with self._db.transaction() as conn:
             conn.executemany("INSERT OR REPLACE INTO nodes VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                             [tuple(r[c] for c in _COLUMNS) for r in records])
+                             list(map(_ROW, records)))
             vectors = [(r["uid"], k, v) for r in records for k, v in r["embedding"].items()]
             conn.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
                              [(uid, k, v.tobytes()) for uid, k, v in vectors if not is_sparse(v)])
