@@ -36,8 +36,8 @@ import numpy as np
 from ..doc_node import DocNode
 from .base import STORES, StoreBase
 from .codec import NodeDecoder
-from .external import (FILTER_RESERVED, Deferred, batches, check_dimension, check_prefix,
-                       collection_name, connected, delete_existing, fetch_by_uid, filter_items, remote_ledger_path,
+from .external import (FILTER_RESERVED, Deferred, batches, check_dimension, check_prefix, collection_name,
+                       connected, delete_existing, fetch_by_uid, fetch_in_batches, filter_items, remote_ledger_path,
                        require_extra, scalar_fields, store_records, vector_dims)
 from .locks import ProcessLock
 
@@ -236,11 +236,8 @@ class ChromaStore(StoreBase):
         return self._where(group_name, state, "parent", list(parent_uids)) if state is not None else []
 
     def _where(self, group_name: str, state: _Group, key: str, values: list[str]) -> list[DocNode]:
-        nodes: list[DocNode] = []
-        for chunk in batches(list(dict.fromkeys(values)), self.batch_size):
-            got = state.nodes.get(where={key: {"$in": list(chunk)}}, include=_INCLUDE)
-            nodes.extend(self._decode(group_name, state, got))
-        return nodes
+        return fetch_in_batches(values, lambda chunk: self._decode(
+            group_name, state, state.nodes.get(where={key: {"$in": chunk}}, include=_INCLUDE)), self.batch_size)
 
     def _decode(self, group_name: str, state: _Group, got: dict[str, Any],
                 with_vectors: bool = True) -> list[DocNode]:

@@ -184,15 +184,22 @@ def batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
         yield items[begin:begin + size]
 
 
+def fetch_in_batches(values: Iterable[str], fetch: Callable[[list[str]], list["DocNode"]],
+                     batch_size: int) -> list["DocNode"]:
+    """``fetch`` over the distinct ``values`` in calls of at most ``batch_size`` of them, results in call order:
+    how both databases look nodes up by uid, file or parent without a query too long for them."""
+    nodes: list["DocNode"] = []
+    for chunk in batches(list(dict.fromkeys(values)), batch_size):
+        nodes.extend(fetch(list(chunk)))
+    return nodes
+
+
 def fetch_by_uid(uids: Iterable[str], fetch: Callable[[list[str]], list["DocNode"]],
                  batch_size: int) -> list["DocNode"]:
     """Nodes for ``uids`` in the order asked (unknown uids skipped), each distinct uid fetched once, in calls
     of at most ``batch_size`` ids: what both databases' ``get_nodes(uids=...)`` need."""
     uids = list(uids)
-    found: dict[str, "DocNode"] = {}
-    for chunk in batches(list(dict.fromkeys(uids)), batch_size):
-        for node in fetch(list(chunk)):
-            found[node.uid] = node
+    found = {node.uid: node for node in fetch_in_batches(uids, fetch, batch_size)}
     return [found[u] for u in uids if u in found]
 
 

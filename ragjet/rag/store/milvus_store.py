@@ -50,8 +50,8 @@ from ..doc_node import DocNode
 from ..sparse_vector import SPARSE_DIM, SparseVector, as_sparse, is_sparse, vector_dim
 from .base import STORES, StoreBase
 from .codec import NodeDecoder
-from .external import (FILTER_RESERVED, RECORD_FIELDS, Deferred, batches, check_dimension,
-                       check_prefix, collection_name, connected, delete_existing, fetch_by_uid, filter_items,
+from .external import (FILTER_RESERVED, RECORD_FIELDS, Deferred, batches, check_dimension, check_prefix,
+                       collection_name, connected, delete_existing, fetch_by_uid, fetch_in_batches, filter_items,
                        remote_ledger_path, require_extra, safe_part, scalar_fields, store_records, vector_dims)
 from .locks import ProcessLock
 
@@ -322,11 +322,9 @@ class MilvusStore(StoreBase):
         return self._where(group_name, col, "parent", list(parent_uids)) if col is not None else []
 
     def _where(self, group_name: str, col: _Collection, field: str, values: list[str]) -> list[DocNode]:
-        nodes: list[DocNode] = []
-        for chunk in batches(list(dict.fromkeys(values)), self.batch_size):
-            rows = self._query(col, f"{field} in {_literal(list(chunk))}", col.output_fields())
-            nodes.extend(self._decode(group_name, col, rows))
-        return nodes
+        return fetch_in_batches(values, lambda chunk: self._decode(
+            group_name, col, self._query(col, f"{field} in {_literal(chunk)}", col.output_fields())),
+            self.batch_size)
 
     def _query(self, col: _Collection, expr: str, fields: list[str]) -> list[dict[str, Any]]:
         """Every row matching ``expr``: one query when the collection fits Milvus's query window, else an
