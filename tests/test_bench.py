@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from ragjet.bench import BENCHES, Report, timeit_median
-from conftest import CORPUS, SHARED_DATA, needs_local_model
+from conftest import SHARED_DATA, needs_local_model
 from ragjet.bench.report import format_seconds, format_value, sig3
 from ragjet.rag.index.ann import AnnConfig
 
@@ -179,18 +179,31 @@ def test_coldstart_bench_one_run(tmp_path: Path) -> None:
 
 
 @needs_local_model
-def test_startup_bench_on_a_tiny_corpus(tmp_path: Path) -> None:
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    for name, text in CORPUS.items():
-        (docs / name).write_text(text)
-    report = BENCHES.get("startup").run(parse("startup", ["--stores", "map,map-sqlite", "--docs", str(docs)]))
+def test_startup_bench_on_a_tiny_corpus(corpus: Path, tmp_path: Path) -> None:
+    report = BENCHES.get("startup").run(parse("startup", ["--stores", "map,map-sqlite", "--docs", str(corpus),
+                                                          "--repeat", "1"]))
     assert report.ok and len(report.meta["baseline_embed_s"]) == 2
     for store in ("map", "map-sqlite"):  # the in-memory map restarts from its snapshot
         runs = {row["run"]: row for row in report.rows if row["store"] == store}
         assert set(runs) == {"first", "second", "changed"}
         assert runs["second"]["files_parsed"] == 0 and runs["second"]["chunks_embedded"] == 0
         assert runs["changed"]["files_parsed"] == 1 and runs["first"]["rows"] == runs["second"]["rows"]
+    check_report(report, tmp_path)
+
+
+@needs_local_model
+@pytest.mark.skipif(importlib.util.find_spec("pymilvus") is None or importlib.util.find_spec("chromadb") is None,
+                    reason="needs ragjet[milvus] and ragjet[chroma]")
+def test_startup_bench_times_the_raw_clients_cold_query(corpus: Path, tmp_path: Path) -> None:
+    report = BENCHES.get("startup").run(parse("startup", ["--stores", "chroma,milvus", "--docs", str(corpus),
+                                                          "--repeat", "2"]))
+    assert report.ok
+    for store in ("chroma", "milvus"):
+        runs = {row["run"]: row for row in report.rows if row["store"] == store}
+        assert list(runs) == ["first", "second", "raw client", "changed"]
+        assert runs["raw client"]["hits"] == runs["second"]["hits"] == 3  # the same collection, searched raw
+        assert len(runs["second"]["all_first_answer_s"]) == 2 and runs["second"]["vs_raw"] > 0
+    assert sum("the raw client alone" in note for note in report.notes) == 2
     check_report(report, tmp_path)
 
 

@@ -74,7 +74,18 @@ class Ingestor:
             self.ledger.begin(diff.changed)
             self.store.remove_docs([f.path for f in diff.changed])
         todo = diff.to_ingest
-        active = self._active_groups()
+        active = self._active_groups()  # also redoes a group whose definition changed
+        if todo:
+            self._ingest(todo, active)
+        self.store.activate_group(LAZY_ROOT_NAME)
+        self.stats.seconds["sync"] = time.perf_counter() - start
+        if todo or diff.deleted:
+            LOG.info("ingested %d new or changed file(s), removed %d deleted, kept %d unchanged: %d chunks embedded, "
+                     "%d from cache", len(todo), len(diff.deleted), len(diff.unchanged), self.stats.chunks_embedded,
+                     self.stats.cache_hits)
+
+    def _ingest(self, todo: list[FileState], active: list[str]) -> None:
+        """Parse, embed and write ``todo`` in batches, writing one batch while the next is prepared."""
         with tqdm(total=len(todo), desc="ingesting files", unit="file", disable=None, leave=False) as bar, \
                 ThreadPoolExecutor(1, thread_name_prefix="ragjet-writer") as writer:
             writing: Optional[Future] = None
@@ -87,12 +98,6 @@ class Ingestor:
                 bar.update(len(batch))
             if writing is not None:
                 writing.result()
-        self.store.activate_group(LAZY_ROOT_NAME)
-        self.stats.seconds["sync"] = time.perf_counter() - start
-        if todo or diff.deleted:
-            LOG.info("ingested %d new or changed file(s), removed %d deleted, kept %d unchanged: %d chunks embedded, "
-                     "%d from cache", len(todo), len(diff.deleted), len(diff.unchanged), self.stats.chunks_embedded,
-                     self.stats.cache_hits)
 
     def _prepare(self, files: list[FileState], active: list[str]) -> list[DocNode]:
         """Parse, split and embed a batch of files (marked pending first); the nodes to write."""
