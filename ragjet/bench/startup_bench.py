@@ -248,5 +248,6 @@ def _report(rows: list[dict[str, Any]], baselines: dict[str, float], chunks: int
                      f"changed-file start parsed {changed['files_parsed']}, embedded {changed['chunks_embedded']}")
     return Report(
         title=f"startup: lecture test_store per store, fresh processes ({source})",
-        columns=COLUMNS, rows=rows, notes=notes, plot_columns=["init_s", "retrieval_s"], plot_label=["store", "run"], ok=ok,
+        columns=COLUMNS, rows=rows, notes=notes, plot_columns=["init_s", "retrieval_s"], plot_label=["store", "run"],
+        ok=ok,
         meta={"corpus": str(source), "baseline_embed_s": baselines, "baseline_chunks": chunks, "repeat": repeat})
