@@ -126,8 +126,11 @@ class TestStoreContract:
         assert sorted(n.uid for n in store.get_nodes("chunk")) == sorted(n.uid for n in chunks)
         assert sorted(n.uid for n in store.get_nodes("chunk", doc_ids=["/docs/f1.txt", "/docs/none"])) == \
             [n.uid for n in chunks if n.global_metadata["doc_id"] == "/docs/f1.txt"]
+        assert sorted(store.doc_uids("chunk", ["/docs/f1.txt", "/docs/none"])) == \
+            [n.uid for n in chunks if n.global_metadata["doc_id"] == "/docs/f1.txt"]
         assert_same(store.get_nodes("root", uids=["root2"])[0], roots[2])
         assert store.get_nodes("missing") == [] and store.get_nodes("missing", uids=["c01"]) == []
+        assert store.doc_uids("missing", ["/docs/f1.txt"]) == [] and store.doc_uids("chunk", []) == []
 
     def test_upsert_replaces_same_uid(self, store: StoreBase) -> None:
         roots, chunks = make_nodes()

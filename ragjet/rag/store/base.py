@@ -74,10 +74,15 @@ class StoreBase(ABC):
         doc_ids = list(doc_ids)
         total = 0
         for group in list(groups if groups is not None else self.groups()):
-            uids = [n.uid for n in self.get_nodes(group, doc_ids=doc_ids)]
+            uids = self.doc_uids(group, doc_ids)
             if uids:
                 total += len(self.remove_nodes(group, uids))
         return total
+
+    def doc_uids(self, group_name: str, doc_ids: list[str]) -> list[str]:
+        """Uids of the nodes of ``group_name`` that came from the files ``doc_ids``. A database overrides it to
+        ask for the ids alone: removing a changed file's nodes needs neither their texts nor their vectors."""
+        return [n.uid for n in self.get_nodes(group_name, doc_ids=doc_ids)]
 
     @abstractmethod
     def groups(self) -> list[str]:

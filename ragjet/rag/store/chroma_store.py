@@ -231,6 +231,13 @@ class ChromaStore(StoreBase):
                 return nodes
             offset += _PAGE
 
+    def doc_uids(self, group_name: str, doc_ids: list[str]) -> list[str]:
+        state = self._group(group_name)
+        if state is None:
+            return []
+        return fetch_in_batches(doc_ids, lambda chunk: state.nodes.get(
+            where={"doc_id": {"$in": chunk}}, include=[])["ids"], self.batch_size)
+
     def get_children(self, group_name: str, parent_uids: Iterable[str]) -> list[DocNode]:
         state = self._group(group_name)
         return self._where(group_name, state, "parent", list(parent_uids)) if state is not None else []

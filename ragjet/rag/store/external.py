@@ -184,14 +184,13 @@ def batches(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
         yield items[begin:begin + size]
 
 
-def fetch_in_batches(values: Iterable[str], fetch: Callable[[list[str]], list["DocNode"]],
-                     batch_size: int) -> list["DocNode"]:
+def fetch_in_batches(values: Iterable[str], fetch: Callable[[list[str]], list[T]], batch_size: int) -> list[T]:
     """``fetch`` over the distinct ``values`` in calls of at most ``batch_size`` of them, results in call order:
-    how both databases look nodes up by uid, file or parent without a query too long for them."""
-    nodes: list["DocNode"] = []
+    how both databases look nodes (or their uids) up by uid, file or parent without a query too long for them."""
+    found: list[T] = []
     for chunk in batches(list(dict.fromkeys(values)), batch_size):
-        nodes.extend(fetch(list(chunk)))
-    return nodes
+        found.extend(fetch(list(chunk)))
+    return found
 
 
 def fetch_by_uid(uids: Iterable[str], fetch: Callable[[list[str]], list["DocNode"]],

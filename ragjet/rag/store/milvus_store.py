@@ -317,6 +317,13 @@ class MilvusStore(StoreBase):
             return self._where(group_name, col, "doc_id", list(doc_ids))
         return self._decode(group_name, col, self._query(col, "", col.output_fields()))
 
+    def doc_uids(self, group_name: str, doc_ids: list[str]) -> list[str]:
+        col = self._collection(group_name)
+        if col is None:
+            return []
+        return fetch_in_batches(doc_ids, lambda chunk: [row["uid"] for row in self._query(
+            col, f"doc_id in {_literal(chunk)}", ["uid"])], self.batch_size)
+
     def get_children(self, group_name: str, parent_uids: Iterable[str]) -> list[DocNode]:
         col = self._collection(group_name)
         return self._where(group_name, col, "parent", list(parent_uids)) if col is not None else []
