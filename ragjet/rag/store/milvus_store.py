@@ -321,17 +321,19 @@ class MilvusStore(StoreBase):
         col = self._collection(group_name)
         if col is None:
             return []
-        return fetch_in_batches(doc_ids, lambda chunk: [row["uid"] for row in self._query(
-            col, f"doc_id in {_literal(chunk)}", ["uid"])], self.batch_size)
+        return [row["uid"] for row in self._rows_where(col, "doc_id", doc_ids, ["uid"])]
 
     def get_children(self, group_name: str, parent_uids: Iterable[str]) -> list[DocNode]:
         col = self._collection(group_name)
         return self._where(group_name, col, "parent", list(parent_uids)) if col is not None else []
 
     def _where(self, group_name: str, col: _Collection, field: str, values: list[str]) -> list[DocNode]:
-        return fetch_in_batches(values, lambda chunk: self._decode(
-            group_name, col, self._query(col, f"{field} in {_literal(chunk)}", col.output_fields())),
-            self.batch_size)
+        return self._decode(group_name, col, self._rows_where(col, field, values, col.output_fields()))
+
+    def _rows_where(self, col: _Collection, field: str, values: list[str], fields: list[str]) -> list[dict[str, Any]]:
+        """``fields`` of the rows whose ``field`` is one of ``values``."""
+        return fetch_in_batches(values, lambda chunk: self._query(col, f"{field} in {_literal(chunk)}", fields),
+                                self.batch_size)
 
     def _query(self, col: _Collection, expr: str, fields: list[str]) -> list[dict[str, Any]]:
         """Every row matching ``expr``: one query when the collection fits Milvus's query window, else an
