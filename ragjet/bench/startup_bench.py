@@ -178,7 +178,7 @@ def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
 def _child(command: list[str], env: dict[str, str]) -> dict[str, Any]:
     proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=3600)
     if proc.returncode != 0:
-        raise RuntimeError(f"startup child failed ({command[3:]}):\n{proc.stderr[-3000:]}")
+        raise RuntimeError(f"startup child failed (store_conf {command[3]}):\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
