@@ -8,6 +8,8 @@ from ragjet import Document, Retriever
 from ragjet.rag.doc_node import LAZY_ROOT_NAME, DocNode
 from ragjet.rag.transforms import NodeTransform
 
+from conftest import CountingEmbedder
+
 
 def test_missing_dataset_path_names_the_path(tmp_path):
     missing = tmp_path / "nope"
@@ -156,7 +158,6 @@ def test_ragged_embedder_is_reported_with_both_lengths(corpus):
 
 
 def test_plain_callable_embed_works(corpus):
-    from conftest import CountingEmbedder
     fake = CountingEmbedder()
     doc = Document(corpus, embed=lambda text: fake.vector(text).tolist())
     res = Retriever(doc, "MediumChunk", topk=1)("the red planet Mars")
@@ -164,7 +165,6 @@ def test_plain_callable_embed_works(corpus):
 
 
 def test_several_embed_keys(corpus):
-    from conftest import CountingEmbedder
     a, b = CountingEmbedder(dim=32), CountingEmbedder(dim=48)
     doc = Document(corpus, embed={"a": a, "b": b})
     only_b = Retriever(doc, "MediumChunk", embed_keys=["b"], topk=1)
@@ -228,24 +228,42 @@ def test_get_embed_placeholder_resolves(corpus, counting_embed):
     assert holder.store is doc.store and set(holder.embed) == {"default"}
 
 
-def test_truncation_warning_from_a_model_that_reports_it(corpus, caplog):
-    from conftest import CountingEmbedder
+class Truncating(CountingEmbedder):
+    """Reports every text over 60 characters as truncated, as the local model counts the chunks it cuts."""
 
-    class Truncating(CountingEmbedder):
-        truncated_count = 0
+    truncated_count = 0
 
-        def embed_batch(self, texts):
-            self.truncated_count += sum(len(t) > 60 for t in texts)
-            return super().embed_batch(texts)
+    def embed_batch(self, texts):
+        self.truncated_count += sum(len(t) > 60 for t in texts)
+        return super().embed_batch(texts)
 
-    doc = Document(corpus, embed=Truncating())
-    ragjet.LOG.propagate = True
+
+def _truncation_warnings(doc: Document) -> list[str]:
+    """The truncation warnings ragjet's logger emits while ``doc`` starts, each counted once (a handler of
+    its own: pytest's capture sees a record once per handler it installed)."""
+    seen: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = seen.append
+    ragjet.LOG.addHandler(handler)
     try:
-        with caplog.at_level(logging.WARNING, logger="ragjet"):
-            Retriever(doc, "MediumChunk").start()
+        Retriever(doc, "MediumChunk").start()
     finally:
-        ragjet.LOG.propagate = False
-    assert "truncated" in caplog.text and "'MediumChunk'" in caplog.text
+        ragjet.LOG.removeHandler(handler)
+    return [r.getMessage() for r in seen if "truncated" in r.getMessage()]
+
+
+def test_truncation_warning_from_a_model_that_reports_it(corpus):
+    warnings = _truncation_warnings(Document(corpus, embed=Truncating()))
+    assert len(warnings) == 1 and "'MediumChunk'" in warnings[0]
+
+
+def test_truncation_warns_once_per_group_over_many_batches(tmp_path):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(150):  # more files than one ingestion batch holds
+        (folder / f"f{i:03}.txt").write_text(f"File {i} holds one sentence that is long enough to be truncated.")
+    warnings = _truncation_warnings(Document(folder, embed=Truncating()))
+    assert len(warnings) == 1 and warnings[0].startswith("150 of 150 chunks of group 'MediumChunk'")
 
 
 def test_vectors_are_float32_arrays(corpus, counting_embed):

@@ -58,6 +58,8 @@ class Ingestor:
         path = store.ledger_path
         self.ledger: Union[Ledger, MemoryLedger] = Ledger(path) if path is not None else MemoryLedger()
         self.stats = IngestStats()
+        # (group, model id) → [chunks truncated, chunks embedded] since the last warning: one warning each per pass
+        self._truncated: dict[tuple[str, str], list[int]] = {}
 
     # -- the folder ---------------------------------------------------------------------------------------
     def sync(self, files: list[str]) -> None:
@@ -77,6 +79,7 @@ class Ingestor:
         active = self._active_groups()  # also redoes a group whose definition changed
         if todo:
             self._ingest(todo, active)
+            self._warn_truncated()
         self.store.activate_group(LAZY_ROOT_NAME)
         self.stats.seconds["sync"] = time.perf_counter() - start
         if todo or diff.deleted:
@@ -163,6 +166,7 @@ class Ingestor:
             self.embed(name, nodes, keys)
             self.store.update_nodes(nodes)
             self.ledger.mark_built(name, {p: _keys(keys | have[p]) for p in stale})
+        self._warn_truncated()
         self.store.activate_group(name)
 
     def _check_signature(self, name: str) -> None:
@@ -236,10 +240,17 @@ class Ingestor:
                     self.cache.put_many(embedder.model_id, texts, vectors)
                 bar.update(len(batch))
         self.stats.chunks_embedded += len(missing)
-        truncated = (embedder.truncated_count or 0) - (before or 0)
-        if truncated:
-            LOG.warning("%d of %d chunks of group %r are longer than %s accepts and were truncated when embedded; "
-                        "use a smaller chunk_size for this group", truncated, len(missing), group, embedder.model_id)
+        counts = self._truncated.setdefault((group, embedder.model_id), [0, 0])
+        counts[0] += (embedder.truncated_count or 0) - (before or 0)
+        counts[1] += len(missing)
+
+    def _warn_truncated(self) -> None:
+        """One warning per group whose chunks a model truncated, with the totals of this pass (not one per batch)."""
+        for (group, model_id), (truncated, embedded) in self._truncated.items():
+            if truncated:
+                LOG.warning("%d of %d chunks of group %r are longer than %s accepts and were truncated when embedded; "
+                            "use a smaller chunk_size for this group", truncated, embedded, group, model_id)
+        self._truncated.clear()
 
 
 def _set_vector(node: DocNode, key: str, vec) -> None:
