@@ -107,6 +107,44 @@ def test_changed_embed_dimension_is_named(corpus, tmp_path):
         _open(corpus, tmp_path, embed=wider)
 
 
+def test_dimension_of_a_plain_function_is_checked_before_anything_is_written(corpus, tmp_path):
+    doc1, _, _ = _open(corpus, tmp_path)
+    before = _counts(doc1)
+    doc1.store.close()
+    with pytest.raises(ValueError, match="64-dim.*8-dim"):  # a lambda tells its dimension only when called
+        _open(corpus, tmp_path, embed=lambda text: [float(len(text))] * 8)
+    doc3, _, embed3 = _open(corpus, tmp_path)  # the first model still finds its store whole
+    assert (doc3.stats.files_parsed, doc3.stats.chunks_embedded) == (0, 0) and embed3.batches == []
+    assert _counts(doc3) == before
+
+
+def test_entries_that_are_no_readable_file_are_skipped_and_counted(corpus, tmp_path):
+    os.symlink(corpus / "missing.txt", corpus / "dangling.txt")
+    os.mkfifo(corpus / "pipe.txt")  # reading it would block for ever
+    with open(os.path.join(os.fsencode(corpus), b"caf\xe9.txt"), "w") as f:  # a Latin-1 name
+        f.write("A name that is not UTF-8.")
+    doc, retriever, _ = _open(corpus, tmp_path)
+    assert doc.stats.files_parsed == 3 and retriever("red planet")
+    skipped = doc.read_report.skipped["unreadable"]
+    assert sorted(Path(p).name for p in skipped) == ["caf\\xe9.txt", "dangling.txt", "pipe.txt"]
+
+
+def test_a_file_that_cannot_be_read_keeps_what_was_stored(tmp_path):
+    from ragjet.rag.ingest.ledger import Ledger
+
+    kept = tmp_path / "kept.txt"
+    kept.write_text("stored before")
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    added = ledger.diff([str(kept)], str(tmp_path)).added
+    ledger.begin(added)
+    ledger.finish([str(kept)], {})
+    kept.write_text("changed, then unreadable")
+    kept.unlink()  # gone between the folder listing and the diff, as a file made unreadable fails too
+    diff = ledger.diff([str(kept)], str(tmp_path))
+    assert [p for p, _ in diff.unreadable] == [str(kept)] and "FileNotFoundError" in diff.unreadable[0][1]
+    assert diff.deleted == [] and diff.changed == [] and ledger.done_files(str(tmp_path)) == [str(kept)]
+
+
 def test_memory_store_restarts_from_its_snapshot(corpus, tmp_path):
     doc1, r1, _ = _open(corpus, tmp_path, store_conf=None)
     doc2, r2, e2 = _open(corpus, tmp_path, store_conf=None)

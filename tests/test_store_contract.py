@@ -274,6 +274,29 @@ class TestStoreContract:
         assert {g: again.store.count(g) for g in again.store.groups()} == counts
         again.store.close()
 
+    def test_document_refuses_another_dimension_and_keeps_the_store(self, store_setup: StoreSetup,
+                                                                     tmp_path: Path) -> None:
+        folder = tmp_path / "docs"
+        folder.mkdir()
+        for name, text in CORPUS.items():
+            (folder / name).write_text(text, encoding="utf-8")
+
+        def start(embed: Any) -> Document:
+            doc = Document(folder, embed=embed, store_conf=store_setup.conf)
+            doc.create_node_group("sentence", transform=lambda t: t.split("."), parent="MediumChunk")
+            Retriever(doc, "sentence", similarity="cosine", topk=3).start()
+            return doc
+
+        first = start(CountingEmbedder())
+        counts = {g: first.store.count(g) for g in first.store.groups()}
+        first.store.close()
+        with pytest.raises(ValueError, match="64-dim.*8-dim"):  # checked before anything is written
+            start(lambda text: [float(len(text))] * 8)
+        again = start(CountingEmbedder())
+        assert (again.stats.files_parsed, again.stats.chunks_embedded) == (0, 0)
+        assert {g: again.store.count(g) for g in again.store.groups()} == counts
+        again.store.close()
+
 
 # -- embedded databases belong to one process -------------------------------------------------------------------
 HOLD = ("import json, sys, time\nfrom ragjet.rag.store import create_store\n"

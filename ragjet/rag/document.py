@@ -152,7 +152,9 @@ class Document:
                 if not self._ready:
                     try:
                         self._init_store()
-                    except BaseException:
+                    except BaseException:  # a failed start gives its store back (an embedded database's lock)
+                        if self._store is not None:
+                            self._store.close()
                         self._store = None
                         raise
                     self._ready = True
@@ -186,10 +188,14 @@ class Document:
         cache = EmbeddingCache() if self.embedders and self.cache else None
         self._ingestor = Ingestor(store, self._groups, self.embedders, self._wanted, self._read_files,
                                   scope=str(self.dataset_path), cache=cache)
-        files = [str(p) for p in self._directory_reader().list_files()]
+        listing = self._directory_reader()
+        files = [str(p) for p in listing.list_files()]
+        self.read_report.merge(listing.report)
         if not files:
             LOG.warning("no documents found in %s: retrievers will return nothing", self.dataset_path)
         self._ingestor.sync(files)
+        for path, _ in self._ingestor.stats.unreadable:
+            self.read_report.add_skipped("unreadable", path)
         for name in list(self._wanted):
             self._ingestor.build(name)
 

@@ -39,6 +39,7 @@ class IngestStats:
     chunks_embedded: int = 0
     cache_hits: int = 0
     nodes_written: int = 0
+    unreadable: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): skipped, stored nodes kept
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -68,6 +69,9 @@ class Ingestor:
         self._check_embed_models()
         diff = self.ledger.diff(files, self.scope)
         self.stats.files_seen = len(files)
+        for path, reason in diff.unreadable:
+            LOG.warning("skipped %s (unreadable): %s; what was stored of it is kept", path, reason)
+        self.stats.unreadable.extend(diff.unreadable)
         if diff.deleted:
             self.store.remove_docs(diff.deleted)
             self.ledger.forget(diff.deleted)
@@ -194,7 +198,9 @@ class Ingestor:
             if recorded is None or recorded[0] == embedder.model_id:
                 continue
             old_model, old_dim = recorded
-            if embedder.dim is not None and embedder.dim != old_dim:
+            if embedder.dim is None:  # a plain function tells its dimension only by embedding: ask before writing
+                embedder.embed_batch(["dimension probe"])
+            if embedder.dim != old_dim:
                 raise ValueError(
                     f"this store holds {describe_dim(old_dim)} vectors for embed key {key!r} (model {old_model}) but "
                     f"the embedder {embedder.model_id} makes {describe_dim(embedder.dim)} vectors; use a new store "

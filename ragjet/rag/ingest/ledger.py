@@ -45,6 +45,8 @@ class Diff:
     changed: list[FileState] = field(default_factory=list)
     added: list[FileState] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
+    # Files that could not be read (path, reason): skipped this time, their stored nodes kept.
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def to_ingest(self) -> list[FileState]:
@@ -59,25 +61,28 @@ class Ledger:
 
     # -- files ------------------------------------------------------------------------------------------
     def diff(self, paths: Iterable[str], scope: str) -> Diff:
-        """Compare files on disk with the ledger: size and mtime first, the content hash only when they moved.
-        Only ledger entries under ``scope`` (the document's folder) can be reported deleted."""
+        """Compare files on disk with the ledger: size and mtime first, the content hash only when they moved (or
+        the file is new: ``begin`` records it). Only ledger entries under ``scope`` (the document's folder) can be
+        reported deleted; a file that cannot be read is reported unreadable and keeps what is stored of it."""
         known = {row[0]: row[1:] for row in self.db.conn.execute("SELECT path, size, mtime, sha256, state FROM files")
                  if in_scope(row[0], scope)}
         out = Diff()
         touched = []
         for path in paths:
-            st = os.stat(path)
-            state = FileState(path, st.st_size, st.st_mtime)
             old = known.pop(path, None)
+            size, mtime, sha, status = old if old is not None else (None, None, None, None)
+            try:
+                st = os.stat(path)
+                if status == DONE and size == st.st_size and mtime == st.st_mtime:
+                    out.unchanged.append(path)
+                    continue
+                state = FileState(path, st.st_size, st.st_mtime, sha256_file(path))
+            except OSError as exc:  # gone since the folder was listed, or not readable
+                out.unreadable.append((path, f"{type(exc).__name__}: {exc.strerror or exc}"))
+                continue
             if old is None:
                 out.added.append(state)
-                continue
-            size, mtime, sha, status = old
-            if status == DONE and size == st.st_size and mtime == st.st_mtime:
-                out.unchanged.append(path)
-                continue
-            state.sha256 = sha256_file(path)
-            if status == DONE and sha == state.sha256:
+            elif status == DONE and sha == state.sha256:
                 out.unchanged.append(path)
                 touched.append((st.st_size, st.st_mtime, path))
             else:
@@ -90,7 +95,7 @@ class Ledger:
 
     def begin(self, files: list[FileState]) -> None:
         """Mark ``files`` pending (their nodes are about to be rewritten) and forget what was built from them."""
-        rows = [(f.path, f.size, f.mtime, f.sha256 or sha256_file(f.path), PENDING) for f in files]
+        rows = [(f.path, f.size, f.mtime, f.sha256, PENDING) for f in files]
         with self.db.transaction() as conn:
             conn.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)", rows)
             conn.executemany("DELETE FROM built WHERE path = ?", [(f.path,) for f in files])

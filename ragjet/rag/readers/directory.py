@@ -7,6 +7,7 @@ an unsupported format still loads, and the user learns what was left out.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from fnmatch import fnmatch
 from pathlib import Path
@@ -105,7 +106,8 @@ class SimpleDirectoryReader:
 
     def list_files(self) -> list[Path]:
         """The absolute paths a load would read, in reading order. Explicit files (``input_files`` or a file
-        given as ``input_dir``) are taken as they are; a folder is filtered by the options."""
+        given as ``input_dir``) are taken as they are; a folder is filtered by the options, and entries that are
+        no file to read (a broken link, a pipe, a name that is not UTF-8) are skipped and reported."""
         if self.input_files:
             files = sorted(set(self.input_files))
         elif self.input_dir.is_file():
@@ -123,8 +125,26 @@ class SimpleDirectoryReader:
                 dirs[:] = []
             for name in names:
                 path = root_path / name
-                if self._keep(path, is_dir=False):
+                if self._keep(path, is_dir=False) and self._is_readable_file(path):
                     yield path
+
+    def _is_readable_file(self, path: Path) -> bool:
+        """Whether a folder entry is a regular file whose name can be stored; else skip and report it."""
+        try:
+            str(path).encode("utf-8")
+        except UnicodeEncodeError:
+            shown = Path(os.fsencode(path).decode("utf-8", "backslashreplace"))  # the odd bytes as \xNN
+            self._skip(shown, "unreadable", "its name is not valid UTF-8; rename the file")
+            return False
+        try:
+            mode = path.stat().st_mode
+        except OSError as exc:
+            self._skip(path, "unreadable", f"{type(exc).__name__}: {exc.strerror or exc} (a broken link?)")
+            return False
+        if not stat.S_ISREG(mode):
+            self._skip(path, "unreadable", "not a regular file (a pipe, socket or device)")
+            return False
+        return True
 
     def _keep(self, path: Path, is_dir: bool) -> bool:
         rel = path.relative_to(self.input_dir).as_posix()
@@ -140,8 +160,8 @@ class SimpleDirectoryReader:
 
     def load_data(self) -> list[DocNode]:
         """Read every file into root nodes (one per non-blank part); bad files are skipped and reported."""
-        files = self.list_files()
         self.report = ReadReport()
+        files = self.list_files()
         nodes: list[DocNode] = []
         quiet = len(files) < PROGRESS_MIN_FILES or not sys.stderr.isatty()
         for path in tqdm(files, desc="parsing files", unit="file", disable=quiet):
