@@ -78,6 +78,23 @@ def test_changed_group_definition_rebuilds_only_that_group(corpus, tmp_path):
     assert e2.embedded and all(" " not in t for t in e2.embedded)
 
 
+def test_a_group_left_out_while_its_parent_changed_is_rebuilt_when_it_returns(corpus, tmp_path):
+    def start(store, sentence, words: bool):
+        doc, _, _ = _open(corpus, tmp_path / store, sentence=sentence)
+        if words:
+            doc.create_node_group("words", parent="sentence", transform=lambda x: x.split())
+            ragjet.Retriever(doc, "words", topk=2).start()
+        return doc
+
+    start("store", lambda x: x.split(". "), words=True)
+    start("store", lambda x: x.split("a"), words=False)  # the sentences change while "words" is not defined
+    doc = start("store", lambda x: x.split("a"), words=True)
+    fresh = start("fresh", lambda x: x.split("a"), words=True)
+    sentences = {n.uid for n in doc.store.get_nodes("sentence")}
+    assert all(n.parent_uid in sentences for n in doc.store.get_nodes("words"))
+    assert sorted(n.uid for n in doc.store.get_nodes("words")) == sorted(n.uid for n in fresh.store.get_nodes("words"))
+
+
 def test_new_group_and_new_embed_key_on_restart(corpus, tmp_path):
     _open(corpus, tmp_path)
     embed = {"default": CountingEmbedder(), "other": CountingEmbedder(dim=16)}

@@ -27,6 +27,8 @@ from .embed_cache import EmbeddingCache
 from .ledger import FileState, Ledger, MemoryLedger
 
 FILES_PER_BATCH = 64
+# A group's recorded signature: f"{_PARENT}{parent}{_TRANSFORM}{transform identity}".
+_PARENT, _TRANSFORM = "parent=", "; transform="
 
 
 @dataclass
@@ -175,7 +177,7 @@ class Ingestor:
 
     def _check_signature(self, name: str) -> None:
         group = self.groups[name]
-        signature = f"parent={group.parent}; transform={group.transform.identity()}"
+        signature = f"{_PARENT}{group.parent}{_TRANSFORM}{group.transform.identity()}"
         old = self.ledger.signature(name)
         if old is not None and old != signature:
             LOG.info("node group %r changed definition: rebuilding it and the groups below it", name)
@@ -185,10 +187,17 @@ class Ingestor:
         self.ledger.set_signature(name, signature)
 
     def _descendants(self, name: str) -> list[str]:
+        """``name`` and every group below it: those defined now, and those the ledger recorded (a group left
+        out of this run still holds children of the old parents, which a later run must not reuse)."""
+        parents = {other: sig[len(_PARENT):sig.index(_TRANSFORM)]
+                   for other, sig in self.ledger.signatures().items() if sig.startswith(_PARENT) and _TRANSFORM in sig}
+        parents.update((other, group.parent) for other, group in self.groups.items())
         out = [name]
-        for other, group in self.groups.items():
-            if group.parent in out and other not in out:
-                out.append(other)
+        grew = True
+        while grew:
+            below = [other for other, parent in parents.items() if parent in out and other not in out]
+            out.extend(below)
+            grew = bool(below)
         return out
 
     # -- embeddings -----------------------------------------------------------------------------------------

@@ -134,6 +134,10 @@ class Ledger:
         row = self.db.conn.execute("SELECT signature FROM groups WHERE grp = ?", (group,)).fetchone()
         return row[0] if row else None
 
+    def signatures(self) -> dict[str, str]:
+        """Every group ever recorded → its last definition, those not defined by this run included."""
+        return dict(self.db.conn.execute("SELECT grp, signature FROM groups"))
+
     def set_signature(self, group: str, signature: str) -> None:
         """Record a group's definition; a different one invalidates what was built for it."""
         with self.db.transaction() as conn:
@@ -211,6 +215,9 @@ class MemoryLedger:
 
     def signature(self, group: str) -> Optional[str]:
         return self._signatures.get(group)
+
+    def signatures(self) -> dict[str, str]:
+        return dict(self._signatures)
 
     def set_signature(self, group: str, signature: str) -> None:
         if self._signatures.get(group, signature) != signature:
