@@ -255,3 +255,47 @@ def test_batch_forward_counts_once_for_many_nodes():
     assert len(calls) == 1
     assert result == [splitter.transform(n) for n in nodes]
     assert result[1] == []
+
+
+# -- a function's identity ------------------------------------------------------------------------------------
+SEP = "."
+
+
+def test_function_identity_follows_the_values_a_lambda_reads():
+    global SEP
+    from ragjet.rag.transforms.node_group import FuncTransform
+
+    def splitter(sep: str):
+        return lambda x: x.split(sep)
+
+    def by_global():
+        return FuncTransform(lambda x: x.split(SEP))
+
+    before = by_global().identity()
+    assert before != FuncTransform(lambda x: x.split("!")).identity()
+    SEP = "!"
+    try:
+        started = by_global()
+        first = started.identity()
+        assert first != before  # the global it reads changed since the last start
+        SEP = "?"
+        assert started.identity() == first  # within one start it stays what it was when first asked
+    finally:
+        SEP = "."
+    assert by_global().identity() == before
+    assert FuncTransform(splitter(".")).identity() != FuncTransform(splitter("!")).identity()  # closure values
+    assert FuncTransform(splitter(".")).identity() == FuncTransform(splitter(".")).identity()
+
+
+def test_function_identity_without_source_is_the_same_in_every_process():
+    import subprocess
+    import sys
+
+    program = ("from ragjet.rag.transforms.node_group import FuncTransform\n"
+               "print(FuncTransform(lambda x: x.split({!r})).identity())")
+
+    def identity(sep: str) -> str:  # under python -c there is no source file: the bytecode stands for it
+        return subprocess.run([sys.executable, "-c", program.format(sep)], capture_output=True, text=True,
+                              check=True).stdout
+
+    assert identity(".") == identity(".") != identity("!")

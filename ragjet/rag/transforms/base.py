@@ -1,17 +1,26 @@
 """NodeTransform: the base of every transform that turns one node into smaller pieces (a node group's rule)."""
 from __future__ import annotations
 
-from typing import Any
+import hashlib
+import inspect
+import re
+from typing import Any, Callable
 
 from ragjet.rag.doc_node import DocNode
+
+LONG_IDENTITY = 1000  # characters of read values kept as they are; longer ones are hashed
 
 
 def _stable_repr(value: Any) -> str:
     """A repr that is the same in every process (no memory addresses), for `NodeTransform.identity`."""
-    if value is None or isinstance(value, (str, int, float, bool)):
+    if value is None or isinstance(value, (str, bytes, int, float, bool)):
         return repr(value)
+    if isinstance(value, re.Pattern):
+        return f"re.compile({value.pattern!r}, {int(value.flags)})"
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_stable_repr(v) for v in value) + "]"
+    if isinstance(value, (set, frozenset)):
+        return "{" + ", ".join(sorted(_stable_repr(v) for v in value)) + "}"
     if isinstance(value, dict):
         return "{" + ", ".join(f"{_stable_repr(k)}: {_stable_repr(v)}"
                                for k, v in sorted(value.items(), key=lambda kv: repr(kv[0]))) + "}"
@@ -19,7 +28,32 @@ def _stable_repr(value: Any) -> str:
     if isinstance(name, str):
         return name
     target = value if hasattr(value, "__qualname__") else type(value)
-    return f"{target.__module__}.{target.__qualname__}"
+    return f"{getattr(target, '__module__', None) or ''}.{target.__qualname__}"
+
+
+def function_identity(func: Callable[..., Any]) -> str:
+    """What defines a function's output: its source (its bytecode where there is none, as under ``python -c``)
+    and the values of the closure variables and globals it reads, so ``lambda x: x.split(SEP)`` changes
+    identity when ``SEP`` does."""
+    code = getattr(func, "__code__", None)
+    try:
+        source = inspect.getsource(func).strip()
+    except (OSError, TypeError):
+        source = code.co_code.hex() + _stable_repr(code.co_consts) if code is not None \
+            else getattr(func, "__qualname__", type(func).__qualname__)  # a builtin such as str.split
+    reads: dict[str, Any] = {}
+    if code is not None:
+        for name, cell in zip(code.co_freevars, getattr(func, "__closure__", None) or ()):
+            try:
+                reads[name] = cell.cell_contents
+            except ValueError:  # a cell not filled yet
+                continue
+        scope = getattr(func, "__globals__", {})
+        reads.update((name, scope[name]) for name in code.co_names if name in scope and name not in reads)
+    body = ", ".join(f"{name}={_stable_repr(reads[name])}" for name in sorted(reads))
+    if len(body) > LONG_IDENTITY:
+        body = "sha256:" + hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"source={source!r}, reads={{{body}}}"
 
 
 class NodeTransform:

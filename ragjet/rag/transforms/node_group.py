@@ -6,12 +6,11 @@ returning strings or DocNodes (the lecture's ``lambda x: x.split('.')``). Childr
 """
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from ..doc_node import LAZY_ROOT_NAME, DocNode, make_uid
-from .base import NodeTransform
+from .base import NodeTransform, function_identity
 from .sentence_splitter import SentenceSplitter
 
 
@@ -21,17 +20,18 @@ class FuncTransform(NodeTransform):
     def __init__(self, func: Callable[[Any], Any], trans_node: bool = False) -> None:
         self.func = func
         self.trans_node = trans_node
+        self._identity: Optional[str] = None
 
     def transform(self, node: DocNode) -> list[str | DocNode]:
         out = self.func(node if self.trans_node else node.get_text())
         return [out] if isinstance(out, (str, DocNode)) else out
 
     def identity(self) -> str:
-        try:
-            source = inspect.getsource(self.func).strip()
-        except (OSError, TypeError):
-            source = getattr(self.func, "__qualname__", type(self.func).__qualname__)
-        return f"FuncTransform(trans_node={self.trans_node}, source={source!r})"
+        """Taken once, when a start first asks: a function that changes what it reads while it runs (a list it
+        appends to) keeps the identity it started with, and is not rebuilt in the middle of its own run."""
+        if self._identity is None:
+            self._identity = f"FuncTransform(trans_node={self.trans_node}, {function_identity(self.func)})"
+        return self._identity
 
 
 @dataclass
