@@ -61,6 +61,23 @@ def test_changed_deleted_and_added_files(corpus, tmp_path):
     assert r2("lava")[0].text == "Volcanoes erupt lava"
 
 
+def test_a_moved_folder_replaces_its_old_nodes(corpus, tmp_path):
+    doc1, _, _ = _open(corpus, tmp_path)
+    before = _counts(doc1)
+    moved = corpus.rename(tmp_path / "moved")
+    doc2, retriever, embed = _open(moved, tmp_path)
+    assert doc2.stats.files_deleted == 3 and doc2.stats.files_parsed == 3 and embed.embedded == []
+    assert _counts(doc2) == before
+    assert all(Path(n.global_metadata["doc_id"]).parent == moved for n in retriever("red planet"))
+    other = tmp_path / "other"  # another document's folder on the same store: each keeps its files' nodes
+    other.mkdir()
+    (other / "extra.txt").write_text("Volcanoes erupt lava.")
+    doc3, _, _ = _open(other, tmp_path)
+    assert doc3.stats.files_deleted == 0
+    roots = doc3.store.get_nodes("lazyllm_root")
+    assert sorted(Path(n.global_metadata["doc_id"]).parent.name for n in roots) == ["moved"] * 3 + ["other"]
+
+
 def test_touched_but_identical_file_is_not_parsed(corpus, tmp_path):
     _open(corpus, tmp_path)
     path = corpus / "space.md"

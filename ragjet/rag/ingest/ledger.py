@@ -62,10 +62,15 @@ class Ledger:
     # -- files ------------------------------------------------------------------------------------------
     def diff(self, paths: Iterable[str], scope: str) -> Diff:
         """Compare files on disk with the ledger: size and mtime first, the content hash only when they moved (or
-        the file is new: ``begin`` records it). Only ledger entries under ``scope`` (the document's folder) can be
-        reported deleted; a file that cannot be read is reported unreadable and keeps what is stored of it."""
-        known = {row[0]: row[1:] for row in self.db.conn.execute("SELECT path, size, mtime, sha256, state FROM files")
-                 if in_scope(row[0], scope)}
+        the file is new: ``begin`` records it). Deleted are the ledger's files under ``scope`` (the document's folder)
+        that are not in ``paths``, and those elsewhere that no longer exist (another document's folder keeps its
+        files while it exists); a file that cannot be read is reported unreadable and keeps what is stored of it."""
+        known, gone = {}, []
+        for path, *row in self.db.conn.execute("SELECT path, size, mtime, sha256, state FROM files"):
+            if in_scope(path, scope):
+                known[path] = row
+            elif not os.path.exists(path):  # from another folder, now gone (the folder was moved or renamed)
+                gone.append(path)
         out = Diff()
         touched = []
         for path in paths:
@@ -87,7 +92,7 @@ class Ledger:
                 touched.append((st.st_size, st.st_mtime, path))
             else:
                 out.changed.append(state)
-        out.deleted = list(known)
+        out.deleted = list(known) + gone
         if touched:
             with self.db.transaction() as conn:
                 conn.executemany("UPDATE files SET size = ?, mtime = ? WHERE path = ?", touched)
