@@ -78,6 +78,14 @@ def test_a_moved_folder_replaces_its_old_nodes(corpus, tmp_path):
     assert sorted(Path(n.global_metadata["doc_id"]).parent.name for n in roots) == ["moved"] * 3 + ["other"]
 
 
+def test_a_text_repeated_across_files_is_embedded_once(corpus, tmp_path):
+    (corpus / "copy.txt").write_text((corpus / "food.txt").read_text())
+    doc, _, embed = _open(corpus, tmp_path)
+    assert len(embed.embedded) == len(set(embed.embedded)) == doc.stats.chunks_embedded == 9
+    copies = doc.store.get_nodes("sentence", doc_ids=[str(corpus / "copy.txt")])
+    assert copies and all(n.embedding and "default" in n.embedding for n in copies)
+
+
 def test_touched_but_identical_file_is_not_parsed(corpus, tmp_path):
     _open(corpus, tmp_path)
     path = corpus / "space.md"

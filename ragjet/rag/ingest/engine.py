@@ -171,6 +171,7 @@ class Ingestor:
                         node.embedding.pop(key, None)
             self.embed(name, nodes, keys)
             self.store.update_nodes(nodes)
+            self.stats.nodes_written += len(nodes)
             self.ledger.mark_built(name, {p: _keys(keys | have[p]) for p in stale})
         self._warn_truncated()
         self.store.activate_group(name)
@@ -242,22 +243,26 @@ class Ingestor:
 
     def _embed_with_model(self, group: str, key: str, embedder: Embedder,
                           missing: list[tuple[DocNode, str]]) -> None:
-        missing.sort(key=lambda item: len(item[1]))
+        """Embed each distinct text once (files often repeat a header or a notice), shortest first."""
+        nodes_of: dict[str, list[DocNode]] = {}
+        for node, text in missing:
+            nodes_of.setdefault(text, []).append(node)
+        texts = sorted(nodes_of, key=len)
         before = embedder.truncated_count
-        with tqdm(total=len(missing), desc=f"embedding {group}", unit="chunk", disable=None, leave=False) as bar:
-            for begin in range(0, len(missing), embedder.batch_size):
-                batch = missing[begin:begin + embedder.batch_size]
-                texts = [text for _, text in batch]
-                vectors = embedder.embed_batch(texts)
-                for (node, _), vec in zip(batch, vectors):
-                    _set_vector(node, key, vec)
+        with tqdm(total=len(texts), desc=f"embedding {group}", unit="chunk", disable=None, leave=False) as bar:
+            for begin in range(0, len(texts), embedder.batch_size):
+                batch = texts[begin:begin + embedder.batch_size]
+                vectors = embedder.embed_batch(batch)
+                for text, vec in zip(batch, vectors):
+                    for node in nodes_of[text]:
+                        _set_vector(node, key, vec)
                 if self.cache is not None:
-                    self.cache.put_many(embedder.model_id, texts, vectors)
+                    self.cache.put_many(embedder.model_id, batch, vectors)
                 bar.update(len(batch))
-        self.stats.chunks_embedded += len(missing)
+        self.stats.chunks_embedded += len(texts)
         counts = self._truncated.setdefault((group, embedder.model_id), [0, 0])
         counts[0] += (embedder.truncated_count or 0) - (before or 0)
-        counts[1] += len(missing)
+        counts[1] += len(texts)
 
     def _warn_truncated(self) -> None:
         """One warning per group whose chunks a model truncated, with the totals of this pass (not one per batch)."""
