@@ -87,3 +87,21 @@ def test_end_to_end_semantic_search(tmp_path, model):
     doc.create_node_group(name="sentence", parent="MediumChunk", transform=lambda x: x.split(". "))
     res = ragjet.Retriever(doc, group_name="sentence", similarity="cosine", topk=1)("Which planet looks red?")
     assert res[0].text.startswith("Mars")
+
+
+def test_a_script_that_never_needs_the_model_exits_cleanly(tmp_path):
+    """The model loads in the background from the start; a bm25-only script ends while it may still be loading,
+    which aborted the process (SIGABRT) while the loading thread was a daemon."""
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "a.txt").write_text("Apples grow in orchards. Pistons drive engines. " * 40)
+    script = ("import sys, ragjet\n"
+              "docs = ragjet.Document(sys.argv[1], embed=ragjet.TrainableModule('all-MiniLM-L6-v2'))\n"
+              "print(len(ragjet.Retriever(docs, 'MediumChunk', similarity='bm25', topk=2)('Apples grow')))\n")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "RAGJET_HOME": str(tmp_path / "home")}
+    for _ in range(2):  # a first start and a restart: the abort depended on timing
+        done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], env=env, capture_output=True,
+                              text=True, timeout=120)
+        assert (done.returncode, done.stdout.strip()) == (0, "2"), done.stderr[-1000:]

@@ -218,11 +218,13 @@ class Document:
 
     def _warm_up_models(self) -> None:
         """Load the embedding models in the background while the store opens: on a restart nothing is embedded,
-        but the first query needs the model, and loading it (~0.3 s) overlaps the store's own start."""
+        but the first query needs the model, and loading it (~0.3 s) overlaps the store's own start. Not a
+        daemon thread: a script that ends before the model is needed (bm25 only) waits for the load to finish,
+        as the runtime aborts the process when it exits in the middle of one."""
         for embedder in self.embedders.values():
             start = getattr(embedder.fn, "start", None)
             if callable(start):
-                threading.Thread(target=start, name=f"warm-up {embedder.model_id}", daemon=True).start()
+                threading.Thread(target=start, name=f"warm-up {embedder.model_id}").start()
 
     @property
     def stats(self) -> IngestStats:
