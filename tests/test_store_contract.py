@@ -97,7 +97,8 @@ class RecordingIndex(IndexBase):
 
 
 FILTERS = [None, {"subject": "bio"}, {"subject": ["bio", "chem"]}, {"subject": "chem", "level": [1, 3]},
-           {"file_name": "f2.txt"}, {"doc_id": "/docs/f1.txt", "subject": "chem"}, {"subject": "none"}]
+           {"file_name": "f2.txt"}, {"doc_id": "/docs/f1.txt", "subject": "chem"}, {"subject": "none"},
+           {"subject": []}]
 
 CORPUS = {
     "space.txt": "Mars is called the red planet. Jupiter is the largest planet of all. The Moon orbits the Earth "

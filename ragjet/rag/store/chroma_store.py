@@ -36,9 +36,9 @@ import numpy as np
 from ..doc_node import DocNode
 from .base import STORES, StoreBase
 from .codec import NodeDecoder
-from .external import (FILTER_RESERVED, Deferred, batches, check_dimension, check_prefix, collection_name,
-                       connected, delete_existing, fetch_by_uid, fetch_in_batches, filter_items, remote_ledger_path,
-                       require_extra, scalar_fields, store_records, vector_dims)
+from .external import (FILTER_RESERVED, Deferred, allows_nothing, batches, check_dimension, check_prefix,
+                       collection_name, connected, delete_existing, fetch_by_uid, fetch_in_batches, filter_items,
+                       remote_ledger_path, require_extra, scalar_fields, store_records, vector_dims)
 from .locks import ProcessLock
 
 if TYPE_CHECKING:
@@ -282,6 +282,8 @@ class ChromaStore(StoreBase):
     def vector_search(self, group_name: str, embed_key: str, query: np.ndarray, topk: int,
                       filters: Optional[dict[str, Any]] = None) -> list[tuple[DocNode, float]]:
         """Best ``topk`` nodes by cosine with ``query`` (Chroma's HNSW), after metadata ``filters``."""
+        if allows_nothing(filters):  # Chroma refuses an empty $in; no node can match it anyway
+            return []
         where = chroma_where(filters)
         state = self._group(group_name)
         col = state.vectors.get(embed_key) if state is not None else None

@@ -160,6 +160,11 @@ def filter_items(filters: Optional[Mapping[str, Any]], reserved: frozenset[str] 
     return items
 
 
+def allows_nothing(filters: Optional[Mapping[str, Any]]) -> bool:
+    """Whether a filter key allows no value at all (an empty list): such a query matches no node."""
+    return any(isinstance(wanted, (list, tuple, set, frozenset)) and not wanted for wanted in (filters or {}).values())
+
+
 def check_dimension(store: str, group: str, key: str, stored: int, got: int) -> None:
     """Refuse vectors of another dimension, or another kind (dense / sparse), than the stored ones."""
     if stored != got:
