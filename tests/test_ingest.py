@@ -86,6 +86,32 @@ def test_a_text_repeated_across_files_is_embedded_once(corpus, tmp_path):
     assert copies and all(n.embedding and "default" in n.embedding for n in copies)
 
 
+def test_a_reader_added_or_changed_reads_every_file_again(corpus, tmp_path):
+    (corpus / "notes.xyz").write_text("Pistons drive engines.")
+
+    def start(reader=None):
+        doc = ragjet.Document(corpus, embed=CountingEmbedder(), store_conf=_store(tmp_path))
+        if reader is not None:
+            doc.add_reader("*.xyz", reader)
+        retriever = ragjet.Retriever(doc, "MediumChunk", topk=1)
+        retriever.start()
+        return doc, retriever
+
+    doc1, _ = start()
+    assert doc1.read_report.skipped["unsupported"] == [str(corpus / "notes.xyz")]
+    doc2, retriever = start(lambda path: [(path.read_text(), {"topic": "cars"})])  # the skipped file is read now
+    assert doc2.stats.files_parsed == 4 and retriever("pistons")[0].metadata == {"topic": "cars"}
+    def engines(path):
+        return [(path.read_text(), {"topic": "engines"})]
+
+    doc3, retriever = start(engines)  # a reader giving other metadata
+    # only the chunk whose metadata (embedded with its text) changed is embedded again; the rest are cached
+    assert doc3.stats.files_parsed == 4 and doc3.stats.chunks_embedded == 1
+    assert retriever("pistons", filters={"topic": "engines"})[0].docpath.endswith("notes.xyz")
+    doc4, _ = start(engines)  # the same reader again: nothing to read
+    assert doc4.stats.files_parsed == 0 and doc4.store.count("MediumChunk") == doc3.store.count("MediumChunk")
+
+
 def test_touched_but_identical_file_is_not_parsed(corpus, tmp_path):
     _open(corpus, tmp_path)
     path = corpus / "space.md"

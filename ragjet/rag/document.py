@@ -21,8 +21,10 @@ from .index.default import DefaultIndex
 from .ingest.embed_cache import EmbeddingCache
 from .ingest.engine import IngestStats, Ingestor
 from .readers import SimpleDirectoryReader
+from .readers.registry import READERS
 from .readers.report import ReadReport
 from .store import STORES, StoreBase, create_store
+from .transforms.base import function_identity
 from .transforms.node_group import NodeGroup, builtin_groups, make_transform
 
 
@@ -187,7 +189,7 @@ class Document:
         self.read_report = ReadReport()
         cache = EmbeddingCache() if self.embedders and self.cache else None
         self._ingestor = Ingestor(store, self._groups, self.embedders, self._wanted, self._read_files,
-                                  scope=str(self.dataset_path), cache=cache)
+                                  scope=str(self.dataset_path), cache=cache, readers=self._reader_identity())
         listing = self._directory_reader()
         files = [str(p) for p in listing.list_files()]
         self.read_report.merge(listing.report)
@@ -251,6 +253,14 @@ class Document:
     def _directory_reader(self) -> SimpleDirectoryReader:
         return SimpleDirectoryReader(input_dir=str(self.dataset_path), recursive=True,
                                      file_extractor=dict(self._readers))
+
+    def _reader_identity(self) -> str:
+        """What turns a file into root nodes besides its bytes: the readers registered by extension and the
+        document's own (``add_reader``). A reader added or changed since the last start re-reads every file,
+        so a file skipped as unsupported, or read with other metadata, is read again."""
+        readers = {**{ext: READERS.get(ext) for ext in READERS.names()}, **self._readers}
+        described = "; ".join(f"{pattern}: {function_identity(fn)}" for pattern, fn in sorted(readers.items()))
+        return "readers sha256:" + hashlib.sha256(described.encode("utf-8", "surrogatepass")).hexdigest()
 
     def _read_files(self, paths: list[str]) -> list[DocNode]:
         reader = SimpleDirectoryReader(input_files=paths, file_extractor=dict(self._readers))

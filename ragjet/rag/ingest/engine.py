@@ -50,7 +50,7 @@ class Ingestor:
 
     def __init__(self, store: StoreBase, groups: dict[str, NodeGroup], embedders: dict[str, Embedder],
                  wanted: dict[str, set[str]], read: Callable[[list[str]], list[DocNode]], scope: str,
-                 cache: Optional[EmbeddingCache] = None) -> None:
+                 cache: Optional[EmbeddingCache] = None, readers: str = "") -> None:
         self.store = store
         self.groups = groups
         self.embedders = embedders
@@ -58,6 +58,7 @@ class Ingestor:
         self.read = read
         self.scope = scope
         self.cache = cache
+        self.readers = readers  # what turns this folder's files into root nodes (a change re-reads them all)
         path = store.ledger_path
         self.ledger: Union[Ledger, MemoryLedger] = Ledger(path) if path is not None else MemoryLedger()
         self.stats = IngestStats()
@@ -69,7 +70,12 @@ class Ingestor:
         """Bring the store in line with ``files`` (absolute paths of the document's folder)."""
         start = time.perf_counter()
         self._check_embed_models()
-        diff = self.ledger.diff(files, self.scope)
+        readers_key = f"{LAZY_ROOT_NAME}@{self.scope}"  # one folder's readers, beside the groups' signatures
+        reread = self.ledger.signature(readers_key) not in (None, self.readers)
+        if reread:
+            LOG.info("the readers of %s changed: every file is read again (vectors come from the embedding cache)",
+                     self.scope)
+        diff = self.ledger.diff(files, self.scope, reread=reread)
         self.stats.files_seen = len(files)
         for path, reason in diff.unreadable:
             LOG.warning("skipped %s (unreadable): %s; what was stored of it is kept", path, reason)
@@ -81,6 +87,7 @@ class Ingestor:
         if diff.changed:
             self.ledger.begin(diff.changed)
             self.store.remove_docs([f.path for f in diff.changed])
+        self.ledger.set_signature(readers_key, self.readers)  # after the files to re-read are marked pending
         todo = diff.to_ingest
         active = self._active_groups()  # also redoes a group whose definition changed
         if todo:

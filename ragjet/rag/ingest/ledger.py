@@ -60,11 +60,12 @@ class Ledger:
         self.db = SqliteFile(path, SCHEMA)
 
     # -- files ------------------------------------------------------------------------------------------
-    def diff(self, paths: Iterable[str], scope: str) -> Diff:
+    def diff(self, paths: Iterable[str], scope: str, reread: bool = False) -> Diff:
         """Compare files on disk with the ledger: size and mtime first, the content hash only when they moved (or
         the file is new: ``begin`` records it). Deleted are the ledger's files under ``scope`` (the document's folder)
         that are not in ``paths``, and those elsewhere that no longer exist (another document's folder keeps its
-        files while it exists); a file that cannot be read is reported unreadable and keeps what is stored of it."""
+        files while it exists); a file that cannot be read is reported unreadable and keeps what is stored of it.
+        ``reread`` reports every stored file changed (what reads them changed)."""
         known, gone = {}, []
         for path, *row in self.db.conn.execute("SELECT path, size, mtime, sha256, state FROM files"):
             if in_scope(path, scope):
@@ -78,7 +79,7 @@ class Ledger:
             size, mtime, sha, status = old if old is not None else (None, None, None, None)
             try:
                 st = os.stat(path)
-                if status == DONE and size == st.st_size and mtime == st.st_mtime:
+                if status == DONE and size == st.st_size and mtime == st.st_mtime and not reread:
                     out.unchanged.append(path)
                     continue
                 state = FileState(path, st.st_size, st.st_mtime, sha256_file(path))
@@ -87,7 +88,7 @@ class Ledger:
                 continue
             if old is None:
                 out.added.append(state)
-            elif status == DONE and sha == state.sha256:
+            elif status == DONE and sha == state.sha256 and not reread:
                 out.unchanged.append(path)
                 touched.append((st.st_size, st.st_mtime, path))
             else:
@@ -180,10 +181,10 @@ class MemoryLedger:
         self._signatures: dict[str, str] = {}
         self._models: dict[str, tuple[str, int]] = {}
 
-    def diff(self, paths: Iterable[str], scope: str) -> Diff:
+    def diff(self, paths: Iterable[str], scope: str, reread: bool = False) -> Diff:
         out = Diff()
         for path in paths:
-            if self._files.get(path) == DONE:
+            if self._files.get(path) == DONE and not reread:
                 out.unchanged.append(path)
             else:
                 out.added.append(FileState(path, 0, 0.0))
