@@ -146,6 +146,8 @@ class Ledger:
 
     def set_signature(self, group: str, signature: str) -> None:
         """Record a group's definition; a different one invalidates what was built for it."""
+        if self.signature(group) == signature:  # the usual restart: no write transaction
+            return
         with self.db.transaction() as conn:
             old = conn.execute("SELECT signature FROM groups WHERE grp = ?", (group,)).fetchone()
             if old and old[0] != signature:

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import hashlib
-import inspect
 import re
+from types import CodeType
 from typing import Any, Callable
 
 from ragjet.rag.doc_node import DocNode
@@ -32,28 +32,33 @@ def _stable_repr(value: Any) -> str:
 
 
 def function_identity(func: Callable[..., Any]) -> str:
-    """What defines a function's output: its source (its bytecode where there is none, as under ``python -c``)
-    and the values of the closure variables and globals it reads, so ``lambda x: x.split(SEP)`` changes
-    identity when ``SEP`` does."""
+    """What defines a function's output: its compiled code (instructions, names and constants, nested functions
+    included; not its comments or line numbers) and the values of the closure variables and globals it reads,
+    so ``lambda x: x.split(SEP)`` changes identity when ``SEP`` does. Long descriptions are hashed.
+
+    Why code, not source: it needs no source file (``python -c``, notebooks) and no tokenizing, which would
+    cost a restart several milliseconds per function."""
     code = getattr(func, "__code__", None)
-    try:
-        source = inspect.getsource(func).strip()
-    except (OSError, TypeError):
-        source = code.co_code.hex() + _stable_repr(code.co_consts) if code is not None \
-            else getattr(func, "__qualname__", type(func).__qualname__)  # a builtin such as str.split
+    if code is None:  # a builtin such as str.split, or a callable object
+        return f"callable={getattr(func, '__qualname__', type(func).__qualname__)}"
     reads: dict[str, Any] = {}
-    if code is not None:
-        for name, cell in zip(code.co_freevars, getattr(func, "__closure__", None) or ()):
-            try:
-                reads[name] = cell.cell_contents
-            except ValueError:  # a cell not filled yet
-                continue
-        scope = getattr(func, "__globals__", {})
-        reads.update((name, scope[name]) for name in code.co_names if name in scope and name not in reads)
+    for name, cell in zip(code.co_freevars, getattr(func, "__closure__", None) or ()):
+        try:
+            reads[name] = cell.cell_contents
+        except ValueError:  # a cell not filled yet
+            continue
+    scope = getattr(func, "__globals__", {})
+    reads.update((name, scope[name]) for name in code.co_names if name in scope and name not in reads)
     body = ", ".join(f"{name}={_stable_repr(reads[name])}" for name in sorted(reads))
-    if len(body) > LONG_IDENTITY:
-        body = "sha256:" + hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()
-    return f"source={source!r}, reads={{{body}}}"
+    described = f"code={_code_identity(code)}, reads={{{body}}}"
+    if len(described) > LONG_IDENTITY:
+        return "sha256:" + hashlib.sha256(described.encode("utf-8", "surrogatepass")).hexdigest()
+    return described
+
+
+def _code_identity(code: CodeType) -> str:
+    consts = ", ".join(_code_identity(c) if isinstance(c, CodeType) else _stable_repr(c) for c in code.co_consts)
+    return f"{code.co_code.hex()}/{','.join(code.co_names)}/({consts})"
 
 
 class NodeTransform:
