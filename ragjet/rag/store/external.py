@@ -33,6 +33,7 @@ FILTER_RESERVED = RECORD_FIELDS - {"doc_id"}
 _NAME_OK = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 _PART_OK = re.compile(r"[A-Za-z0-9]+(_[A-Za-z0-9]+)*\Z")
 _INT64 = 1 << 63
+_VALUE_LISTS = (list, tuple, set, frozenset)  # a filter value of these types lists the values allowed
 
 
 def require_extra(module: str, extra: str, package: Optional[str] = None) -> None:
@@ -154,7 +155,7 @@ def filter_items(filters: Optional[Mapping[str, Any]], reserved: frozenset[str] 
         if key in reserved or not _NAME_OK.match(str(key)):
             raise ValueError(f"cannot filter on metadata key {key!r}: filterable keys start with a letter and hold "
                              f"only letters, digits and '_', and may not be one of {sorted(reserved)}")
-        if isinstance(wanted, (list, tuple, set, frozenset)):
+        if isinstance(wanted, _VALUE_LISTS):
             wanted = list(wanted)
         items.append((key, wanted))
     return items
@@ -162,7 +163,7 @@ def filter_items(filters: Optional[Mapping[str, Any]], reserved: frozenset[str] 
 
 def allows_nothing(filters: Optional[Mapping[str, Any]]) -> bool:
     """Whether a filter key allows no value at all (an empty list): such a query matches no node."""
-    return any(isinstance(wanted, (list, tuple, set, frozenset)) and not wanted for wanted in (filters or {}).values())
+    return any(isinstance(wanted, _VALUE_LISTS) and not wanted for wanted in (filters or {}).values())
 
 
 def check_dimension(store: str, group: str, key: str, stored: int, got: int) -> None:
