@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 from ragjet.rag.doc_node import DocNode
 
-LONG_IDENTITY = 1000  # characters of read values kept as they are; longer ones are hashed
+LONG_IDENTITY = 1000  # a function identity longer than this many characters is kept as its sha256
 
 
 def _stable_repr(value: Any) -> str:
