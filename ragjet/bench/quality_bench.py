@@ -12,9 +12,11 @@ and ranks the paragraphs for every question with:
 * ``dense+rerank``: dense top-20, reordered by the MiniLM rerank module (`EmbeddingRerank`).
 
 It reports recall@1/@5/@10 of the answer's paragraph and MRR@10, and ``either@5``: the share of questions
-that dense or bm25 alone finds in its top 5, a rough ceiling of what fusing the two can reach at 5. With
-``--answers N`` the local LLM answers N sampled questions from the hybrid route's top paragraphs, scored by
-exact match and F1 (SQuAD normalisation; characters for Chinese). Table, JSON, PNG.
+that dense or bm25 alone finds in its top 5, a rough ceiling of what fusing the two can reach at 5. Then the
+chat model answers ``--answers N`` sampled questions (`quality_answers`): from the paragraphs retrieved by the
+route the chat uses for the language (hybrid for English, bm25_chinese for Chinese), from the question's own
+paragraph, and SmolLM2 from the retrieved ones; exact match, F1, loop rate, seconds per answer. Table, JSON,
+PNG.
 
 The model is wrapped in a memo (`MemoEmbedding`): each distinct text is embedded once per run, so the routes
 share a question's vector and the rerank module does not re-embed the same 20 paragraphs for every question
@@ -23,14 +25,10 @@ share a question's vector and the rerank module does not re-embed the same 20 pa
 from __future__ import annotations
 
 import argparse
-import collections
 import hashlib
 import json
 import random
-import re
-import string
 import threading
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
@@ -38,21 +36,18 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from ..home import ragjet_home
+from ..lang import language_of
 from ..rag.doc_node import DocNode
 from .corpus import DEFAULT_SOURCES, SHARED_DATA
+from .quality_answers import ANSWER_CONTEXT, answer_notes, answer_rows, answer_setups, load_answer_model
 from .report import Report, target_note
 
 EMBED_MODEL = "all-MiniLM-L6-v2"
 GROUP = "paragraph"
 KS = (1, 5, 10)
 RERANK_CANDIDATES = 20
-ANSWER_CONTEXT = 2  # paragraphs the LLM reads
 MIN_HYBRID_GAIN = 0.03
-CJK_SHARE = 0.3
-ANSWER_PROMPT = ("Answer the question from the context. Reply with the shortest phrase copied from the context "
-                 "that answers it, and nothing else.\n\nContext:\n{context_str}")
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_ARTICLES = re.compile(r"\b(a|an|the)\b")
+ANSWER_ROUTE = {"en": "hybrid", "zh": "bm25"}  # the route the chat's retrieval is closest to, per language
 
 Ranker = Callable[[str], list[DocNode]]
 
@@ -75,7 +70,7 @@ class Dataset:
     @property
     def language(self) -> str:
         """``zh`` when CJK characters make up most of the text's letters, else ``en``."""
-        return "zh" if cjk_share(self.paragraphs) >= CJK_SHARE else "en"
+        return language_of("".join(self.paragraphs))
 
     @property
     def lexical(self) -> str:
@@ -90,9 +85,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--paragraphs", type=int, default=None,
                         help="use only the first N paragraphs of each file and their questions")
     parser.add_argument("--questions", type=int, default=None, help="sample at most N questions per file")
-    parser.add_argument("--answers", type=int, default=0,
-                        help="also let the local LLM answer N sampled questions (exact match / F1)")
-    parser.add_argument("--llm", default=None, help="local chat model for --answers (default: ragjet's chat model)")
+    parser.add_argument("--answers", type=int, default=40,
+                        help="questions per file the chat model answers (exact match / F1; default: %(default)s, "
+                             "0: retrieval only)")
+    parser.add_argument("--llm", default=None, help="chat model that answers (default: ragjet's default chat model)")
+    parser.add_argument("--baseline-llm", default="SmolLM2-135M-Instruct",
+                        help="a second model answering from the same paragraphs, for comparison ('none': skip)")
     parser.add_argument("--seed", type=int, default=0, help="random seed for the samples (default: %(default)s)")
 
 
@@ -107,11 +105,16 @@ def run(args: argparse.Namespace) -> Report:
     if args.answers < 0:
         raise SystemExit(f"--answers must not be negative, got {args.answers}")
     from ..models import TrainableModule
+    from ..models.trainable import default_chat_model
 
     embed = MemoEmbedding(TrainableModule(EMBED_MODEL))
     rerank = TrainableModule(EMBED_MODEL, type="rerank", embed=embed)
-    llm = _answer_model(args.llm) if args.answers else None
+    model = args.llm or default_chat_model()
+    baseline = None if (args.baseline_llm or "none").lower() == "none" else args.baseline_llm
+    setups = answer_setups(model, baseline) if args.answers else []
+    models = {s.model: load_answer_model(s.model) for s in setups}
     rows: list[dict[str, Any]] = []
+    answers: list[dict[str, Any]] = []
     notes = [f"unit: the paragraph (one node per file); recall@k: share of questions whose answer's paragraph "
              f"is in the top k; mrr: mean 1/rank within the top {max(KS)}; either@5: dense or bm25 finds it in its "
              f"top 5; dense+rerank: dense top-{RERANK_CANDIDATES} reordered by the rerank module"]
@@ -122,19 +125,24 @@ def run(args: argparse.Namespace) -> Report:
         data_rows = evaluate(data, sample, routes)
         rows += data_rows
         notes.append(_hybrid_note(data, data_rows))
-        if llm is not None:
-            rows.append(answer_row(data, _sample(sample, args.answers, args.seed + 1), routes["hybrid"], llm))
-    if llm is not None:
-        notes.append(f"em / f1: {getattr(llm, 'model_id', llm)} answering from the hybrid route's top "
-                     f"{ANSWER_CONTEXT} paragraphs; SQuAD normalisation, character F1 for Chinese")
+        if setups:
+            answers += answer_rows(data, _sample(sample, args.answers, args.seed + 1),
+                                   routes[ANSWER_ROUTE[data.language]], setups, models)
+    if setups:
+        notes.append(f"answers: the RAG chat's prompt (short style) and decoding; retrieved = the top "
+                     f"{ANSWER_CONTEXT} paragraphs of the hybrid route (English) or bm25_chinese (Chinese), gold = "
+                     f"the question's own paragraph; SQuAD normalisation, character F1 for Chinese")
+        notes += answer_notes(answers, model)
+    columns = ["data", "lang", "route", "questions", "recall_at_1", "recall_at_5", "recall_at_10", "mrr",
+               "either_at_5", "em", "f1", "loop_rate", "s_per_answer"]
     return Report(
-        title=f"quality: finding the answer's paragraph ({EMBED_MODEL} dense, bm25, hybrid, rerank)",
-        columns=["data", "lang", "route", "questions", "recall_at_1", "recall_at_5", "recall_at_10", "mrr",
-                 "either_at_5", "em", "f1"],
-        rows=rows, notes=notes, plot_columns=["recall_at_1", "recall_at_5", "recall_at_10", "mrr"],
+        title=f"quality: finding the answer's paragraph ({EMBED_MODEL} dense, bm25, hybrid, rerank) and answering",
+        columns=columns, rows=[{c: row.get(c) for c in columns} for row in rows + answers], notes=notes,
+        plot_columns=["recall_at_1", "recall_at_5", "recall_at_10", "mrr", "em", "f1"],
         plot_label=["data", "route"],
-        meta={"files": [str(f) for f in files], "embed": EMBED_MODEL, "seed": args.seed,
-              "paragraphs": args.paragraphs, "questions": args.questions, "answers": args.answers})
+        meta={"files": [str(f) for f in files], "embed": EMBED_MODEL, "seed": args.seed, "llm": model,
+              "baseline_llm": baseline, "paragraphs": args.paragraphs, "questions": args.questions,
+              "answers": args.answers})
 
 
 class MemoEmbedding:
@@ -180,15 +188,6 @@ def load_dataset(path: Path, max_paragraphs: Optional[int] = None) -> Dataset:
                 if answers:
                     questions.append(Question(qa["question"].strip(), answers, index[context]))
     return Dataset(Path(path).stem, list(index), questions)
-
-
-def cjk_share(texts: list[str]) -> float:
-    """Share of CJK characters among the letters and ideographs of ``texts``."""
-    cjk = letters = 0
-    for text in texts:
-        cjk += len(_CJK.findall(text))
-        letters += sum(ch.isalpha() for ch in text)
-    return cjk / letters if letters else 0.0
 
 
 def corpus_folder(data: Dataset) -> Path:
@@ -248,8 +247,7 @@ def evaluate(data: Dataset, questions: list[Question], routes: dict[str, Ranker]
         n = len(found)
         row: dict[str, Any] = {"data": data.name, "lang": data.language, "route": name, "questions": n,
                                "mrr": sum(1 / r for r in found if r is not None) / n if n else 0.0,
-                               "either_at_5": sum(either) / n if n and name == "hybrid" else None,
-                               "em": None, "f1": None}
+                               "either_at_5": sum(either) / n if n and name == "hybrid" else None}
         row.update({f"recall_at_{k}": sum(_hit(r, k) for r in found) / n if n else 0.0 for k in KS})
         rows.append(row)
     return rows
@@ -276,55 +274,3 @@ def _hybrid_note(data: Dataset, rows: list[dict[str, Any]]) -> str:
                        f"{gain * 100:+.1f} points (hybrid {hybrid_r5:.3f}; either@5 {either:.3f}, "
                        f"headroom {(1 - best_r5) * 100:.1f} points)",
                        f"≥ +{MIN_HYBRID_GAIN * 100:.0f} points", gain >= MIN_HYBRID_GAIN - 1e-9)
-
-
-# -- answers --------------------------------------------------------------------------------------------------
-def _answer_model(name: Optional[str]) -> Any:
-    from ..chat import DEFAULT_LLM
-    from ..models import ChatPrompter, TrainableModule
-
-    llm = TrainableModule(name or DEFAULT_LLM, max_tokens=32, temperature=0.0)
-    return llm.prompt(ChatPrompter(ANSWER_PROMPT, extra_keys=["context_str"]))
-
-
-def answer_row(data: Dataset, questions: list[Question], retriever: Ranker, llm: Any) -> dict[str, Any]:
-    """Exact match and F1 of the LLM's answers from ``retriever``'s top paragraphs."""
-    em = f1 = 0.0
-    for q in questions:
-        context = "\n\n".join(n.get_content() for n in retriever(q.text)[:ANSWER_CONTEXT])
-        answer = str(llm({"query": q.text, "context_str": context})).strip()
-        em += max(exact_match(answer, gold, data.language) for gold in q.answers)
-        f1 += max(f1_score(answer, gold, data.language) for gold in q.answers)
-    n = max(len(questions), 1)
-    return {"data": data.name, "lang": data.language, "route": "llm answers", "questions": len(questions),
-            "recall_at_1": None, "recall_at_5": None, "recall_at_10": None, "mrr": None, "either_at_5": None,
-            "em": em / n, "f1": f1 / n}
-
-
-def normalize_answer(text: str, language: str = "en") -> str:
-    """SQuAD's normalisation (lower case, no punctuation, articles or extra spaces); for Chinese, also no
-    spaces and no full-width punctuation."""
-    text = text.lower()
-    if language == "zh":
-        return "".join(ch for ch in text if not ch.isspace() and not _is_punctuation(ch))
-    text = "".join(ch for ch in text if ch not in string.punctuation)
-    return " ".join(_ARTICLES.sub(" ", text).split())
-
-
-def exact_match(prediction: str, gold: str, language: str = "en") -> float:
-    return float(normalize_answer(prediction, language) == normalize_answer(gold, language))
-
-
-def f1_score(prediction: str, gold: str, language: str = "en") -> float:
-    """Token F1 (SQuAD); character F1 for Chinese."""
-    pred, ref = normalize_answer(prediction, language), normalize_answer(gold, language)
-    pred_tokens, ref_tokens = (list(pred), list(ref)) if language == "zh" else (pred.split(), ref.split())
-    common = sum((collections.Counter(pred_tokens) & collections.Counter(ref_tokens)).values())
-    if common == 0:
-        return 0.0
-    precision, recall = common / len(pred_tokens), common / len(ref_tokens)
-    return 2 * precision * recall / (precision + recall)
-
-
-def _is_punctuation(ch: str) -> bool:
-    return ch in string.punctuation or unicodedata.category(ch).startswith("P")

@@ -1,11 +1,14 @@
-"""``ragjet bench serve``: N concurrent streaming chat clients against a server: requests/s, time to first token.
+"""``ragjet bench serve``: concurrent streaming chat clients against a server: time to first token, answers/min.
 
 Without ``--url`` the bench starts ``ragjet serve`` (local defaults, ``--serve-args`` added) in its own process on
-127.0.0.1 and samples that process's resident memory during the run, so "memory flat" is checked too. Each
-client sends the question, reads the streamed answer to ``[DONE]``, and starts over until ``--seconds`` have
-passed; answers still streaming then may finish within ``--grace`` seconds (they count), the rest are cut and
-reported as unfinished. An error is a non-200 status, an error event, a stream without ``[DONE]`` or a broken
-connection. One untimed request warms the server up first.
+127.0.0.1, once per ``--deploys`` entry: ``in-process`` (the chat model in the server's process, one request at
+a time in its queue) and ``llama-server`` (``--deploy llama-server``: llama.cpp's C++ server with parallel
+slots; skipped with a note when it is not built). Each server is measured with each ``--clients`` count, and
+its resident memory is sampled, so "memory flat" is checked too. Each client sends the question, reads the
+streamed answer to ``[DONE]``, and starts over until ``--seconds`` have passed; answers still streaming then
+may finish within ``--grace`` seconds (they count), the rest are cut and reported as unfinished. An error is a
+non-200 status, an error event, a stream without ``[DONE]`` or a broken connection. One untimed request warms
+each server up first. Every client asks the same question, so the prompt caches of both servers help alike.
 """
 from __future__ import annotations
 
@@ -23,11 +26,11 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 
-from ..cli import SAMPLE_QUESTION
+from ..data import SAMPLE_QUESTION
 from ..registry import missing_extra
 from .report import Report, target_note
 
@@ -35,6 +38,8 @@ SERVER_START_TIMEOUT_S = 600.0
 RSS_SAMPLE_S = 1.0
 OUTPUT_LINES = 40
 MAX_RSS_GROWTH = 0.10  # "memory flat": from the middle of the run to its end, the server grows under 10%
+IN_PROCESS = "in-process"
+MAX_TTFT_SHARE = 0.5  # llama-server's slots: at most half the in-process queue's TTFT p50 at the most clients
 
 
 @dataclass
@@ -49,41 +54,71 @@ class Tally:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--clients", type=int, default=20, help="concurrent streaming clients (default: %(default)s)")
-    parser.add_argument("--seconds", type=float, default=30.0, help="how long clients start new requests")
+    parser.add_argument("--clients", type=_counts, default=[1, 8],
+                        help="concurrent streaming clients, one run per count (default: 1,8)")
+    parser.add_argument("--seconds", type=float, default=60.0, help="how long clients start new requests, per run")
     parser.add_argument("--grace", type=float, default=300.0,
                         help="how long answers still streaming at the end may take to finish (default: %(default)s)")
     parser.add_argument("--url", default=None, help="a running server (default: start `ragjet serve` on 127.0.0.1)")
     parser.add_argument("--api-key", default=None, help="API key of the server at --url")
     parser.add_argument("--question", default=SAMPLE_QUESTION, help="what every client asks")
     parser.add_argument("--serve-args", default="",
-                        help="extra options for the server the bench starts, e.g. \"--llm none --embed none\"")
+                        help="extra options for the servers the bench starts, e.g. \"--llm none --embed none\"")
+    parser.add_argument("--deploys", type=lambda v: [d.strip() for d in v.split(",") if d.strip()],
+                        default=[IN_PROCESS, "llama-server"],
+                        help=f"how the started servers run the chat model: {IN_PROCESS} and/or a --deploy engine "
+                             f"(default: {IN_PROCESS},llama-server)")
+
+
+def _counts(value: str) -> list[int]:
+    counts = [int(v) for v in value.split(",") if v.strip()]
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"--clients {value!r}: give positive counts, e.g. 1,8")
+    return counts
 
 
 def run(args: argparse.Namespace) -> Report:
-    if args.clients < 1 or args.seconds <= 0:
-        raise ValueError("--clients and --seconds must be positive")
+    if args.seconds <= 0:
+        raise ValueError("--seconds must be positive")
     try:
         import httpx
     except ImportError:
         raise missing_extra("httpx", "web") from None
-    server = None if args.url else ServerProcess(shlex.split(args.serve_args))
+    rows: list[dict[str, Any]] = []
+    notes: list[str] = []
+    for deploy in [None] if args.url else args.deploys:
+        if deploy not in (None, IN_PROCESS) and not _engine_built(deploy):
+            notes.append(f"{deploy}: not built here, skipped (bash scripts/build-llama-server.sh builds it)")
+            continue
+        extra = [] if deploy in (None, IN_PROCESS) else ["--deploy", deploy]
+        server = None if args.url else ServerProcess(shlex.split(args.serve_args) + extra)
+        try:
+            url = args.url or server.url
+            headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
+            for clients in args.clients:
+                tally, elapsed, rss = asyncio.run(_load(httpx, url, headers, args, clients, server))
+                rows.append(_row(deploy or url, clients, args, tally, elapsed, rss, notes))
+        finally:
+            if server is not None:
+                server.stop()
+    return _report(args, rows, notes)
+
+
+def _engine_built(deploy: str) -> bool:
+    from ..deploy.registry import make
+
     try:
-        url = args.url or server.url
-        headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
-        tally, elapsed, rss = asyncio.run(_load(httpx, url, headers, args, server))
-    finally:
-        if server is not None:
-            server.stop()
-    return _report(args, url, tally, elapsed, rss)
+        return make(deploy).installed()
+    except (KeyError, ValueError, ImportError):
+        return False
 
 
-async def _load(httpx, url: str, headers: dict[str, str], args: argparse.Namespace,
+async def _load(httpx, url: str, headers: dict[str, str], args: argparse.Namespace, clients: int,
                 server: Optional["ServerProcess"]) -> tuple[Tally, float, list[tuple[float, float]]]:
-    """Warm up, then run the clients while sampling the server's memory; (tally, seconds, RSS samples as
-    (seconds into the run, MiB))."""
+    """Warm up, then run ``clients`` clients while sampling the server's memory; (tally, seconds, RSS samples
+    as (seconds into the run, MiB))."""
     body = {"model": "ragjet", "stream": True, "messages": [{"role": "user", "content": args.question}]}
-    limits = httpx.Limits(max_connections=args.clients + 1, max_keepalive_connections=args.clients + 1)
+    limits = httpx.Limits(max_connections=clients + 1, max_keepalive_connections=clients + 1)
     timeout = httpx.Timeout(30.0, read=None)
     async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=timeout) as http:
         warm = Tally()
@@ -100,7 +135,7 @@ async def _load(httpx, url: str, headers: dict[str, str], args: argparse.Namespa
             while time.perf_counter() < deadline:
                 await _ask(http, body, tally)
 
-        tasks = [asyncio.create_task(client()) for _ in range(args.clients)]
+        tasks = [asyncio.create_task(client()) for _ in range(clients)]
         done, pending = await asyncio.wait(tasks, timeout=args.seconds + args.grace)
         for task in pending:
             task.cancel()
@@ -150,35 +185,57 @@ async def _sample_rss(server: "ServerProcess", start: float, out: list[tuple[flo
         await asyncio.sleep(RSS_SAMPLE_S)
 
 
-def _report(args: argparse.Namespace, url: str, tally: Tally, elapsed: float,
-            rss: list[tuple[float, float]]) -> Report:
+def _row(server: str, clients: int, args: argparse.Namespace, tally: Tally, elapsed: float,
+         rss: list[tuple[float, float]], notes: list[str]) -> dict[str, Any]:
+    """One run's numbers; its memory and error checks go to ``notes``."""
     done = len(tally.latency_s)
 
     def pct(values: list[float], q: float) -> Optional[float]:
         return float(np.percentile(values, q)) if values else None
 
-    row = {"clients": args.clients, "seconds": args.seconds, "requests": done, "errors": len(tally.errors),
-           "unfinished": tally.unfinished, "req_per_sec": done / elapsed if elapsed > 0 else 0.0,
-           "ttft_p50_s": pct(tally.ttft_s, 50), "ttft_p95_s": pct(tally.ttft_s, 95),
-           "latency_p50_s": pct(tally.latency_s, 50)}
-    columns = list(row)
-    notes = [f"server: {url}" + ("" if args.url else f" (`{' '.join(['ragjet serve', args.serve_args]).strip()}`)")]
+    row: dict[str, Any] = {
+        "server": server, "clients": clients, "requests": done, "errors": len(tally.errors),
+        "unfinished": tally.unfinished, "answers_per_min": 60 * done / elapsed if elapsed > 0 else 0.0,
+        "ttft_p50_s": pct(tally.ttft_s, 50), "ttft_p95_s": pct(tally.ttft_s, 95),
+        "latency_p50_s": pct(tally.latency_s, 50), "rss_peak_mib": None}
+    label = f"{server}, {clients} client{'s' if clients > 1 else ''}"
     if rss:
         mib = [m for _, m in rss]
         mid = next((m for t, m in rss if t >= args.seconds / 2), mib[-1])
-        row.update(rss_start_mib=mib[0], rss_mid_mib=mid, rss_peak_mib=max(mib), rss_end_mib=mib[-1])
-        columns += ["rss_start_mib", "rss_mid_mib", "rss_peak_mib", "rss_end_mib"]
+        row["rss_peak_mib"] = max(mib)
         growth = mib[-1] / mid - 1
-        notes.append(target_note("server memory flat under load (end vs middle of the run)", f"{growth:+.1%}",
-                                 f"≤ {MAX_RSS_GROWTH:.0%}", growth <= MAX_RSS_GROWTH))
-        notes.append("rss_start: after one warm-up request, before the load; start → mid is the working set of "
-                     "the concurrent requests")
-    notes.append(target_note("errors", str(len(tally.errors)), "0", not tally.errors))
-    notes += [f"first error: {tally.errors[0]}"] if tally.errors else []
-    return Report(title=f"serve: {args.clients} streaming clients for {args.seconds:g} s", columns=columns,
-                  rows=[row], notes=notes, plot_columns=["ttft_p50_s", "ttft_p95_s", "latency_p50_s"],
-                  plot_label="clients", ok=not tally.errors,
-                  meta={"url": url, "question": args.question, "errors": tally.errors[:20]})
+        notes.append(target_note(f"{label}: server memory flat under load (end vs middle of the run)",
+                                 f"{growth:+.1%}", f"≤ {MAX_RSS_GROWTH:.0%}", growth <= MAX_RSS_GROWTH))
+    notes.append(target_note(f"{label}: errors", str(len(tally.errors)), "0", not tally.errors))
+    notes += [f"{label}: first error: {tally.errors[0]}"] if tally.errors else []
+    row["errors_seen"] = tally.errors[:5]
+    return row
+
+
+def _report(args: argparse.Namespace, rows: list[dict[str, Any]], notes: list[str]) -> Report:
+    most = max(args.clients)
+    baseline = next((r for r in rows if r["server"] == IN_PROCESS and r["clients"] == most), None)
+    for row in rows:
+        row["ttft_p50_vs_in_process"] = None
+        base = next((r for r in rows if r["server"] == IN_PROCESS and r["clients"] == row["clients"]), None)
+        if base and base["ttft_p50_s"] and row["ttft_p50_s"] is not None:
+            row["ttft_p50_vs_in_process"] = row["ttft_p50_s"] / base["ttft_p50_s"]
+    for row in rows:
+        if baseline is not None and row is not baseline and row["clients"] == most and row["ttft_p50_vs_in_process"]:
+            share = row["ttft_p50_vs_in_process"]
+            notes.append(target_note(f"{row['server']}: TTFT p50 with {most} clients vs the in-process queue",
+                                     f"{row['ttft_p50_s']:.2f} s vs {baseline['ttft_p50_s']:.2f} s = {share:.2f}x",
+                                     f"≤ {MAX_TTFT_SHARE}x", share <= MAX_TTFT_SHARE))
+    notes.insert(0, f"question: {args.question!r}; servers: `ragjet serve {args.serve_args}`".rstrip() + " (+ --deploy "
+                 "ENGINE for an engine); rss: the ragjet server process (an engine's own process not included)")
+    columns = ["server", "clients", "requests", "errors", "unfinished", "answers_per_min", "ttft_p50_s",
+               "ttft_p95_s", "latency_p50_s", "ttft_p50_vs_in_process", "rss_peak_mib"]
+    errors = [e for r in rows for e in r.pop("errors_seen")]
+    return Report(title=f"serve: {', '.join(map(str, args.clients))} streaming clients for {args.seconds:g} s each",
+                  columns=columns, rows=rows, notes=notes, plot_columns=["ttft_p50_s", "ttft_p95_s", "latency_p50_s"],
+                  plot_label=["server", "clients"], ok=not errors,
+                  meta={"question": args.question, "errors": errors[:20], "deploys": args.deploys,
+                        "serve_args": args.serve_args})
 
 
 class ServerProcess:

@@ -46,7 +46,8 @@ class DeployMethod:
     NAME_FLAG: ClassVar[str] = "--served-model-name"
     HEALTH_PATH: ClassVar[str] = "/v1/models"
     SWITCH_BOOLS: ClassVar[bool] = True  # True: ``--flag`` for True, nothing for False; else ``--flag True``
-    REQUEST_OPTIONS: ClassVar[Mapping[str, Any]] = {}  # sent with every request unless the model sets them
+    # A request option under this engine's own name (vLLM and LMDeploy say repetition_penalty)
+    OPTION_NAMES: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self, args: Optional[Mapping[str, Any]] = None, *,
                  start_timeout: float = DEFAULT_START_TIMEOUT_S) -> None:

@@ -13,6 +13,7 @@ class Lightllm(DeployMethod):
     name: ClassVar[str] = "lightllm"
     package: ClassVar[str] = "lightllm"
     modules: ClassVar[tuple[str, ...]] = ("lightllm",)
+    OPTION_NAMES: ClassVar[Mapping[str, str]] = {"repeat_penalty": "repetition_penalty"}
     ARGS: ClassVar[Mapping[str, Any]] = {
         "tp": 1, "max_total_token_num": None, "max_req_total_len": None, "batch_max_tokens": None,
         "running_max_req_size": None, "data_type": None, "mode": None, "tokenizer_mode": None,

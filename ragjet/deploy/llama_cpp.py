@@ -14,7 +14,8 @@
   arguments are the fields of the installed server's settings.
 
 Either way the engine answers as in-process `LocalChat` does: where a server's defaults differ (the Python
-server's ``logits_all``, batch threads, ``repeat_penalty`` 1.1), ragjet passes the in-process values. ``n_ctx``
+server's ``logits_all``, batch threads), ragjet passes the in-process values, and every request carries the
+model's decoding options (``temperature``, ``repeat_penalty``, ``max_tokens``). ``n_ctx``
 and ``n_threads`` mean the same for both (the C++ server's ``ctx-size`` is shared by its slots, so ragjet gives
 it ``n_ctx`` per slot).
 """
@@ -58,8 +59,6 @@ class LlamaCpp(DeployMethod):
 
     name: ClassVar[str] = "llamacpp"
     package: ClassVar[str] = "llama-cpp-python[server]"
-    # The servers' requests would otherwise differ from llama_cpp.Llama (LocalChat), which uses 1.0.
-    REQUEST_OPTIONS: ClassVar[Mapping[str, Any]] = {"repeat_penalty": 1.0}
 
     def __new__(cls, *args: Any, **kwargs: Any) -> "LlamaCpp":
         return super().__new__(cls._engine())

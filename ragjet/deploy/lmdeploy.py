@@ -13,6 +13,7 @@ class LMDeploy(DeployMethod):
     name: ClassVar[str] = "lmdeploy"
     package: ClassVar[str] = "lmdeploy"
     modules: ClassVar[tuple[str, ...]] = ("lmdeploy",)
+    OPTION_NAMES: ClassVar[Mapping[str, str]] = {"repeat_penalty": "repetition_penalty"}
     ARGS: ClassVar[Mapping[str, Any]] = {
         "tp": 1, "backend": None, "model-format": None, "session-len": None, "max-batch-size": None,
         "cache-max-entry-count": None, "quant-policy": None, "dtype": None, "max-prefill-token-num": None,

@@ -45,7 +45,8 @@ class DeployedModel(ChatModule):
                 self.method.start(self.model, self.served_name)
                 self._client = OnlineChatModule(base_url=self.method.url, model=self.served_name,
                                                 timeout=REQUEST_TIMEOUT_S,
-                                                **{**self.method.REQUEST_OPTIONS, **self.options})
+                                                **{self.method.OPTION_NAMES.get(k, k): v
+                                                   for k, v in self.options.items()})
             return self._client
 
     def stop(self) -> None:

@@ -13,6 +13,7 @@ class Vllm(DeployMethod):
     name: ClassVar[str] = "vllm"
     package: ClassVar[str] = "vllm"
     modules: ClassVar[tuple[str, ...]] = ("vllm",)
+    OPTION_NAMES: ClassVar[Mapping[str, str]] = {"repeat_penalty": "repetition_penalty"}
     ARGS: ClassVar[Mapping[str, Any]] = {
         "tensor-parallel-size": 1, "pipeline-parallel-size": 1, "max-num-batched-tokens": None,
         "max-num-seqs": None, "max-model-len": None, "gpu-memory-utilization": None, "dtype": None,

@@ -1,24 +1,30 @@
 """`LocalChat`: a GGUF chat model run in-process on the CPU through llama.cpp (``llama_cpp.Llama``).
 
-The model loads on the first call (or `start`), once, under a lock; generation holds another lock because a
-llama.cpp context serves one sequence at a time. Messages come from the module's prompter and are rendered
-with the GGUF's own chat template (``create_chat_completion``).
+The model loads on the first call (or `start`), once, under a lock. A llama.cpp context serves one sequence
+at a time, so calls take turns in a first-come-first-served `TurnQueue`: a waiting caller can learn its
+position and leave the queue (the web server does both). Messages come from the module's prompter and are
+rendered with the GGUF's own chat template (``create_chat_completion``).
+
+Decoding is greedy (``temperature=0``) with llama.cpp's repeat penalty (1.1 over the last 64 tokens) by
+default: a RAG answer should copy from its context, not sample around it, and small models left at penalty
+1.0 fall into loops. `ChatModule` stops an answer that repeats itself anyway.
 
 A prompt longer than ``n_ctx - max_tokens`` never reaches llama.cpp (which would fail): the lowest-ranked
 context is dropped first (whole trailing lines of the prompter's extra keys, ``context_str``, whose nodes are
-joined best first), then the oldest turns of the call's history, then the end of the query, with a warning.
+joined best first), then the oldest turns of the call's history, then the end of the query, with a warning and a notice to the caller (`record_notice`).
 
-Threads, measured on this project's 2-core machine (SmolLM2-135M-Instruct Q4_1; tokens/s generating 96 tokens /
-evaluating a 540-token prompt; best of 3, several runs):
+Threads, measured on this project's 2-core machine (tokens/s generating / evaluating a prompt; best of 3):
 
-    machine state                             n_threads=1        n_threads=2
-    idle                                      62 / 100           107 / 217
-    other jobs coming and going               50-60 / 85-98      18-77 / 42-169
-    other core busy (a spinning process)      53-57 / 78-98      6-15 / 40-44
+    model                                   machine state            n_threads=1     n_threads=2
+    SmolLM2-135M-Instruct Q4_1              idle                     62 / 100        107 / 217
+                                            other core busy          53-57 / 78-98   6-15 / 40-44
+    Qwen2.5-Coder-0.5B-Instruct Q4_K_M      idle                     12.6 / 58       24.8 / 84
+                                            other core busy          14.9 / 56       9.5 / 46
 
 Two threads win only on an idle machine; as soon as anything else runs (the embedder, a retriever, the web
 server, another process) they wait on each other at every token and collapse, while one thread stays steady.
-The default is therefore half the cores (llama.cpp's own choice), one thread here.
+Generation therefore uses half the cores (llama.cpp's own choice), one thread here. A prompt is evaluated in
+one burst, while the rest of the pipeline waits for it, so ``n_threads_batch`` defaults to every core.
 """
 from __future__ import annotations
 
@@ -28,13 +34,18 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 
+from ..flow.sources import record_notice
 from ..log import LOG
 from ..registry import missing_extra
+from .loop_guard import DEFAULT_LOOP_RULES, LoopRules
 from .prompter import QUERY_KEY, ChatModule, Message, history_messages
+from .prompt_cache import PromptCache
+from .turns import TurnQueue
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 DEFAULT_THREADS = max(1, (os.cpu_count() or 2) // 2)
+PROMPT_THREADS = os.cpu_count() or 1
 # Tokens a chat template adds around each message, when the GGUF has no template to render and count.
 _MESSAGE_OVERHEAD = 8
 
@@ -55,9 +66,11 @@ class LocalChat(ChatModule):
     ``n_threads=None`` uses `DEFAULT_THREADS` (measured above)."""
 
     def __init__(self, model_path: str | os.PathLike[str], n_ctx: int = 2048, n_threads: Optional[int] = None,
-                 max_tokens: int = 256, temperature: float = 0.2, stream: bool = False,
-                 model_id: Optional[str] = None) -> None:
-        super().__init__(stream)
+                 max_tokens: int = 256, temperature: float = 0.0, repeat_penalty: float = 1.1,
+                 stream: bool = False, model_id: Optional[str] = None,
+                 loop_rules: Optional[LoopRules] = DEFAULT_LOOP_RULES, n_threads_batch: Optional[int] = None,
+                 prompt_cache: bool = True) -> None:
+        super().__init__(stream, loop_rules)
         self.model_path = Path(model_path).expanduser()
         if not self.model_path.is_file():
             raise FileNotFoundError(f"GGUF model file not found: {self.model_path}")
@@ -65,13 +78,16 @@ class LocalChat(ChatModule):
             raise ValueError(f"max_tokens ({max_tokens}) must be smaller than n_ctx ({n_ctx})")
         self.n_ctx = n_ctx
         self.n_threads = n_threads or DEFAULT_THREADS
+        self.n_threads_batch = n_threads_batch or PROMPT_THREADS
         self.max_tokens = max_tokens
         self.temperature = temperature
+        self.repeat_penalty = repeat_penalty
         self.model_id = model_id or self.model_path.stem
         self._llm: Any = None
         self._formatter: Any = None
         self._load_lock = threading.Lock()
-        self._gen_lock = threading.Lock()
+        self._turns = TurnQueue()
+        self._cache = PromptCache(self.model_path) if prompt_cache else None
 
     def start(self) -> "LocalChat":
         """Load the model now (otherwise it loads on first use)."""
@@ -87,9 +103,10 @@ class LocalChat(ChatModule):
             from llama_cpp.llama_chat_format import Jinja2ChatFormatter
         except ImportError:
             raise missing_extra("llama-cpp-python", "local") from None
-        LOG.info("loading %s (llama.cpp, %d threads, n_ctx=%d)", self.model_path.name, self.n_threads, self.n_ctx)
+        LOG.info("loading %s (llama.cpp, %d threads, %d for prompts, n_ctx=%d)", self.model_path.name,
+                 self.n_threads, self.n_threads_batch, self.n_ctx)
         llm = Llama(str(self.model_path), n_ctx=self.n_ctx, n_threads=self.n_threads,
-                    n_threads_batch=self.n_threads, verbose=False)
+                    n_threads_batch=self.n_threads_batch, verbose=False)
         template = llm.metadata.get("tokenizer.chat_template")
         if template is None:
             return None, llm
@@ -101,47 +118,67 @@ class LocalChat(ChatModule):
     def deploy_method(self, method: Any, args: Optional[Mapping[str, Any]] = None) -> Any:
         """This model served by an engine process instead of in-process (``deploy.LlamaCpp``,
         ``(deploy.LlamaCpp, {...})``...): a `ragjet.deploy.DeployedModel` with this model's prompter, stream
-        flag, ``max_tokens`` and ``temperature``; ``n_ctx`` and ``n_threads`` apply where the engine takes them.
+        flag and decoding options; ``n_ctx`` and ``n_threads`` apply where the engine takes them.
         The engine does not shrink an over-long prompt as `_fit` does here."""
         from ..deploy import deploy_model  # the deploy layer builds on the models layer, not the reverse
 
         return deploy_model(method, args, model=str(self.model_path), served_name=self.model_id,
                             stream=self._stream, prompter=self.prompter,
                             engine_defaults={"n_ctx": self.n_ctx, "n_threads": self.n_threads},
-                            options={"max_tokens": self.max_tokens, "temperature": self.temperature})
+                            options=self._options())
+
+    def _options(self) -> dict[str, Any]:
+        return {"max_tokens": self.max_tokens, "temperature": self.temperature,
+                "repeat_penalty": self.repeat_penalty}
 
     def count_tokens(self, messages: Sequence[Message]) -> int:
         """Tokens of ``messages`` rendered as the model will see them (chat template included)."""
         llm = self.start()._llm
-        if self._formatter is None:
+        tokens = self._prompt_tokens(messages)
+        if tokens is None:
             text = "".join(m["content"] for m in messages)
             return len(llm.tokenize(text.encode(), add_bos=True)) + _MESSAGE_OVERHEAD * len(messages)
-        prompt = self._formatter(messages=list(messages)).prompt
-        return len(llm.tokenize(prompt.encode(), add_bos=True, special=True))
+        return len(tokens)
 
     def _chat(self, input: str | Mapping[str, Any], history: Optional[Sequence[Any]], stream: bool,
               **kw: Any) -> Iterator[str]:
         values = self.prompter.inputs(input)
         turns = history_messages(history)
         self.start()
-        options = {"max_tokens": self.max_tokens, "temperature": self.temperature, **kw}
+        options = {**self._options(), **kw}
         if self.prompter.tools:
             options["tools"] = self.prompter.tools
-        if stream:
-            return self._pieces(values, turns, options)
-        with self._gen_lock:
-            messages = self._fit(values, turns, options["max_tokens"])
-            result = self._llm.create_chat_completion(messages=messages, **options)
-        return iter([result["choices"][0]["message"].get("content") or ""])
+        return self._generate(values, turns, options, stream)
 
-    def _pieces(self, values: dict[str, str], turns: list[Message], options: dict[str, Any]) -> Iterator[str]:
-        with self._gen_lock:
+    def _generate(self, values: dict[str, str], turns: list[Message], options: dict[str, Any],
+                  stream: bool) -> Iterator[str]:
+        """The answer's pieces, generated in this call's turn; the prompt's state is restored from and saved
+        to the prompt cache around it."""
+        with self._turns.turn():
             messages = self._fit(values, turns, options["max_tokens"])
-            chunks = self._llm.create_chat_completion(messages=messages, stream=True, **options)
-            for chunk in chunks:
-                piece = chunk["choices"][0]["delta"].get("content")
-                if piece:
-                    yield piece
+            prompt = self._prompt_tokens(messages) if self._cache is not None else None
+            if prompt is not None:
+                self._cache.restore(self._llm, prompt)
+            try:
+                if not stream:
+                    result = self._llm.create_chat_completion(messages=messages, **options)
+                    yield result["choices"][0]["message"].get("content") or ""
+                    return
+                for chunk in self._llm.create_chat_completion(messages=messages, stream=True, **options):
+                    piece = chunk["choices"][0]["delta"].get("content")
+                    if piece:
+                        yield piece
+            finally:
+                if prompt is not None and list(self._llm.input_ids[:len(prompt)]) == prompt:
+                    self._cache.store(self._llm, prompt)
+
+    def _prompt_tokens(self, messages: Sequence[Message]) -> Optional[list[int]]:
+        """The tokens llama-cpp-python's chat handler feeds the model for ``messages`` (None without a chat
+        template, where it formats them its own way)."""
+        if self._formatter is None:
+            return None
+        result = self._formatter(messages=list(messages))
+        return self._llm.tokenize(result.prompt.encode(), add_bos=not result.added_special, special=True)
 
     def _fit(self, values: dict[str, str], turns: list[Message], max_tokens: int) -> list[Message]:
         """The messages, shrunk to leave ``max_tokens`` of the context window for the answer."""
@@ -170,6 +207,8 @@ class LocalChat(ChatModule):
             if fits(values, turns):
                 LOG.warning("prompt of %d tokens exceeds n_ctx - max_tokens = %d - %d; dropped %s",
                             size, self.n_ctx, max_tokens, "; ".join(shrunk))
+                record_notice(f"the prompt was cut to fit the model's {self.n_ctx}-token context: dropped "
+                              + "; ".join(shrunk))
                 return self.prompter.render(values, turns)
         raise ValueError(f"the prompter's instruction alone exceeds {budget} tokens (n_ctx {self.n_ctx} - "
                          f"max_tokens {max_tokens}); raise n_ctx or shorten the instruction")

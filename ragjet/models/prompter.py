@@ -9,7 +9,9 @@ prompter, so a pipeline can swap one for the other.
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator, Mapping, Optional, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
+
+from .loop_guard import DEFAULT_LOOP_RULES, LoopRules, stop_loops
 
 Message = dict[str, str]
 QUERY_KEY = "query"
@@ -61,13 +63,26 @@ class ChatPrompter:
     def render(self, values: Mapping[str, str], history: Sequence[Message] = ()) -> list[Message]:
         """Messages from already checked ``values`` (see `inputs`); chat models re-render after shrinking them."""
         extras = {k: values[k] for k in self.extra_keys}
-        system = _fill(self.system, extras)
-        appended = [f"### {k}:\n{v}" for k, v in extras.items() if "{" + k + "}" not in self.system + self.user]
+        template = self.system_template(values)
+        system = _fill(template, extras)
+        named = template + self.user_template(values)
+        appended = [f"### {k}:\n{v}" for k, v in extras.items() if "{" + k + "}" not in named]
         system = "\n\n".join(p for p in (system, *appended) if p)
         out = [{"role": "system", "content": system}] if system else []
         out += self.history + list(history)
-        out.append({"role": "user", "content": _fill(self.user, {**extras, QUERY_KEY: values[QUERY_KEY]})})
+        out.append({"role": "user", "content": _fill(self.user_template(values),
+                                                     {**extras, QUERY_KEY: values[QUERY_KEY]})})
         return out
+
+
+    def system_template(self, values: Mapping[str, str]) -> str:
+        """The system message before its keys are filled: the instruction, whatever the input (a subclass
+        may choose one per input, as the RAG prompt does by the question's language)."""
+        return self.system
+
+    def user_template(self, values: Mapping[str, str]) -> str:
+        """The user message before its keys are filled (``{query}`` unless the instruction gave one)."""
+        return self.user
 
 
 def history_messages(history: Optional[Sequence[Any]]) -> list[Message]:
@@ -90,10 +105,14 @@ def as_prompter(prompter: "ChatPrompter | str | Mapping[str, str] | None") -> Ch
 
 class ChatModule:
     """What local and online chat models share: ``prompt()``, and ``__call__`` that returns the answer, or an
-    iterator of text pieces when the module was made with ``stream=True``. Subclasses implement `_chat`."""
+    iterator of text pieces when the module was made with ``stream=True``. Subclasses implement `_chat`.
 
-    def __init__(self, stream: bool = False) -> None:
+    Every answer passes `stop_loops` with ``loop_rules`` (None turns it off): an answer that starts repeating
+    itself ends there, whatever model or engine wrote it."""
+
+    def __init__(self, stream: bool = False, loop_rules: Optional[LoopRules] = DEFAULT_LOOP_RULES) -> None:
         self._stream = stream
+        self.loop_rules = loop_rules
         self.prompter = ChatPrompter()
 
     def prompt(self, prompter: ChatPrompter | str | Mapping[str, str] | None = None) -> "ChatModule":
@@ -105,12 +124,15 @@ class ChatModule:
                  **kw: Any) -> str | Iterator[str]:
         if self._stream:
             return self.stream(input, history=history, **kw)
-        return "".join(self._chat(input, history, stream=False, **kw))
+        return "".join(self._guarded(self._chat(input, history, stream=False, **kw)))
 
     def stream(self, input: str | Mapping[str, Any], history: Optional[Sequence[Any]] = None,
                **kw: Any) -> Iterator[str]:
         """The answer as it is generated, piece by piece."""
-        return self._chat(input, history, stream=True, **kw)
+        return self._guarded(self._chat(input, history, stream=True, **kw))
+
+    def _guarded(self, pieces: Iterable[str]) -> Iterator[str]:
+        return stop_loops(pieces, self.loop_rules) if self.loop_rules else iter(pieces)
 
     def _chat(self, input: str | Mapping[str, Any], history: Optional[Sequence[Any]], stream: bool,
               **kw: Any) -> Iterator[str]:

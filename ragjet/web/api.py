@@ -7,6 +7,11 @@ the whole answer, and it stops (closing the token iterator, which frees the mode
 
 The sources of an answer (file, score, snippet) are the nodes the flow's Retriever / Reranker recorded
 (`ragjet.flow.sources`); they ride in an extra ``sources`` field of the response or of the last stream chunk.
+When the flow numbered them for the model (the RAG chat's prompt), ``cited`` lists the numbers the answer
+cites and each source says whether it was cited; ``notices`` says what a step had to change (a prompt cut to
+fit the context window). While a request waits for the in-process model, stream chunks with no choices and a
+``queue`` field (``{"position": n}``: n requests ahead) tell the client; a client that disconnects leaves the
+queue (`ragjet.models.turns`).
 
 A guard in front of the app checks the optional API key (``Authorization: Bearer KEY``) on every endpoint
 except the page itself and its static files, which carry no data, then the request size (413 when too big).
@@ -34,6 +39,7 @@ from starlette.staticfiles import StaticFiles
 
 from ..flow.sources import collect_sources
 from ..log import LOG
+from ..models.turns import TurnCancelled, waiting_as
 from ..rag.readers import READERS
 
 if TYPE_CHECKING:
@@ -121,8 +127,9 @@ def create_app(web: "WebModule") -> "Guard":
 
 # -- answers ------------------------------------------------------------------------------------------------
 class Answer:
-    """One flow call running in a worker thread, read as events ``("token", str)``, then ``("end", sources)``
-    or ``("error", exception)``. Closing the event stream early stops the worker at its next token."""
+    """One flow call running in a worker thread, read as events ``("queue", position)`` while it waits for
+    the model, ``("token", str)``, then ``("end", {"sources", "cited", "notices"})`` or ``("error", exception)``.
+    Closing the event stream early stops the worker at its next token, or takes it out of the model's queue."""
 
     def __init__(self, flow: Callable[[str], Any], query: str, pool: ThreadPoolExecutor) -> None:
         self._loop = asyncio.get_running_loop()
@@ -134,14 +141,20 @@ class Answer:
     def _work(self, flow: Callable[[str], Any], query: str) -> None:
         if self._cancelled.is_set():  # the client left while this waited for a free worker
             return
+        text: list[str] = []
         try:
-            with collect_sources() as sources, closing(_pieces(flow(query))) as pieces:
+            with collect_sources() as sources, waiting_as(lambda n: self._emit("queue", n), self._cancelled.is_set), \
+                    closing(_pieces(flow(query))) as pieces:
                 for piece in pieces:
                     if not self._wait_for_room():
                         return
+                    text.append(piece)
                     self._emit("token", piece)
-                nodes = sources.nodes
-            self._emit("end", source_dicts(nodes))
+            cited, cited_by = sources.citations("".join(text))
+            self._emit("end", {"sources": source_dicts(sources.nodes, cited), "cited": cited, "cited_by": cited_by,
+                               "notices": sources.notices})
+        except TurnCancelled:  # the client left while the request waited for the model
+            return
         except Exception as exc:
             LOG.error("pipeline failed on %r", query[:80], exc_info=exc)
             self._emit("error", exc)
@@ -165,7 +178,7 @@ class Answer:
                 if kind == "token":
                     self._room.release()
                 yield kind, value
-                if kind != "token":
+                if kind not in ("token", "queue"):
                     return
         finally:
             self._cancelled.set()
@@ -186,20 +199,24 @@ def _pieces(result: Any) -> Iterator[str]:
 
 
 async def sse_events(answer: Answer, model: str) -> AsyncIterator[str]:
-    """The answer as OpenAI ``chat.completion.chunk`` events; the last chunk carries ``sources``."""
+    """The answer as OpenAI ``chat.completion.chunk`` events; the last chunk carries ``sources`` (and
+    ``cited``, ``notices``); a chunk without choices carries the ``queue`` position while the request waits."""
     rid, created = _completion_id(), int(time.time())
 
-    def chunk(delta: dict[str, str], finish: Optional[str] = None, **extra: Any) -> str:
+    def chunk(delta: Optional[dict[str, str]], finish: Optional[str] = None, **extra: Any) -> str:
+        choices = [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish}]
         data = {"id": rid, "object": "chat.completion.chunk", "created": created, "model": model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+                "choices": choices, **extra}
         return f"data: {_json(data)}\n\n"
 
     yield chunk({"role": "assistant", "content": ""})
     async for kind, value in answer.events():
         if kind == "token":
             yield chunk({"content": value})
+        elif kind == "queue":
+            yield chunk(None, queue={"position": value})
         elif kind == "end":
-            yield chunk({}, "stop", sources=value)
+            yield chunk({}, "stop", **value)
         else:
             yield f"data: {_json(_error_body(_message(value), 'pipeline_error'))}\n\n"
     yield "data: [DONE]\n\n"
@@ -208,19 +225,19 @@ async def sse_events(answer: Answer, model: str) -> AsyncIterator[str]:
 async def whole_answer(answer: Answer, model: str) -> Response:
     """The answer as one OpenAI ``chat.completion`` (500 with an error body when the flow fails)."""
     pieces: list[str] = []
-    sources: list[dict[str, Any]] = []
+    extra: dict[str, Any] = {}
     async for kind, value in answer.events():
         if kind == "token":
             pieces.append(value)
         elif kind == "error":
             return error_response(500, _message(value), "pipeline_error")
-        else:
-            sources = value
+        elif kind == "end":
+            extra = value
     return JSONResponse({
         "id": _completion_id(), "object": "chat.completion", "created": int(time.time()), "model": model,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": "".join(pieces)},
                      "finish_reason": "stop"}],
-        "sources": sources})
+        **extra})
 
 
 def last_user_message(body: Any) -> str:
@@ -239,15 +256,19 @@ def last_user_message(body: Any) -> str:
     raise ValueError("the last user message has no text")
 
 
-def source_dicts(nodes: list[Any]) -> list[dict[str, Any]]:
+def source_dicts(nodes: list[Any], cited: Optional[list[int]] = None) -> list[dict[str, Any]]:
     """``{file, score, snippet}`` per node: the file's name only (server paths stay private), the reranker's
-    score when there is one, else the retriever's."""
+    score when there is one, else the retriever's; ``cited`` (true or false) when the answer could cite them
+    by number (``cited`` holds the 1-based numbers it cited)."""
     out = []
-    for node in nodes[:MAX_SOURCES]:
+    for rank, node in enumerate(nodes[:MAX_SOURCES], 1):
         score = node.relevance_score if node.relevance_score is not None else node.similarity_score
-        out.append({"file": Path(node.docpath).name if node.docpath else None,
-                    "score": None if score is None else round(float(score), 4),
-                    "snippet": snippet(node.text)})
+        source = {"file": Path(node.docpath).name if node.docpath else None,
+                  "score": None if score is None else round(float(score), 4),
+                  "snippet": snippet(node.text)}
+        if cited is not None:
+            source["cited"] = rank in cited
+        out.append(source)
     return out
 
 

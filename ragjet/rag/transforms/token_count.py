@@ -10,6 +10,8 @@ import hashlib
 import re
 from typing import Any, Protocol
 
+from ...lang import CJK_CHARS
+
 
 class TokenCounter(Protocol):
     """Any callable mapping a batch of texts to their token counts (without special tokens)."""
@@ -17,13 +19,9 @@ class TokenCounter(Protocol):
     def __call__(self, texts: list[str]) -> list[int]: ...
 
 
-# CJK ideographs (with radicals, extensions and compatibility forms), CJK symbols and punctuation, kana,
-# bopomofo, hangul (jamo and syllables) and the halfwidth/fullwidth forms block.
-_CJK = ("\u1100-\u11ff\u2e80-\u9fff\ua960-\ua97f\uac00-\ud7ff\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef"
-        "\U00020000-\U0003134f")
 # A run of letters/digits outside CJK is one word; any other non-space character (a CJK character or a
 # punctuation mark) is matched alone.
-_APPROX_TOKEN = re.compile(f"[^\\W_{_CJK}]+|\\S")
+_APPROX_TOKEN = re.compile(f"[^\\W_{CJK_CHARS}]+|\\S")
 
 
 def approx_token_counts(texts: list[str]) -> list[int]:

@@ -1,5 +1,6 @@
 // The chat page: sends each question to /v1/chat/completions, shows the answer as its tokens stream in
-// (fetch + ReadableStream reading the server-sent events), then the sources the answer was built from.
+// (fetch + ReadableStream reading the server-sent events), then the sources the answer was built from, the
+// ones it cited marked. While the request waits for the model, the server's queue position is shown.
 "use strict";
 
 const config = JSON.parse(document.getElementById("ragjet-config").textContent);
@@ -73,7 +74,21 @@ class Answer {
     row.classList.add("streaming");
   }
 
+  queued(position) {
+    if (!this.waiting) {
+      this.waiting = el("div", "queued");
+      this.row.querySelector(".bubble").appendChild(this.waiting);
+    }
+    this.waiting.textContent = position === 1
+      ? "Waiting for the model: 1 request ahead of yours…"
+      : `Waiting for the model: ${position} requests ahead of yours…`;
+  }
+
   append(piece) {
+    if (this.waiting) {
+      this.waiting.remove();
+      this.waiting = null;
+    }
     const follow = nearBottom();
     this.markdown += piece;
     this.text.innerHTML = renderMarkdown(this.markdown);
@@ -89,17 +104,26 @@ class Answer {
     this.row.querySelector(".bubble").appendChild(el("div", "stopped", "stopped"));
   }
 
-  sources(list) {
+  notices(list) {
+    for (const text of list || []) this.row.querySelector(".bubble").appendChild(el("div", "notice", `Note: ${text}`));
+  }
+
+  sources(list, cited) {
     if (!list || !list.length) return;
     const follow = nearBottom();
-    const box = el("details", "sources");
+    const box = el("details", Array.isArray(cited) ? "sources with-citations" : "sources");
     box.open = true;
-    box.appendChild(el("summary", "", `Sources (${list.length})`));
+    const count = cited && cited.length ? `, ${cited.length} cited` : "";
+    box.appendChild(el("summary", "", `Sources (${list.length}${count})`));
     const items = el("ol");
-    for (const source of list) {
-      const item = el("li", "source");
+    list.forEach((source, i) => {
+      const item = el("li", source.cited ? "source cited" : "source");
       const head = el("div", "source-head");
-      head.appendChild(el("span", "file", source.file || "(no file)"));
+      const name = el("span", "file");
+      name.appendChild(el("span", "number", `[${i + 1}]`));
+      name.appendChild(document.createTextNode(` ${source.file || "(no file)"}`));
+      if (source.cited) name.appendChild(el("span", "cited-mark", "cited"));
+      head.appendChild(name);
       if (source.score !== null && source.score !== undefined) {
         head.appendChild(el("span", "score", `score ${Number(source.score).toFixed(3)}`));
       }
@@ -109,13 +133,14 @@ class Answer {
       snippet.addEventListener("click", () => snippet.classList.toggle("expanded"));
       item.appendChild(snippet);
       items.appendChild(item);
-    }
+    });
     box.appendChild(items);
     this.row.appendChild(box);
     scrollDown(follow);
   }
 
   done() {
+    if (this.waiting) this.waiting.remove();
     this.row.classList.remove("streaming");
     if (!this.text.textContent && !this.row.querySelector(".error, .stopped")) this.text.textContent = "(no answer)";
   }
@@ -173,14 +198,17 @@ async function ask(text) {
           answer.fail(chunk.error.message);
           continue;
         }
-        const delta = chunk.choices[0].delta;
-        if (delta.content) answer.append(delta.content);
-        if (chunk.sources) answer.sources(chunk.sources);
+        if (chunk.queue) answer.queued(chunk.queue.position);
+        const choice = chunk.choices[0];
+        if (choice && choice.delta.content) answer.append(choice.delta.content);
+        if (chunk.notices) answer.notices(chunk.notices);
+        if (chunk.sources) answer.sources(chunk.sources, chunk.cited);
       }
     } else {
       const body = await response.json();
       answer.append(body.choices[0].message.content);
-      answer.sources(body.sources);
+      answer.notices(body.notices);
+      answer.sources(body.sources, body.cited);
     }
   } catch (error) {
     if (error.name === "AbortError") answer.stopped();

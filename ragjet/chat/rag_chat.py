@@ -1,10 +1,12 @@
 """The RAG chat that ``ragjet ask`` and ``ragjet serve`` run: the lecture's pipeline on the embedded defaults.
 
 Retrieval is the lecture's: with an embedding model, a dense route and a lexical (bm25) route over the same
-node group run in parallel and a reranker keeps the best ``topk`` of their merged results; without one, the
-lexical route alone. The LLM (SmolLM2-135M-Instruct by default, run by llama.cpp) streams its answer from a
-`ChatPrompter` filled with the retrieved context. With ``llm=None`` the answer is the retrieved passages
-themselves, which serves a folder with no chat model installed.
+node group run in parallel and a reranker keeps the best ``topk`` of their merged results. A lexical
+``similarity`` (``bm25``, or ``bm25_chinese`` for Chinese documents, which the English MiniLM embedder cannot
+read) is the one route, and no embedder is loaded. The LLM (`default_chat_model`: Qwen2.5-Coder-0.5B-Instruct
+when installed, run by llama.cpp) streams its answer from the `RagPrompter`, which numbers the passages and
+asks for a brief answer in the question's language with citations. With ``llm=None`` the answer is the
+retrieved passages themselves, which serves a folder with no chat model installed.
 """
 from __future__ import annotations
 
@@ -13,21 +15,18 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
-from .flow import bind, parallel, pipeline
-from .models import ChatPrompter, TrainableModule
-from .rag import Document, Reranker, Retriever
-from .log import LOG
-from .rag.doc_node import DocNode
+from ..flow import bind, parallel, pipeline
+from ..log import LOG
+from ..models import TrainableModule
+from ..models.trainable import default_chat_model
+from ..rag import Document, Reranker, Retriever
+from ..rag.doc_node import DocNode
+from .prompt import RagPrompter, numbered_context
 
-DEFAULT_LLM = "SmolLM2-135M-Instruct"
-PROMPT = ("You will play the role of an AI Q&A assistant and complete a dialogue task. In this task, you need "
-          "to provide your answer based on the given context and question.")
+DEFAULT_LLM = "auto"  # the best chat model installed (`default_chat_model`)
+ANSWER_MAX_TOKENS = 200  # a brief answer with citations is 30-120 tokens; a loop is stopped before this
+LEXICAL = ("bm25", "bm25_chinese")
 _LINE_BREAK = re.compile(r"(?<=\S)\n(?=\S)")  # one newline between two lines of a paragraph
-
-
-def context_input(nodes: list[DocNode], query: str) -> dict[str, str]:
-    """The LLM's input: the query and the retrieved passages, best first, one per paragraph."""
-    return {"query": query, "context_str": "\n\n".join(n.get_content() for n in nodes)}
 
 
 def passages(nodes: list[DocNode]) -> Iterator[str]:
@@ -41,26 +40,30 @@ def passages(nodes: list[DocNode]) -> Iterator[str]:
 
 class RagChat:
     """``RagChat(docs_dir)(question)`` → the answer's tokens. Models load once; `refresh` rebuilds the
-    document and its retrievers (after an upload) and swaps them in, keeping the loaded models. ``deploy``
-    names a deploy method (``'llamacpp'``...) that serves the LLM in its own process instead of this one."""
+    document and its retrievers (after an upload) and swaps them in, keeping the loaded models. ``llm`` is a
+    model name or GGUF file, ``"auto"`` for `default_chat_model`, or None; ``deploy`` names a deploy method
+    (``'llamacpp'``...) that serves the LLM in its own process instead of this one."""
 
     def __init__(self, docs_dir: str | Path, embed: Optional[str] = "all-MiniLM-L6-v2", group: str = "MediumChunk",
                  similarity: Optional[str] = None, topk: int = 3, llm: Optional[str] = DEFAULT_LLM,
-                 max_tokens: int = 256, store_conf: Optional[dict[str, Any]] = None,
+                 max_tokens: int = ANSWER_MAX_TOKENS, store_conf: Optional[dict[str, Any]] = None,
                  deploy: Optional[str] = None) -> None:
         self.docs_dir = Path(docs_dir)
         self.store_conf = store_conf
         self.group = group
         self.similarity = similarity
         self.topk = topk
+        if similarity in LEXICAL:
+            embed = None  # the one route is lexical: no vectors to compute
         self.embed = TrainableModule(embed) if embed else None
         self.rerank = TrainableModule(embed, type="rerank", embed=self.embed) if embed else None
         self.llm = None
         if llm:
-            self.llm = TrainableModule(llm, stream=True, max_tokens=max_tokens)
+            name = default_chat_model() if llm == DEFAULT_LLM else llm
+            self.llm = TrainableModule(name, stream=True, max_tokens=max_tokens)
             if deploy:
                 self.llm = self.llm.deploy_method(deploy)
-            self.llm.prompt(ChatPrompter(PROMPT, extra_keys=["context_str"]))
+            self.llm.prompt(RagPrompter())
         self._lock = threading.Lock()
         self._flow, self._retrievers = self._build()
 
@@ -81,7 +84,7 @@ class RagChat:
             if self.llm is None:
                 ppl.answer = passages
             else:
-                ppl.formatter = context_input | bind(query=ppl.input)
+                ppl.formatter = numbered_context | bind(query=ppl.input)
                 ppl.llm = self.llm
         return ppl, retrievers
 

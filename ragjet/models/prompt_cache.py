@@ -1,0 +1,146 @@
+"""`PromptCache`: the llama.cpp key-value state of evaluated prompts, kept on disk across restarts.
+
+Reading a prompt is most of a CPU model's time to first token: Qwen2.5-0.5B evaluates 60-100 prompt tokens
+per second on two cores, so a RAG prompt of three passages costs 6-10 s before the first word. A restarted
+process that is asked what it was asked before (or anything over the same passages) need not pay that again:
+after an answer, the KV cells of its prompt are saved with `llama_state_seq_save_file` (about 12 KB per token
+for this model), and before the next prompt the saved entry sharing the longest token prefix with it is
+loaded back. llama-cpp-python's own prefix check then evaluates only the tokens after that prefix, so a stale
+or partial entry can cost time but never change an answer.
+
+Entries live in ``$RAGJET_HOME/prompt-cache/<model>/``, one state file and one token file per prompt, named by
+the hash of the tokens; the least recently used go once the folder passes ``max_bytes``. The cache is an
+optimisation: any failure to read or write it is logged once and the prompt is evaluated as usual.
+"""
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from ..home import ragjet_home
+from ..log import LOG
+
+DEFAULT_MAX_BYTES = 256 << 20
+MIN_REUSE_TOKENS = 32  # a shorter shared prefix is cheaper to evaluate than to load
+
+
+class PromptCache:
+    """Saved prompt states of one model file (``model_path``) in ``folder`` (default under ragjet's home)."""
+
+    def __init__(self, model_path: Path, folder: Optional[Path] = None, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        stat = model_path.stat()
+        identity = f"{model_path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()
+        name = f"{model_path.stem}-{hashlib.blake2b(identity, digest_size=6).hexdigest()}"
+        self.folder = folder or ragjet_home() / "prompt-cache" / name
+        self.max_bytes = max_bytes
+        self._warned = False
+
+    def restore(self, llm: Any, tokens: Sequence[int]) -> int:
+        """Load the saved state sharing the longest prefix with ``tokens`` into ``llm``'s context, when that
+        beats what the context already holds; returns the number of tokens the context now holds for it."""
+        held = _common_prefix(llm.input_ids[: llm.n_tokens], tokens)
+        best, best_len = None, max(held, MIN_REUSE_TOKENS - 1)
+        for token_file in self._token_files():
+            length = _common_prefix(_read_tokens(token_file), tokens)
+            if length > best_len:
+                best, best_len = token_file, length
+        if best is None:
+            return held
+        try:
+            return self._load(llm, best.with_suffix(".kv"))
+        except Exception as exc:  # an optimisation only: whatever failed, the prompt is evaluated as usual
+            llm.reset()
+            self._warn("read", exc)
+            return 0
+
+    def store(self, llm: Any, tokens: Sequence[int]) -> None:
+        """Save the state of ``tokens`` (a prompt ``llm`` has just evaluated) unless it is saved already."""
+        import llama_cpp
+
+        key = hashlib.blake2b(np.asarray(tokens, dtype=np.int32).tobytes(), digest_size=12).hexdigest()
+        state = self.folder / f"{key}.kv"
+        if state.exists():
+            os.utime(state)
+            return
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            array = (llama_cpp.llama_token * len(tokens))(*tokens)
+            fd, name = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".kv")
+            os.close(fd)
+            tmp = Path(name)
+            try:
+                if not llama_cpp.llama_state_seq_save_file(llm.ctx, name.encode(), 0, array, len(tokens)):
+                    raise RuntimeError("llama_state_seq_save_file failed")
+                _write_tokens(state.with_suffix(".tok"), tokens)
+                os.replace(tmp, state)
+            finally:
+                tmp.unlink(missing_ok=True)
+            self._evict()
+        except Exception as exc:  # an optimisation only: the answer is given whatever happens here
+            self._warn("write", exc)
+
+    def _load(self, llm: Any, state: Path) -> int:
+        import llama_cpp
+
+        capacity = llm.n_ctx()
+        array = (llama_cpp.llama_token * capacity)()
+        count = ctypes.c_size_t(0)
+        llm.reset()
+        if not llama_cpp.llama_state_seq_load_file(llm.ctx, str(state).encode(), 0, array, capacity,
+                                                   ctypes.byref(count)):
+            raise RuntimeError(f"llama_state_seq_load_file could not load {state}")
+        n = count.value
+        llm.input_ids[:n] = array[:n]
+        llm.n_tokens = n
+        llm._requires_eval = True  # the logits are not those of the restored prompt: decode once more
+        os.utime(state)
+        return n
+
+    def _token_files(self) -> list[Path]:
+        try:
+            return [p for p in self.folder.iterdir() if p.suffix == ".tok" and p.with_suffix(".kv").exists()]
+        except OSError:
+            return []
+
+    def _evict(self) -> None:
+        """Remove the least recently used entries while the folder holds more than ``max_bytes``."""
+        states = sorted(self.folder.glob("*.kv"), key=lambda p: p.stat().st_mtime_ns)
+        total = sum(p.stat().st_size for p in states)
+        while states and total > self.max_bytes:
+            oldest = states.pop(0)
+            total -= oldest.stat().st_size
+            oldest.unlink(missing_ok=True)
+            oldest.with_suffix(".tok").unlink(missing_ok=True)
+
+    def _warn(self, what: str, exc: Exception) -> None:
+        if not self._warned:
+            LOG.warning("prompt cache %s: could not %s it (%s); prompts are evaluated as usual", self.folder,
+                        what, exc)
+            self._warned = True
+
+
+def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    n = min(len(a), len(b))
+    if n == 0:
+        return 0
+    differ = np.flatnonzero(np.asarray(a[:n], dtype=np.int64) != np.asarray(b[:n], dtype=np.int64))
+    return int(differ[0]) if differ.size else n
+
+
+def _read_tokens(path: Path) -> np.ndarray:
+    try:
+        return np.fromfile(path, dtype=np.int32)
+    except OSError:
+        return np.zeros(0, dtype=np.int32)
+
+
+def _write_tokens(path: Path, tokens: Sequence[int]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    np.asarray(tokens, dtype=np.int32).tofile(tmp)
+    os.replace(tmp, path)

@@ -1,0 +1,81 @@
+"""The answers a user reads: the default chat model over the sample corpora, in English and in Chinese, and
+what happens to questions that are empty, only punctuation, or far longer than the model's context."""
+import os
+
+import pytest
+
+from ragjet.chat import RagChat, RagPrompter, numbered_context
+from ragjet.cli import main
+from ragjet.data import sample_corpus
+from ragjet.flow.sources import collect_sources
+from ragjet.lang import cjk_share
+from ragjet.models.loop_guard import repeats
+from ragjet.models.trainable import DEFAULT_CHAT_MODEL, QWEN_CODER_05B
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+pytest.importorskip("llama_cpp", reason="needs llama-cpp-python (pip install 'ragjet[local]')")
+pytest.importorskip("onnxruntime", reason="needs the local embedder (pip install 'ragjet[local]')")
+if not QWEN_CODER_05B.available():
+    pytest.skip(f"the default chat model is not installed: {QWEN_CODER_05B.install_command}",
+                allow_module_level=True)
+
+
+def answer(chat: RagChat, question: str) -> tuple[str, list[int]]:
+    with collect_sources() as sources:
+        text = "".join(chat(question))
+    return text, sources.cited(text)
+
+
+@pytest.fixture(scope="module")
+def english() -> RagChat:
+    return RagChat(sample_corpus(), llm=DEFAULT_CHAT_MODEL).start()
+
+
+@pytest.fixture(scope="module")
+def chinese() -> RagChat:
+    return RagChat(sample_corpus("zh"), similarity="bm25_chinese", llm=DEFAULT_CHAT_MODEL).start()
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("Why is the second start fast?", ("ledger", "hash")),
+    ("Which store keeps nodes only in memory?", ("map",)),
+    ("Which store do enterprise deployments usually pick?", ("milvus",)),
+])
+def test_english_answers_name_the_right_thing_and_cite_a_source(english, question, expected):
+    text, cited = answer(english, question)
+    assert any(word in text.lower() for word in expected), text
+    assert cited and not repeats(text) and cjk_share([text]) == 0.0
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("中文文本应该用哪种相似度？", "bm25_chinese"),
+    ("企业级部署通常选择哪种存储？", "milvus"),
+])
+def test_chinese_answers_are_in_chinese_and_right(chinese, question, expected):
+    text, cited = answer(chinese, question)
+    assert expected in text.lower(), text
+    assert cjk_share([text]) > 0.3 and cited and not repeats(text)
+
+
+def test_an_empty_question_is_a_clear_error(capsys):
+    assert main(["ask", "--llm", "none", "  "]) == 2
+    assert "the question is empty" in capsys.readouterr().err
+
+
+def test_a_question_of_punctuation_gets_a_short_answer(english):
+    text, _ = answer(english, "?!?")
+    assert text.strip() and not repeats(text)
+
+
+def test_a_question_longer_than_the_context_is_cut_with_a_notice():
+    from ragjet.models import TrainableModule
+
+    llm = TrainableModule(DEFAULT_CHAT_MODEL, n_ctx=512, max_tokens=16, prompt_cache=False).prompt(RagPrompter())
+    chat_input = RagChat(sample_corpus(), embed=None, llm=None, topk=3)
+    nodes = chat_input._retrievers[0]("second start ledger")
+    question = "Why is the second start fast? " + "Please explain it in detail. " * 700  # ~20k characters
+    with collect_sources() as sources:
+        text = llm(numbered_context(nodes, question))
+    assert isinstance(text, str)
+    notice = " ".join(sources.notices)
+    assert "cut to fit the model's 512-token context" in notice and "query" in notice
