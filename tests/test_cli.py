@@ -40,7 +40,7 @@ def test_ask_without_models_answers_with_passages(corpus, capsys):
 
 
 def test_store_option_becomes_store_conf(corpus, tmp_path, capsys):
-    from ragjet.cli import parse_store
+    from ragjet.cli.options import parse_store
     assert parse_store("map") is None
     assert parse_store("milvus:dbs/m.db") == {"type": "milvus", "kwargs": {"uri": "dbs/m.db"}}
     assert parse_store("chroma:dbs/c") == {"type": "chroma", "kwargs": {"dir": "dbs/c"}}

@@ -29,7 +29,7 @@ def test_the_rules_are_written_in_the_questions_language():
     context = format_passages(NODES[:2])
     en = prompter.render({"query": "Which store is in memory?", "context_str": context})
     assert [m["role"] for m in en] == ["system", "user"]
-    assert "in English" in en[0]["content"] and "[1]" in en[0]["content"]
+    assert "in English" in en[0]["content"] and "only the passages" in en[0]["content"]
     assert "do not contain the answer" in en[0]["content"]
     assert en[1]["content"] == f"Passages:\n{context}\n\nQuestion: Which store is in memory?"
     zh = prompter.render({"query": "哪种存储把节点放在内存中？", "context_str": context})

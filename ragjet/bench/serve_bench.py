@@ -243,7 +243,7 @@ class ServerProcess:
     read all along (so it never blocks on a full pipe) and the last lines are kept for error messages."""
 
     def __init__(self, extra_args: list[str]) -> None:
-        from ..web.cli_serve import READY_LINE
+        from ..web.web_module import READY_LINE
 
         command = [sys.executable, "-m", "ragjet", "serve", "--host", "127.0.0.1", "--port", "0", *extra_args]
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

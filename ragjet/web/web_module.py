@@ -18,6 +18,7 @@ from ..log import LOG
 from ..registry import missing_extra
 
 API_KEY_ENV = "RAGJET_API_KEY"
+READY_LINE = "ragjet serve: ready at"  # what `ragjet serve` prints once it answers (the serve bench waits for it)
 DEFAULT_MAX_REQUEST_BYTES = 1 << 20
 DEFAULT_MAX_UPLOAD_BYTES = 20 << 20
 SHUTDOWN_GRACE_S = 3

@@ -7,10 +7,8 @@ run``) or ``ragjet serve-store milvus --path FILE.db --port 19530`` (Milvus Lite
 """
 from __future__ import annotations
 
-import argparse
 import http.client
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -20,7 +18,6 @@ from typing import Callable, Optional
 
 from ...procs import wait_until_ready
 from .external import require_extra
-from .locks import SERVER_PORTS, ProcessLock, StoreLockedError
 
 _CHROMA_MAIN = "import sys; from chromadb.cli.cli import app; sys.argv[0] = 'chroma'; app()"
 
@@ -117,41 +114,3 @@ def stop_server(proc: subprocess.Popen, grace: float = 10.0) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-
-
-# -- the `ragjet serve-store` command ---------------------------------------------------------------------------
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("kind", choices=sorted(SERVERS), help="which embedded database to serve")
-    parser.add_argument("--path", required=True, help="the Chroma directory or the Milvus Lite .db path")
-    parser.add_argument("--port", type=int, default=None,
-                        help=f"port to listen on (default: {', '.join(f'{k} {p}' for k, p in SERVER_PORTS.items())})")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
-
-
-def run(args: argparse.Namespace) -> int:
-    """Serve in the foreground until Ctrl-C, holding the database's lock so no process opens it embedded."""
-    port = args.port or SERVER_PORTS[args.kind]
-    try:
-        lock = ProcessLock(args.kind, args.path)
-    except StoreLockedError as exc:
-        print(f"ragjet: error: {exc}", file=sys.stderr)
-        return 2
-    try:
-        proc = serve_store(args.kind, args.path, port, host=args.host)
-        conf = {"type": args.kind, "kwargs": {"uri": f"http://{args.host}:{port}"}}
-        print(f"serving {args.kind} {Path(args.path).expanduser().resolve()} on {conf['kwargs']['uri']} "
-              f"(log: {getattr(proc, 'log_path')}); connect with store_conf={conf}. Ctrl-C stops it.", flush=True)
-        signal.signal(signal.SIGTERM, _interrupt)
-        try:
-            return proc.wait()
-        except KeyboardInterrupt:
-            return 0
-        finally:
-            stop_server(proc)
-    finally:
-        lock.release()
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    """SIGTERM stops the server like Ctrl-C does, instead of leaving it running without its lock holder."""
-    raise KeyboardInterrupt

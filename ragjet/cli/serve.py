@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from ..cli import add_doc_options, add_llm_options, rag_chat, sample_corpus
-from .web_module import API_KEY_ENV, WebModule
+from ..data import sample_corpus
+from ..web.web_module import API_KEY_ENV, READY_LINE, WebModule
+from .options import add_doc_options, add_llm_options, rag_chat
 
 DEFAULT_PORT = 23492
-READY_LINE = "ragjet serve: ready at"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,0 +1,41 @@
+"""``ragjet ask``: answer a question from a folder with the local LLM, and show the sources."""
+from __future__ import annotations
+
+import argparse
+import textwrap
+from pathlib import Path
+
+from ..data import SAMPLE_QUESTION
+from .options import add_doc_options, add_llm_options, rag_chat
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_doc_options(parser)
+    add_llm_options(parser)
+    parser.add_argument("question", nargs="?", default=SAMPLE_QUESTION, help="the question")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..flow.sources import collect_sources
+
+    question = args.question.strip()
+    if not question:
+        raise ValueError("the question is empty: ask something, e.g. ragjet ask \"Why is the second start fast?\"")
+    chat = rag_chat(args)
+    with collect_sources() as sources:
+        answer = chat(question)
+        text = []
+        for piece in [answer] if isinstance(answer, str) else answer:
+            text.append(piece)
+            print(piece, end="", flush=True)
+    cited = sources.cited("".join(text)) or []
+    for notice in sources.notices:
+        print(f"\n\n(note: {notice})", end="")
+    print("\n\nSources" + (" (* cited)" if cited else "") + ":")
+    for rank, node in enumerate(sources.nodes, 1):
+        score = node.relevance_score if node.relevance_score is not None else node.similarity_score
+        source = Path(node.docpath).name if node.docpath else "?"
+        snippet = textwrap.shorten(" ".join(node.text.split()), width=90, placeholder=" ...")
+        mark = "*" if rank in cited else " "
+        print(f"{mark}[{rank}] {source}  (score {score:.3f})  {snippet}")
+    return 0

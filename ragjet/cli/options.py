@@ -1,0 +1,78 @@
+"""The options the document commands share (``--docs``, ``--store``, ``--embed``...) and the LLM commands
+add (``--llm``, ``--max-tokens``, ``--deploy``), and the RAG chat they describe."""
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any, Optional
+
+from ..data import SAMPLE_FOLDERS, sample_corpus
+
+
+def parse_store(value: str) -> Optional[dict[str, Any]]:
+    """``--store`` as a store_conf: ``map`` (memory), ``map:FILE.sqlite``, ``chroma:DIR``, ``chroma:http://...``,
+    ``milvus:FILE.db`` or ``milvus:http://...`` (a remote Milvus; its token comes from ``MILVUS_TOKEN``)."""
+    kind, _, where = value.partition(":")
+    if kind == "map" and not where:
+        return None
+    if not where:
+        raise argparse.ArgumentTypeError(f"--store {value!r}: say where, e.g. {kind}:PATH or {kind}:http://HOST:PORT")
+    remote = where.startswith(("http://", "https://", "tcp://"))
+    key = {"map": "uri", "milvus": "uri", "chroma": "uri" if remote else "dir"}.get(kind)
+    if key is None:
+        raise argparse.ArgumentTypeError(f"--store {value!r}: unknown store type {kind!r}; use map, chroma or milvus")
+    kwargs: dict[str, Any] = {key: where}
+    if kind == "milvus" and remote and os.environ.get("MILVUS_TOKEN"):
+        kwargs["token"] = os.environ["MILVUS_TOKEN"]
+    return {"type": kind, "kwargs": kwargs}
+
+
+def docs_path(value: str) -> Path:
+    """``--docs``: a folder or file; ``sample`` / ``sample-zh`` name the corpora shipped with ragjet (unless a
+    folder of that name is here)."""
+    path = Path(value)
+    languages = {folder: lang for lang, folder in SAMPLE_FOLDERS.items()}
+    return sample_corpus(languages[value]) if value in languages and not path.exists() else path
+
+
+def add_doc_options(parser: argparse.ArgumentParser) -> None:
+    """Options every document command shares (search, ask, serve)."""
+    parser.add_argument("--docs", type=docs_path, default=None,
+                        help="folder (or file) to index; 'sample' (the default) and 'sample-zh' are the English and "
+                             "Chinese corpora shipped with ragjet")
+    parser.add_argument("--store", type=parse_store, default=None, metavar="TYPE[:WHERE]",
+                        help="map (default, in memory), map:FILE.sqlite, chroma:DIR, milvus:FILE.db, or a server "
+                             "URL after chroma: / milvus:")
+    parser.add_argument("--embed", default="all-MiniLM-L6-v2",
+                        help="local embedding model name or folder; 'none' for lexical search only")
+    parser.add_argument("--group", default="MediumChunk", help="node group to search (default: MediumChunk)")
+    parser.add_argument("--similarity", default=None,
+                        help="cosine (default with an embed model), bm25 or bm25_chinese (for Chinese documents: "
+                             "the default embedder reads English only)")
+    parser.add_argument("--topk", type=int, default=3, help="how many chunks to return")
+
+
+def add_llm_options(parser: argparse.ArgumentParser) -> None:
+    """Options of the commands that answer with an LLM (ask, serve)."""
+    from ..chat import ANSWER_MAX_TOKENS, DEFAULT_LLM
+
+    parser.add_argument("--llm", default=DEFAULT_LLM,
+                        help="local chat model name or .gguf file; 'auto' (default): Qwen2.5-Coder-0.5B-Instruct "
+                             "when installed, else SmolLM2-135M-Instruct; 'none' answers with the retrieved passages")
+    parser.add_argument("--max-tokens", type=int, default=ANSWER_MAX_TOKENS,
+                        help="longest answer, in tokens (default: %(default)s)")
+    parser.add_argument("--deploy", default=None, metavar="ENGINE",
+                        help="serve the LLM through an inference engine (llamacpp, llama-server, llamacpp-python, "
+                             "vllm, lmdeploy, lightllm, auto) instead of in this process: llama-server's parallel "
+                             "slots answer several web users at once")
+
+
+def rag_chat(args: argparse.Namespace) -> Any:
+    """The RAG chat the options describe (documents indexed, models loaded)."""
+    from ..chat import RagChat
+
+    return RagChat(args.docs or sample_corpus(), embed=None if args.embed.lower() == "none" else args.embed,
+                   group=args.group, similarity=args.similarity, topk=args.topk,
+                   llm=None if args.llm.lower() == "none" else args.llm, max_tokens=args.max_tokens,
+                   store_conf=args.store, deploy=args.deploy).start()
