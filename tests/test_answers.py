@@ -8,7 +8,7 @@ from ragjet.chat import RagChat, RagPrompter, numbered_context
 from ragjet.cli import main
 from ragjet.data import sample_corpus
 from ragjet.flow.sources import collect_sources
-from ragjet.lang import cjk_share
+from ragjet.text.lang import cjk_share
 from ragjet.models.loop_guard import repeats
 from ragjet.models.trainable import DEFAULT_CHAT_MODEL, QWEN_CODER_05B
 

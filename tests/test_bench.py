@@ -275,7 +275,7 @@ def test_quality_bench_scores_llm_answers(tmp_path: Path) -> None:
 
 def test_quality_answer_scoring() -> None:
     from ragjet.bench.answer_scores import exact_match, f1_score, strip_citations
-    from ragjet.lang import cjk_share
+    from ragjet.text.lang import cjk_share
 
     assert exact_match("The Eiffel Tower!", "eiffel tower") == 1.0 and exact_match("a tower", "tower") == 1.0
     assert f1_score("the big red planet", "Red planet.") == pytest.approx(0.8)

@@ -198,11 +198,11 @@ def test_entries_that_are_no_readable_file_are_skipped_and_counted(corpus, tmp_p
 
 
 def test_a_file_that_cannot_be_read_keeps_what_was_stored(tmp_path):
-    from ragjet.rag.ingest.ledger import Ledger
+    from ragjet.rag.ingest.ledger import SqliteLedger
 
     kept = tmp_path / "kept.txt"
     kept.write_text("stored before")
-    ledger = Ledger(tmp_path / "ledger.sqlite")
+    ledger = SqliteLedger(tmp_path / "ledger.sqlite")
     added = ledger.diff([str(kept)], str(tmp_path)).added
     ledger.begin(added)
     ledger.finish([str(kept)], {})
@@ -299,11 +299,24 @@ def test_kill_9_during_ingestion_is_finished_by_the_next_start(tmp_path, delay):
     doc, _, embed = _open(corpus, tmp_path, store_conf=conf)
     counts = _counts(doc)
     assert counts == {"lazyllm_root": 150, "MediumChunk": 150, "sentence": 450}
-    from ragjet.rag.ingest.ledger import Ledger
-    ledger = Ledger(Path(conf["kwargs"]["uri"]))
+    from ragjet.rag.ingest.ledger import SqliteLedger
+    ledger = SqliteLedger(Path(conf["kwargs"]["uri"]))
     assert len(ledger.done_files(str(corpus))) == 150
     assert set(ledger.built("sentence")) == set(ledger.done_files(str(corpus)))
     uids = [n.uid for n in doc.store.get_nodes("sentence")]
     assert len(uids) == len(set(uids))
     again, _, embed2 = _open(corpus, tmp_path, store_conf=conf)
     assert again.stats.files_parsed == 0 and embed2.batches == [] and _counts(again) == counts
+
+
+def test_both_ledgers_keep_the_ledger_protocol() -> None:
+    """The engine talks to either ledger through `Ledger`: each has every method, with the same signature."""
+    import inspect
+
+    from ragjet.rag.ingest.ledger import Ledger, MemoryLedger, SqliteLedger
+
+    wanted = {name: inspect.signature(f) for name, f in vars(Ledger).items()
+              if callable(f) and not name.startswith("_")}
+    assert len(wanted) == 14
+    for cls in (SqliteLedger, MemoryLedger):
+        assert {name: inspect.signature(getattr(cls, name)) for name in wanted} == wanted, cls.__name__

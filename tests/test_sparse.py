@@ -74,7 +74,7 @@ def test_query_weights_are_counts_then_idf_after_fit() -> None:
 
 def test_fitted_inner_products_are_bm25s_scores() -> None:
     bm25s = pytest.importorskip("bm25s")
-    from ragjet.rag.index.bm25 import english_tokens
+    from ragjet.text.lexical import english_tokens
 
     texts = list(CORPUS.values()) + SENTENCES[:4]
     tokens = english_tokens(texts)

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from ..flow.sources import record_sources
-from ..lang import language_of
+from ..text.lang import language_of
 from ..models.prompter import ChatPrompter, QUERY_KEY
 
 CONTEXT_KEY = "context_str"

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Mapping, Optional
 
 from ..home import ragjet_home
-from ..models.llama_cpp_llm import DEFAULT_THREADS
+from ..procs import DEFAULT_THREADS
 from .base import DeployMethod, EngineNotInstalled
 
 # Set by ragjet from start()'s arguments, so not engine arguments a user passes.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Iterator, Mapping, Optional, Sequence
 
+from ..models.deployment import attach_deployer
 from ..models.online import OnlineChatModule
 from ..models.prompter import ChatModule, ChatPrompter
 from .base import DeployMethod
@@ -84,3 +85,6 @@ def deploy_model(method: MethodLike, args: Optional[Mapping[str, Any]], *, model
     ``engine_defaults`` where it knows them and they were not given) around ``model``."""
     engine = make(method, args).with_defaults(engine_defaults or {})
     return DeployedModel(engine, model, served_name, stream=stream, prompter=prompter, options=options)
+
+
+attach_deployer(deploy_model)

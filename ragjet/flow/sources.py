@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, Iterable, Iterator, Optional, Sequence
 
-from ..lang import units
+from ..text.lang import units
 
 # [1], [1, 3], [1][2], 【2】, [1-2]: the citation forms models write
 _CITATION = re.compile(r"[\[【]\s*(\d+(?:\s*[,，、\-–]\s*\d+)*)\s*[\]】]")

@@ -13,18 +13,7 @@ A prompt longer than ``n_ctx - max_tokens`` never reaches llama.cpp (which would
 context is dropped first (whole trailing lines of the prompter's extra keys, ``context_str``, whose nodes are
 joined best first), then the oldest turns of the call's history, then the end of the query, with a warning and a notice to the caller (`record_notice`).
 
-Threads, measured on this project's 2-core machine (tokens/s generating / evaluating a prompt; best of 3):
-
-    model                                   machine state            n_threads=1     n_threads=2
-    SmolLM2-135M-Instruct Q4_1              idle                     62 / 100        107 / 217
-                                            other core busy          53-57 / 78-98   6-15 / 40-44
-    Qwen2.5-Coder-0.5B-Instruct Q4_K_M      idle                     12.6 / 58       24.8 / 84
-                                            other core busy          14.9 / 56       9.5 / 46
-
-Two threads win only on an idle machine; as soon as anything else runs (the embedder, a retriever, the web
-server, another process) they wait on each other at every token and collapse, while one thread stays steady.
-Generation therefore uses half the cores (llama.cpp's own choice), one thread here. A prompt is evaluated in
-one burst, while the rest of the pipeline waits for it, so ``n_threads_batch`` defaults to every core.
+Thread counts default to `ragjet.procs.DEFAULT_THREADS` / `PROMPT_THREADS` (measured there).
 """
 from __future__ import annotations
 
@@ -36,7 +25,9 @@ from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 
 from ..flow.sources import record_notice
 from ..log import LOG
+from ..procs import DEFAULT_THREADS, PROMPT_THREADS
 from ..registry import missing_extra
+from .deployment import deployer
 from .loop_guard import DEFAULT_LOOP_RULES, LoopRules
 from .prompter import QUERY_KEY, ChatModule, Message, history_messages
 from .prompt_cache import PromptCache
@@ -44,8 +35,6 @@ from .turns import TurnQueue
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-DEFAULT_THREADS = max(1, (os.cpu_count() or 2) // 2)
-PROMPT_THREADS = os.cpu_count() or 1
 # Tokens a chat template adds around each message, when the GGUF has no template to render and count.
 _MESSAGE_OVERHEAD = 8
 
@@ -63,7 +52,7 @@ def bundled_gguf(package: str, pattern: str) -> Path:
 
 class LocalChat(ChatModule):
     """``LocalChat(path)(input) -> str``; with ``stream=True`` a call returns an iterator of text pieces.
-    ``n_threads=None`` uses `DEFAULT_THREADS` (measured above)."""
+    ``n_threads=None`` uses `DEFAULT_THREADS`."""
 
     def __init__(self, model_path: str | os.PathLike[str], n_ctx: int = 2048, n_threads: Optional[int] = None,
                  max_tokens: int = 256, temperature: float = 0.0, repeat_penalty: float = 1.1,
@@ -120,9 +109,7 @@ class LocalChat(ChatModule):
         ``(deploy.LlamaCpp, {...})``...): a `ragjet.deploy.DeployedModel` with this model's prompter, stream
         flag and decoding options; ``n_ctx`` and ``n_threads`` apply where the engine takes them.
         The engine does not shrink an over-long prompt as `_fit` does here."""
-        from ..deploy import deploy_model  # the deploy layer builds on the models layer, not the reverse
-
-        return deploy_model(method, args, model=str(self.model_path), served_name=self.model_id,
+        return deployer()(method, args, model=str(self.model_path), served_name=self.model_id,
                             stream=self._stream, prompter=self.prompter,
                             engine_defaults={"n_ctx": self.n_ctx, "n_threads": self.n_threads},
                             options=self._options())

@@ -120,7 +120,7 @@ class LocalEmbedding:
         if self._counter is None:
             from tokenizers import Tokenizer
 
-            from ..rag.transforms.token_count import tokenizer_counter
+            from ..text.token_count import tokenizer_counter
             self._counter = tokenizer_counter(Tokenizer.from_file(str(self.model_dir / "tokenizer.json")))
         return self._counter(texts)
 

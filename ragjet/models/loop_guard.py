@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Iterable, Iterator, Sequence
 
-from ..lang import UNIT, units
+from ..text.lang import UNIT, units
 from ..log import LOG
 
 LoopRules = Sequence[tuple[int, int]]

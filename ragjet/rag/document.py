@@ -119,15 +119,15 @@ class Document:
         return sorted({"default", *self._index_specs, *INDEXES})
 
     def get_index(self, name: str) -> Any:
-        """The index a retriever named: registered on the store, or — for ``smart_embedding_index`` without an
-        ``indices`` entry — the default index of a store that searches vectors itself (the lecture's milvus)."""
+        """The index a retriever named: registered on the store, or the stand-in the index class names (for
+        ``smart_embedding_index`` without an ``indices`` entry, the native search of a vector store)."""
         index = self.store.get_index(name)
-        if index is None and name == "smart_embedding_index" and self.store.supports_vector_search:
-            index = self.store.get_index("default")
+        index_cls = INDEXES.get(name) if name in INDEXES else None
+        if index is None and index_cls is not None:
+            index = index_cls.stand_in(self.store)
         if index is None:
             raise ValueError(f"unknown index {name!r}; the store has: {', '.join(self.store.index_names())}"
-                             + (" (add store_conf['indices'] = {'smart_embedding_index': {'backend': 'milvus', "
-                                "'kwargs': {...}}})" if name == "smart_embedding_index" else ""))
+                             + (index_cls.setup_hint if index_cls is not None else ""))
         return index
 
     def _check_group(self, name: str) -> None:

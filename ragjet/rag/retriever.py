@@ -56,9 +56,8 @@ class Retriever:
         self.output_format = output_format
         self.join = join
         self.kwargs = kwargs
-        index_cls = INDEXES.get(index) if index in INDEXES else None
-        needs_vectors = any(SIMILARITIES.get(s).needs_embedding for s in similarities) \
-            if getattr(index_cls, "serves_similarity", False) else getattr(index_cls, "vector_index", False)
+        index_cls = INDEXES.get(index) if index in INDEXES else IndexBase
+        needs_vectors = index_cls.needs_vectors(any(SIMILARITIES.get(s).needs_embedding for s in similarities))
         keys = (self.embed_keys or list(doc.embedders)) if needs_vectors else []
         if needs_vectors and group_name == LAZY_ROOT_NAME:
             raise ValueError(f"the root group {LAZY_ROOT_NAME!r} (whole files) is never embedded; retrieve from a node "

@@ -28,7 +28,8 @@ from ..similarity import SIMILARITIES, Similarity
 from ..sparse_vector import inner_products, is_sparse
 from .ann import AnnConfig, AnnMatrix
 from .base import INDEXES, IndexBase
-from .bm25 import TOKENIZERS, BM25Engine
+from ...text.lexical import TOKENIZERS
+from .bm25 import BM25Engine
 from .dense import normalise, top_k
 from .sparse import SparseMatrix
 

@@ -27,8 +27,16 @@ if TYPE_CHECKING:
 class SmartEmbeddingIndex(IndexBase):
     """Vector search in ``backend`` (a store type with its own vector index) for the nodes of ``store``."""
 
-    vector_index = True  # retrievers using it need their group embedded
+    vector_index = True
     needs_backfill = False  # reconciled per group on first query instead of rewritten on every start
+    setup_hint = (" (add store_conf['indices'] = {'smart_embedding_index': {'backend': 'milvus', "
+                  "'kwargs': {...}}})")
+
+    @classmethod
+    def stand_in(cls, store: "StoreBase") -> Optional[IndexBase]:
+        """On a store that searches vectors itself (the lecture's milvus as the primary store), its default
+        index is that native search already."""
+        return store.get_index("default") if store.supports_vector_search else None
 
     def __init__(self, backend: str, embed: Mapping[str, "Embedder"], store: "StoreBase", **kwargs: Any) -> None:
         from ..store import create_store

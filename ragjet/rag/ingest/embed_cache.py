@@ -15,7 +15,7 @@ import numpy as np
 
 from ...home import ragjet_home
 from ..sparse_vector import SparseVector, is_sparse, pack, unpack
-from .sqlite_util import SqliteFile
+from ...sqlite_util import SqliteFile
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS vectors (

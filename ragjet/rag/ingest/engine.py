@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Optional, Union
+from typing import Callable, Iterable, Optional
 
 from tqdm import tqdm
 
@@ -24,7 +24,7 @@ from ..sparse_vector import describe_dim
 from ..store.base import StoreBase
 from ..transforms.node_group import NodeGroup
 from .embed_cache import EmbeddingCache
-from .ledger import FileState, Ledger, MemoryLedger
+from .ledger import FileState, Ledger, MemoryLedger, SqliteLedger
 
 FILES_PER_BATCH = 64
 # A group's recorded signature: f"{_PARENT}{parent}{_TRANSFORM}{transform identity}".
@@ -60,7 +60,7 @@ class Ingestor:
         self.cache = cache
         self.readers = readers  # what turns this folder's files into root nodes (a change re-reads them all)
         path = store.ledger_path
-        self.ledger: Union[Ledger, MemoryLedger] = Ledger(path) if path is not None else MemoryLedger()
+        self.ledger: Ledger = SqliteLedger(path) if path is not None else MemoryLedger()
         self.stats = IngestStats()
         # (group, model id) → [chunks truncated, chunks embedded] since the last warning: one warning each per pass
         self._truncated: dict[tuple[str, str], list[int]] = {}

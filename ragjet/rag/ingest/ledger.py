@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Protocol
 
 from ...hashing import sha256_file
-from .sqlite_util import SqliteFile
+from ...sqlite_util import SqliteFile
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER, mtime REAL, sha256 TEXT, state TEXT);
@@ -53,7 +53,54 @@ class Diff:
         return self.changed + self.added
 
 
-class Ledger:
+class Ledger(Protocol):
+    """What the ingestion engine asks of a ledger: `SqliteLedger` for a persistent store, `MemoryLedger` for one
+    that forgets everything on exit."""
+
+    def diff(self, paths: Iterable[str], scope: str, reread: bool = False) -> Diff:
+        """The files under ``scope`` compared with what is stored (``reread``: every file counts as changed)."""
+
+    def begin(self, files: list[FileState]) -> None:
+        """Mark ``files`` pending: their nodes are about to be rewritten."""
+
+    def finish(self, paths: list[str], built: dict[str, str]) -> None:
+        """Mark ``paths`` done, with the groups (→ embed keys) now stored for them."""
+
+    def forget(self, paths: list[str]) -> None:
+        """Drop every record of ``paths`` (their nodes were removed)."""
+
+    def done_files(self, scope: str) -> list[str]:
+        """Files under ``scope`` whose nodes are fully stored."""
+
+    def built(self, group: str) -> dict[str, str]:
+        """Files whose nodes of ``group`` are stored → the embed keys they carry (comma-separated)."""
+
+    def mark_built(self, group: str, keys_by_path: dict[str, str]) -> None:
+        """Record that ``group`` is stored for these files, with these embed keys."""
+
+    def clear_built(self, group: str) -> None:
+        """Forget that ``group`` is stored for any file (it is rebuilt)."""
+
+    def signature(self, group: str) -> Optional[str]:
+        """The recorded definition of ``group``."""
+
+    def signatures(self) -> dict[str, str]:
+        """Every group ever recorded → its last definition."""
+
+    def set_signature(self, group: str, signature: str) -> None:
+        """Record a group's definition; a different one invalidates what was built for it."""
+
+    def embed_model(self, key: str) -> Optional[tuple[str, int]]:
+        """The model and dimension recorded for embed key ``key``."""
+
+    def set_embed_model(self, key: str, model: str, dim: int) -> None:
+        """Record embed key ``key``'s model and dimension."""
+
+    def drop_embed_key(self, key: str) -> None:
+        """Forget that any group carries vectors for ``key`` (its model changed)."""
+
+
+class SqliteLedger:
     """One SQLite file describing one document's content in one store."""
 
     def __init__(self, path: Path) -> None:
@@ -175,7 +222,7 @@ class Ledger:
 
 class MemoryLedger:
     """The ledger of a store that forgets everything on exit: nothing is known at start, so every file is new.
-    Same interface as `Ledger`, so the ingestion engine has one code path for every store."""
+    It keeps the `Ledger` protocol, so the ingestion engine has one code path for every store."""
 
     def __init__(self) -> None:
         self._files: dict[str, str] = {}

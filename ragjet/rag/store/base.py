@@ -123,7 +123,7 @@ class StoreBase(ABC):
         """Attach ``index`` and feed it the nodes already stored, so late registration loses nothing (unless the
         index says it needs no backfill, like the default index of a store that searches vectors itself)."""
         self._indexes[name] = index
-        if not getattr(index, "needs_backfill", True):
+        if not index.needs_backfill:
             return
         for group in self.groups():
             nodes = self.get_nodes(group)

@@ -20,7 +20,7 @@ import numpy as np
 
 from ...log import LOG
 from ..doc_node import DocNode
-from ..ingest.sqlite_util import SqliteFile
+from ...sqlite_util import SqliteFile
 from ..sparse_vector import SparseVector, is_sparse, pack, unpack
 from .base import STORES, StoreBase, group_by_name
 from .codec import NodeDecoder, node_records

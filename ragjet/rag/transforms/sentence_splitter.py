@@ -14,7 +14,7 @@ from typing import Any, Optional
 from ragjet.log import LOG
 from ragjet.rag.doc_node import DocNode, make_uid
 from ragjet.rag.transforms.base import NodeTransform
-from ragjet.rag.transforms.token_count import TokenCounter, approx_token_counts
+from ragjet.text.token_count import TokenCounter, approx_token_counts
 
 # Where a sentence ends; each match (with the whitespace that follows it) closes a piece.
 _SENTENCE_END = re.compile(

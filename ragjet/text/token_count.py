@@ -10,7 +10,7 @@ import hashlib
 import re
 from typing import Any, Protocol
 
-from ...lang import CJK_CHARS
+from .lang import CJK_CHARS
 
 
 class TokenCounter(Protocol):

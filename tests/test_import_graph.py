@@ -1,0 +1,134 @@
+"""The package imports one way, down the layers of docs/architecture.md, and no module imports itself back
+through others. Read from the source (lazy imports inside functions included; ``if TYPE_CHECKING:`` blocks,
+which never run, excluded), so an upward import fails here before it becomes a cycle at run time."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "ragjet"
+
+# Bottom to top: a module may import its own layer and the layers below it.
+LAYERS: list[tuple[str, ...]] = [
+    ("ragjet.log", "ragjet.registry", "ragjet.home", "ragjet.hashing", "ragjet.procs", "ragjet.sqlite_util",
+     "ragjet.text", "ragjet.data"),
+    ("ragjet.flow",),
+    ("ragjet.models",),
+    ("ragjet.deploy",),
+    ("ragjet.rag.doc_node", "ragjet.rag.sparse_vector", "ragjet.rag.similarity"),
+    ("ragjet.rag.fusion", "ragjet.rag.embedding", "ragjet.rag.readers", "ragjet.rag.transforms"),
+    ("ragjet.rag.store",),
+    ("ragjet.rag.index",),
+    ("ragjet.rag.ingest",),
+    ("ragjet.rag.document",),
+    ("ragjet.rag.retriever", "ragjet.rag.reranker", "ragjet.rag"),
+    ("ragjet.tools", "ragjet.chat"),
+    ("ragjet.web",),
+    ("ragjet.bench",),
+    ("ragjet.cli", "ragjet.__main__", "ragjet"),
+]
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(p): p for p in PACKAGE.rglob("*.py")}
+
+
+def layer_of(module: str) -> int:
+    best, found = -1, None
+    for level, prefixes in enumerate(LAYERS):
+        for prefix in prefixes:
+            if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > best:
+                best, found = len(prefix), level
+    assert found is not None, f"{module} is in no layer of LAYERS: add it where it belongs"
+    return found
+
+
+def _type_checking_nodes(tree: ast.AST) -> set[int]:
+    skipped: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            skipped.update(id(n) for stmt in node.body for n in ast.walk(stmt))
+    return skipped
+
+
+def _absolute(module: str, node: ast.ImportFrom, is_package: bool) -> str:
+    if not node.level:
+        return node.module or ""
+    base = module.split(".")[: len(module.split(".")) - (node.level - (1 if is_package else 0))]
+    return ".".join(base + ([node.module] if node.module else []))
+
+
+def imports_of(module: str) -> set[str]:
+    """The ragjet modules ``module`` loads when run: each one it names and the packages above that one."""
+    path = MODULES[module]
+    tree = ast.parse(path.read_text())
+    skipped = _type_checking_nodes(tree)
+    named: list[str] = []
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.Import):
+            named += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            target = _absolute(module, node, path.name == "__init__.py")
+            named += [f"{target}.{a.name}" if f"{target}.{a.name}" in MODULES else target for a in node.names]
+    found: set[str] = set()
+    for name in named:
+        while name and name not in MODULES:
+            name = name.rpartition(".")[0]
+        while name.startswith("ragjet"):
+            if name in MODULES and name != module and not module.startswith(name + "."):
+                found.add(name)
+            name = name.rpartition(".")[0]
+    return found
+
+
+GRAPH = {m: imports_of(m) for m in MODULES}
+
+
+def test_every_import_goes_down_the_layers() -> None:
+    upward = [f"{m} (layer {layer_of(m)}) imports {t} (layer {layer_of(t)})"
+              for m in sorted(GRAPH) for t in sorted(GRAPH[m]) if layer_of(t) > layer_of(m)]
+    assert not upward, "imports against the layers:\n" + "\n".join(upward)
+
+
+def test_no_import_cycle() -> None:
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+
+    def visit(v: str) -> None:  # Tarjan's strongly connected components
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in GRAPH[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for module in sorted(GRAPH):
+        if module not in index:
+            visit(module)
+    assert not cycles, f"modules importing each other: {cycles}"
+
+
+def test_the_graph_sees_imports() -> None:
+    """The check reads what it should: a known lazy import and a known top-level one are found."""
+    assert "ragjet.rag.store" in GRAPH["ragjet.rag.index.smart_embedding"]
+    assert "ragjet.text.lexical" in GRAPH["ragjet.rag.index.bm25"]
+    assert "ragjet.models.deployment" in GRAPH["ragjet.deploy.module"]
