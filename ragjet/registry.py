@@ -38,6 +38,13 @@ class Registry(Generic[T]):
         msg = f"unknown {self.kind} {name!r}; registered: {names}"
         return f"{msg}. {self.hint}" if self.hint else msg
 
+    def name_of(self, item: T) -> str:
+        """The name ``item`` is registered under."""
+        for name, registered in self._items.items():
+            if registered is item:
+                return name
+        raise KeyError(f"{item!r} is not a registered {self.kind}")
+
     def names(self) -> list[str]:
         return sorted(self._items)
 

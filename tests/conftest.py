@@ -1,12 +1,15 @@
-"""Shared fixtures: a counting fake embedder, small corpora, the shared data folder, and the slow marker."""
+"""Shared fixtures: a counting fake embedder (`ragjet.testing.embedders`), small corpora, the shared data folder,
+and the slow marker."""
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
-import numpy as np
 import pytest
+
+pytest.register_assert_rewrite("ragjet.testing")  # the shipped contract suite's asserts explain themselves
+
+from ragjet.testing.embedders import CountingEmbedder  # noqa: E402  (tests import it from here)
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -34,39 +37,6 @@ def _isolated_home(tmp_path, monkeypatch):
     if not os.environ.get("RAGJET_LLAMA_SERVER") and built_server.exists():
         monkeypatch.setenv("RAGJET_LLAMA_SERVER", str(built_server))
     monkeypatch.setenv("RAGJET_HOME", str(tmp_path / "ragjet-home"))
-
-
-class CountingEmbedder:
-    """A deterministic bag-of-words embedder that records every batch it is asked for.
-
-    Words hash into ``dim`` buckets, so texts sharing words get a high cosine: good enough to check ranking
-    logic without a real model, and the call log lets tests assert batching and what was (not) embedded.
-    """
-
-    def __init__(self, dim: int = 64, batch_size: int = 4) -> None:
-        self.dim = dim
-        self.batch_size = batch_size
-        self.model_id = f"counting-{dim}"
-        self.batches: list[list[str]] = []
-
-    def vector(self, text: str) -> np.ndarray:
-        vec = np.zeros(self.dim, dtype=np.float32)
-        for word in text.lower().split():
-            word = word.strip(".,;:!?'\"()")
-            if word:
-                vec[int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim] += 1.0
-        return vec if vec.any() else np.ones(self.dim, dtype=np.float32)
-
-    def embed_batch(self, texts: list[str]) -> np.ndarray:
-        self.batches.append(list(texts))
-        return np.stack([self.vector(t) for t in texts])
-
-    def __call__(self, text: str) -> list[float]:
-        return self.embed_batch([text])[0].tolist()
-
-    @property
-    def embedded(self) -> list[str]:
-        return [t for b in self.batches for t in b]
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ EXTRAS = {"chroma": ("chromadb",), "milvus": ("pymilvus", "milvus_lite")}
 
 @dataclass
 class StoreSetup:
-    """One way to configure a store: its ``store_conf`` and what the contract may expect of it."""
+    """One way to configure a store: its name and its ``store_conf``."""
 
     name: str
     conf: dict[str, Any]
@@ -33,10 +33,6 @@ class StoreSetup:
     @property
     def kind(self) -> str:
         return self.conf["type"]
-
-    @property
-    def persistent(self) -> bool:
-        return self.name != "map"
 
     def open(self) -> StoreBase:
         return create_store(self.conf)

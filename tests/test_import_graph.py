@@ -24,7 +24,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("ragjet.rag.retriever", "ragjet.rag.reranker", "ragjet.rag"),
     ("ragjet.tools", "ragjet.chat"),
     ("ragjet.web",),
-    ("ragjet.bench",),
+    ("ragjet.bench", "ragjet.testing"),
     ("ragjet.cli", "ragjet.__main__", "ragjet"),
 ]
 

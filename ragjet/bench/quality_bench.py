@@ -36,8 +36,8 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from ..home import ragjet_home
-from ..text.lang import language_of
 from ..rag.doc_node import DocNode
+from ..text.lang import language_of
 from .corpus import DEFAULT_SOURCES, SHARED_DATA
 from .quality_answers import ANSWER_CONTEXT, answer_notes, answer_rows, answer_setups, load_answer_model
 from .report import Report, target_note

@@ -172,7 +172,8 @@ async def _ask(http, body: dict, tally: Tally) -> None:
                 if "error" in chunk:
                     tally.errors.append(f"error event: {chunk['error'].get('message')}")
                     return
-                if first is None and chunk["choices"][0]["delta"].get("content"):
+                choices = chunk.get("choices") or []  # none in a chunk that reports the queue position
+                if first is None and choices and choices[0]["delta"].get("content"):
                     first = time.perf_counter()
             tally.errors.append("stream ended without [DONE]")
     except Exception as exc:  # a broken connection or bad JSON counts as an error, whatever its type

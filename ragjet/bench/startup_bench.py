@@ -30,7 +30,7 @@ from typing import Any
 
 from ..home import models_home
 from ..rag.embedding import DEFAULT_EMBED_KEY
-from ..rag.store.external import collection_name, safe_part
+from ..rag.store.naming import collection_name, safe_part
 from .corpus import build_corpus
 from .report import Report, target_note
 

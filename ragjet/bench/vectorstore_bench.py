@@ -13,7 +13,7 @@ import statistics
 import tempfile
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -62,7 +62,7 @@ def _measure(kind: str, tmp: Path, vectors: np.ndarray, queries: dict[str, np.nd
         store.register_index("default", index)
         store.update_nodes([DocNode(uid=f"n{i:06}", text=f"passage number {i}", group=GROUP,
                                     embedding={"default": v}) for i, v in enumerate(vectors)])
-        raw = _raw_search(kind, store, topk)
+        raw = partial(store.raw_search, GROUP, "default", topk=topk)
         ours = partial(index.query, group_name=GROUP, topk=topk)
         correct = all([n.uid for n in ours(q)] == raw(v) for q, v in list(queries.items())[:5])
         raw_t, our_t = [], []
@@ -74,23 +74,6 @@ def _measure(kind: str, tmp: Path, vectors: np.ndarray, queries: dict[str, np.nd
                 "overhead": our_ms / raw_ms - 1, "correct": correct}
     finally:
         store.close()
-
-
-def _raw_search(kind: str, store: Any, topk: int) -> Callable[[np.ndarray], list[str]]:
-    """The database's own search on the collection ragjet wrote, returning uids (texts fetched as well)."""
-    if kind == "milvus":
-        client, name = store._client, store._collection(GROUP).name
-        anns = f"vec_{store._collection(GROUP).keys['default']}"
-        return lambda v: [h["uid"] for h in client.search(name, data=[v], anns_field=anns, limit=topk,
-                                                           output_fields=["uid", "content"])[0]]
-    state = store._group(GROUP)
-
-    def chroma(v: np.ndarray) -> list[str]:
-        ids = state.vectors["default"].query(query_embeddings=v[None, :], n_results=topk,
-                                             include=["distances"])["ids"][0]
-        state.nodes.get(ids=ids, include=["documents"])
-        return ids
-    return chroma
 
 
 def _unit(m: np.ndarray) -> np.ndarray:

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from ..flow.sources import record_sources
+from ..models.prompter import QUERY_KEY, ChatPrompter
 from ..text.lang import language_of
-from ..models.prompter import ChatPrompter, QUERY_KEY
 
 CONTEXT_KEY = "context_str"
 STYLES = ("brief", "short")

@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import argparse
-import textwrap
-from pathlib import Path
 
 from ..data import SAMPLE_QUESTION
+from ..flow.source_view import describe_sources
 from .options import add_doc_options, add_llm_options, rag_chat
 
 
@@ -32,10 +31,7 @@ def run(args: argparse.Namespace) -> int:
     for notice in sources.notices:
         print(f"\n\n(note: {notice})", end="")
     print("\n\nSources" + (" (* cited)" if cited else "") + ":")
-    for rank, node in enumerate(sources.nodes, 1):
-        score = node.relevance_score if node.relevance_score is not None else node.similarity_score
-        source = Path(node.docpath).name if node.docpath else "?"
-        snippet = textwrap.shorten(" ".join(node.text.split()), width=90, placeholder=" ...")
-        mark = "*" if rank in cited else " "
-        print(f"{mark}[{rank}] {source}  (score {score:.3f})  {snippet}")
+    for rank, source in enumerate(describe_sources(sources.nodes, cited, snippet_chars=90), 1):
+        mark = "*" if source.get("cited") else " "
+        print(f"{mark}[{rank}] {source['file'] or '?'}  (score {'-' if source['score'] is None else format(source['score'], '.3f')})  {source['snippet']}")
     return 0

@@ -3,29 +3,25 @@ add (``--llm``, ``--max-tokens``, ``--deploy``), and the RAG chat they describe.
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 from typing import Any, Optional
 
 from ..data import SAMPLE_FOLDERS, sample_corpus
+from ..rag.store import STORES
 
 
 def parse_store(value: str) -> Optional[dict[str, Any]]:
-    """``--store`` as a store_conf: ``map`` (memory), ``map:FILE.sqlite``, ``chroma:DIR``, ``chroma:http://...``,
-    ``milvus:FILE.db`` or ``milvus:http://...`` (a remote Milvus; its token comes from ``MILVUS_TOKEN``)."""
+    """``--store TYPE[:WHERE]`` as a store_conf; each store type says what ``WHERE`` means
+    (`StoreBase.location_kwargs`): ``map`` (memory), ``map:FILE.sqlite``, ``chroma:DIR``, ``chroma:http://...``,
+    ``milvus:FILE.db``, ``milvus:http://...`` (its token from ``MILVUS_TOKEN``)."""
     kind, _, where = value.partition(":")
-    if kind == "map" and not where:
-        return None
-    if not where:
-        raise argparse.ArgumentTypeError(f"--store {value!r}: say where, e.g. {kind}:PATH or {kind}:http://HOST:PORT")
-    remote = where.startswith(("http://", "https://", "tcp://"))
-    key = {"map": "uri", "milvus": "uri", "chroma": "uri" if remote else "dir"}.get(kind)
-    if key is None:
-        raise argparse.ArgumentTypeError(f"--store {value!r}: unknown store type {kind!r}; use map, chroma or milvus")
-    kwargs: dict[str, Any] = {key: where}
-    if kind == "milvus" and remote and os.environ.get("MILVUS_TOKEN"):
-        kwargs["token"] = os.environ["MILVUS_TOKEN"]
-    return {"type": kind, "kwargs": kwargs}
+    if kind not in STORES:
+        raise argparse.ArgumentTypeError(f"--store {value!r}: {STORES.unknown_message(kind)}")
+    try:
+        kwargs = STORES.get(kind).location_kwargs(where)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"--store {value!r}: {exc}") from None
+    return {"type": kind, "kwargs": kwargs} if kwargs else None
 
 
 def docs_path(value: str) -> Path:

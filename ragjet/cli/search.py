@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import argparse
 import textwrap
-from pathlib import Path
 
 from ..data import SAMPLE_QUESTION, sample_corpus
+from ..flow.source_view import describe_sources
 from .options import add_doc_options
 
 
@@ -24,9 +24,7 @@ def run(args: argparse.Namespace) -> int:
     nodes = retriever(args.question)
     print(f"Top {len(nodes)} of {doc.store.count(args.group)} {args.group} chunks in {docs_dir} "
           f"for: {args.question}\n")
-    for rank, node in enumerate(nodes, 1):
-        source = Path(node.docpath).name if node.docpath else "?"
-        print(f"{rank}. score {node.similarity_score:.3f}  {source}")
-        snippet = textwrap.shorten(" ".join(node.text.split()), width=320, placeholder=" ...")
-        print(textwrap.indent(textwrap.fill(snippet, 100), "   "), end="\n\n")
+    for rank, source in enumerate(describe_sources(nodes, limit=len(nodes), snippet_chars=320), 1):
+        print(f"{rank}. score {source['score']:.3f}  {source['file'] or '?'}")
+        print(textwrap.indent(textwrap.fill(source["snippet"], 100), "   "), end="\n\n")
     return 0 if nodes else 1

@@ -7,23 +7,24 @@ import signal
 import sys
 from pathlib import Path
 
-from ..rag.store.locks import SERVER_PORTS, ProcessLock, StoreLockedError
-from ..rag.store.serve import SERVERS, serve_store, stop_server
+from ..rag.store import STORES
+from ..rag.store.locks import ProcessLock, StoreLockedError
+from ..rag.store.serve import serve_store, servers, stop_server
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("kind", choices=sorted(SERVERS), help="which embedded database to serve")
+    parser.add_argument("kind", choices=sorted(servers()), help="which embedded database to serve")
     parser.add_argument("--path", required=True, help="the Chroma directory or the Milvus Lite .db path")
     parser.add_argument("--port", type=int, default=None,
-                        help=f"port to listen on (default: {', '.join(f'{k} {p}' for k, p in SERVER_PORTS.items())})")
+                        help=f"port to listen on (default: {', '.join(f'{k} {s.port}' for k, s in servers().items())})")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
 
 
 def run(args: argparse.Namespace) -> int:
     """Serve in the foreground until Ctrl-C, holding the database's lock so no process opens it embedded."""
-    port = args.port or SERVER_PORTS[args.kind]
+    port = args.port or servers()[args.kind].port
     try:
-        lock = ProcessLock(args.kind, args.path)
+        lock = ProcessLock(STORES.get(args.kind), args.path)
     except StoreLockedError as exc:
         print(f"ragjet: error: {exc}", file=sys.stderr)
         return 2

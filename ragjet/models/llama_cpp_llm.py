@@ -29,8 +29,8 @@ from ..procs import DEFAULT_THREADS, PROMPT_THREADS
 from ..registry import missing_extra
 from .deployment import deployer
 from .loop_guard import DEFAULT_LOOP_RULES, LoopRules
-from .prompter import QUERY_KEY, ChatModule, Message, history_messages
 from .prompt_cache import PromptCache
+from .prompter import QUERY_KEY, ChatModule, Message, history_messages
 from .turns import TurnQueue
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

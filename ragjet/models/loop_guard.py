@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Iterable, Iterator, Sequence
 
-from ..text.lang import UNIT, units
 from ..log import LOG
+from ..text.lang import UNIT, units
 
 LoopRules = Sequence[tuple[int, int]]
 DEFAULT_LOOP_RULES: tuple[tuple[int, int], ...] = ((8, 2), (6, 3))

@@ -202,21 +202,21 @@ class Document:
             self._ingestor.build(name)
 
     def _store_conf_with_snapshot(self) -> Optional[dict[str, Any]]:
-        """``store_conf``, with a restart snapshot in ragjet's home for an in-memory map (``cache=True``): a
-        second start then reads the nodes back instead of parsing every file and looking up every chunk's
-        vector again (see `MapStore`). A document without an embedding model gets none: re-reading its files
+        """``store_conf``, with a restart snapshot in ragjet's home where the store takes one (an in-memory map:
+        `StoreBase.snapshot_kwargs`; ``cache=True``): a second start then reads the nodes back instead of
+        parsing every file and looking up every chunk's vector again (see `MapStore`). A document without an embedding model gets none: re-reading its files
         costs about what reading a snapshot back does (the lecture's 370k words: 9 s without, 19 s with), and
         writing the snapshot would slow its first start."""
-        conf = dict(self.store_conf or {})
-        kwargs = dict(conf.get("kwargs") or {})
-        if (not self.cache or not self.embedders or conf.get("type", "map") != "map" or "uri" in kwargs
-                or "snapshot" in kwargs):
+        if not self.cache or not self.embedders:
             return self.store_conf
+        conf = dict(self.store_conf or {})
+        kind = conf.get("type", "map")
         identity = f"{self.dataset_path}\0{self.name}".encode("utf-8", "surrogatepass")
         digest = hashlib.blake2b(identity, digest_size=8).hexdigest()
         label = re.sub(r"[^\w.-]", "_", self.name)[:40]
-        kwargs["snapshot"] = str(ragjet_home() / "snapshots" / f"{label}-{digest}.sqlite")
-        return {**conf, "type": "map", "kwargs": kwargs}
+        snapshot = ragjet_home() / "snapshots" / f"{label}-{digest}.sqlite"
+        kwargs = STORES.get(kind).snapshot_kwargs(dict(conf.get("kwargs") or {}), snapshot)
+        return self.store_conf if kwargs is None else {**conf, "type": kind, "kwargs": kwargs}
 
     def _warm_up_models(self) -> None:
         """Load the embedding models in the background while the store opens: on a restart nothing is embedded,

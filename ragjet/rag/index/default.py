@@ -22,13 +22,13 @@ from urllib.parse import quote
 
 import numpy as np
 
+from ...text.lexical import TOKENIZERS
 from ..embedding import comparable
 from ..fusion import ROUTE_DEPTH, merge_embed_keys
 from ..similarity import SIMILARITIES, Similarity
 from ..sparse_vector import inner_products, is_sparse
 from .ann import AnnConfig, AnnMatrix
 from .base import INDEXES, IndexBase
-from ...text.lexical import TOKENIZERS
 from .bm25 import BM25Engine
 from .dense import normalise, top_k
 from .sparse import SparseMatrix

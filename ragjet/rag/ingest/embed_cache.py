@@ -14,8 +14,8 @@ from typing import Optional, Sequence, Union
 import numpy as np
 
 from ...home import ragjet_home
-from ..sparse_vector import SparseVector, is_sparse, pack, unpack
 from ...sqlite_util import SqliteFile
+from ..sparse_vector import SparseVector, is_sparse, pack, unpack
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS vectors (

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Optional
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Optional
 
 from ...registry import Registry
 
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ..doc_node import DocNode
     from ..index.base import IndexBase
     from ..sparse_vector import SparseVector
+    from .serve import StoreServer
 
 
 class StoreBase(ABC):
@@ -26,10 +27,41 @@ class StoreBase(ABC):
     ``persistent`` stores keep nodes across restarts and name a ``ledger_path`` where the ingestion ledger
     lives beside them; stores with ``supports_vector_search`` answer cosine queries themselves (their own ANN
     index), so the default index does not keep their vectors in memory.
+
+    The class also holds what the rest of ragjet needs to know about its backend, so nothing else tests the
+    store's name: how a ``--store TYPE:WHERE`` value maps to its arguments (`location_kwargs`), where the lock
+    of an embedded database lives (`lock_file`), its server mode (`server`), whether it takes a restart
+    snapshot (`snapshot_kwargs`), and the database's own search for benchmarks (`raw_search`).
     """
 
     persistent: bool = False
     supports_vector_search: bool = False
+    server: ClassVar[Optional["StoreServer"]] = None
+    """The embedded database's server mode (``ragjet serve-store TYPE``), for a backend that has one."""
+
+    @classmethod
+    def type_name(cls) -> str:
+        """The name this class is registered under in `STORES` (``store_conf['type']``)."""
+        return STORES.name_of(cls)
+
+    @classmethod
+    def location_kwargs(cls, where: str) -> dict[str, Any]:
+        """The constructor keywords a ``--store TYPE:WHERE`` value names (``WHERE``: a path or a server URL)."""
+        if not where:
+            raise ValueError(f"say where the {cls.type_name()} store lives, e.g. {cls.type_name()}:PATH or "
+                             f"{cls.type_name()}:http://HOST:PORT")
+        return {"uri": where}
+
+    @classmethod
+    def lock_file(cls, path: str | Path) -> Path:
+        """The advisory lock file that keeps the embedded database at ``path`` to one process (beside it)."""
+        return Path(f"{Path(path).expanduser().resolve()}.ragjet.lock")
+
+    @classmethod
+    def snapshot_kwargs(cls, kwargs: dict[str, Any], snapshot: Path) -> Optional[dict[str, Any]]:
+        """The keywords that give a store built from ``kwargs`` a restart snapshot at ``snapshot``, or None
+        when it keeps its nodes by itself (or cannot keep a snapshot)."""
+        return None
 
     def __init__(self) -> None:
         self._indexes: dict[str, "IndexBase"] = {}
@@ -104,6 +136,11 @@ class StoreBase(ABC):
         with their scores, best first (stores with their own ANN index). Nodes come back with the hits, in the
         same round trip where the database allows it."""
         raise NotImplementedError(f"{type(self).__name__} has no vector search of its own")
+
+    def raw_search(self, group_name: str, embed_key: str, query: "np.ndarray", topk: int) -> list[str]:
+        """The uids the database's own search returns for ``query``, best first, texts fetched as a client
+        would but nothing decoded: what a benchmark measures ragjet's overhead against."""
+        raise NotImplementedError(f"{type(self).__name__} has no database search of its own")
 
     def close(self) -> None:
         """Release files and connections."""

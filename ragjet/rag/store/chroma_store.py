@@ -25,6 +25,7 @@ server-mode fix (``ragjet serve-store chroma --path DIR --port N``).
 """
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -35,11 +36,13 @@ import numpy as np
 
 from ..doc_node import DocNode
 from .base import STORES, StoreBase
-from .codec import NodeDecoder
-from .external import (FILTER_RESERVED, Deferred, allows_nothing, batches, check_dimension, check_prefix,
-                       collection_name, connected, delete_existing, fetch_by_uid, fetch_in_batches, filter_items,
-                       remote_ledger_path, require_extra, scalar_fields, store_records, vector_dims)
+from .batching import batches, delete_existing, fetch_by_uid, fetch_in_batches
+from .codec import NodeDecoder, check_dimension, store_records, vector_dims
+from .connection import Deferred, connected, require_extra
+from .filters import FILTER_RESERVED, allows_nothing, chroma_where, scalar_fields
 from .locks import ProcessLock
+from .naming import check_prefix, collection_name, remote_ledger_path
+from .serve import StoreServer, http_ready
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -48,6 +51,13 @@ if TYPE_CHECKING:
 _RECORD_META = ("parent", "doc_id", "metadata", "global_metadata", "excluded")
 _INCLUDE = ["documents", "metadatas"]
 _PAGE = 5000
+_CHROMA_MAIN = "import sys; from chromadb.cli.cli import app; sys.argv[0] = 'chroma'; app()"
+
+
+def _serve_command(path: Path, host: str, port: int) -> list[str]:
+    """``chroma run`` on the directory, through this interpreter's chromadb."""
+    require_extra("chromadb", "chroma")
+    return [sys.executable, "-c", _CHROMA_MAIN, "run", "--path", str(path), "--host", host, "--port", str(port)]
 
 
 @dataclass
@@ -65,6 +75,18 @@ class ChromaStore(StoreBase):
 
     persistent = True
     supports_vector_search = True
+    server = StoreServer("Chroma directory", 8000, _serve_command, http_ready("/api/v2/heartbeat"),
+                         path_is_dir=True)
+
+    @classmethod
+    def location_kwargs(cls, where: str) -> dict[str, Any]:
+        """``chroma:DIR`` embeds the database in a directory; ``chroma:http://HOST:PORT`` connects to a server."""
+        kwargs = super().location_kwargs(where)
+        return kwargs if where.startswith(("http://", "https://")) else {"dir": where}
+
+    @classmethod
+    def lock_file(cls, path: str | Path) -> Path:
+        return Path(path).expanduser().resolve() / "ragjet.lock"
 
     def __init__(self, dir: Optional[str] = None, uri: Optional[str] = None, collection_prefix: str = "ragjet",
                  index_kwargs: Optional[dict[str, Any]] = None, batch_size: int = 1000) -> None:
@@ -82,7 +104,7 @@ class ChromaStore(StoreBase):
         self._dir = Path(dir).expanduser().resolve() if dir is not None else None
         self._lock: Optional[ProcessLock] = None
         if self._dir is not None:
-            self._lock = ProcessLock("chroma", self._dir)
+            self._lock = ProcessLock(ChromaStore, self._dir)
         else:
             parsed = urlparse(uri)
             if parsed.scheme not in ("http", "https") or not parsed.hostname:
@@ -299,19 +321,16 @@ class ChromaStore(StoreBase):
         return [(nodes[uid], 1.0 - float(dist)) for uid, dist in zip(got["ids"][0], got["distances"][0])
                 if uid in nodes]
 
+    def raw_search(self, group_name: str, embed_key: str, query: np.ndarray, topk: int) -> list[str]:
+        state = self._group(group_name)
+        ids = state.vectors[embed_key].query(query_embeddings=query[None, :], n_results=topk,
+                                             include=["distances"])["ids"][0]
+        state.nodes.get(ids=ids, include=["documents"])
+        return ids
+
     def close(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None:
             connection.dispose(lambda client: client.close())
         if self._lock is not None:
             self._lock.release()
-
-
-
-def chroma_where(filters: Optional[dict[str, Any]]) -> Optional[dict[str, Any]]:
-    """ragjet filters (``{key: value}`` or ``{key: [values]}``, all must hold) as a Chroma ``where``."""
-    clauses = [{key: {"$in": wanted} if isinstance(wanted, list) else {"$eq": wanted}}
-               for key, wanted in filter_items(filters, FILTER_RESERVED)]
-    if not clauses:
-        return None
-    return clauses[0] if len(clauses) == 1 else {"$and": clauses}

@@ -8,14 +8,15 @@ in one batch share one file-metadata dict per file, as nodes built in memory do.
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Optional, Sequence
 
 import numpy as np
 
 from ..doc_node import DocNode
-from ..sparse_vector import is_sparse
+from ..sparse_vector import describe_dim, is_sparse, vector_dim
 
-
+# The fields every record holds next to its vectors.
+RECORD_FIELDS = frozenset({"uid", "group", "content", "parent", "doc_id", "metadata", "global_metadata", "excluded"})
 _NO_METADATA = "{}"
 _NO_EXCLUDED = json.dumps([[], []])
 
@@ -79,3 +80,36 @@ class NodeDecoder:
 
     def many(self, records: Iterable[dict[str, Any]]) -> list[DocNode]:
         return [self(r) for r in records]
+
+
+def store_records(nodes: Sequence[DocNode], store: str, sparse: bool = False) -> list[dict[str, Any]]:
+    """Codec records of ``nodes``. A backend that keeps dense vectors only (``sparse`` False) refuses a sparse
+    vector ({index: weight}) before writing anything, naming the embed key and the stores that keep them."""
+    if not sparse:
+        for node in nodes:
+            for key, vec in (node.embedding or {}).items():
+                if is_sparse(vec):
+                    raise NotImplementedError(
+                        f"node {node.uid} has a sparse vector for embed key {key!r}, and the {store} store keeps "
+                        f"dense vectors only; use the milvus or map store for a document with a sparse embed key "
+                        f"(or a smart_embedding_index with the milvus backend)")
+    return node_records(nodes)
+
+
+def check_dimension(store: str, group: str, key: str, stored: int, got: int) -> None:
+    """Refuse vectors of another dimension, or another kind (dense / sparse), than the stored ones."""
+    if stored != got:
+        raise ValueError(f"the {store} store holds {describe_dim(stored)} vectors for group {group!r}, embed key "
+                         f"{key!r}, but got {describe_dim(got)} vectors; use the same embed model, or a new "
+                         f"collection_prefix or store location for the new one")
+
+
+def vector_dims(records: Sequence[dict[str, Any]], store: str, group: str) -> dict[str, int]:
+    """The dimension of each embed key in a batch of records (`SPARSE_DIM` for a sparse key; one per key, else
+    a ValueError)."""
+    dims: dict[str, int] = {}
+    for rec in records:
+        for key, vec in rec["embedding"].items():
+            dim = vector_dim(vec)
+            check_dimension(store, group, key, dims.setdefault(key, dim), dim)
+    return dims

@@ -10,8 +10,10 @@ import os
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-SERVER_PORTS = {"chroma": 8000, "milvus": 19530}
+if TYPE_CHECKING:
+    from .base import StoreBase
 
 
 class StoreLockedError(RuntimeError):
@@ -29,12 +31,6 @@ _held: dict[Path, _Held] = {}
 _held_lock = threading.Lock()
 
 
-def lock_path(kind: str, path: str | os.PathLike) -> Path:
-    """The advisory lock file of an embedded database (a Chroma dir or a Milvus Lite ``.db``)."""
-    resolved = Path(path).expanduser().resolve()
-    return resolved / "ragjet.lock" if kind == "chroma" else Path(f"{resolved}.ragjet.lock")
-
-
 class ProcessLock:
     """An exclusive ``flock`` on a database's lock file for as long as any store of this process uses it.
 
@@ -43,8 +39,8 @@ class ProcessLock:
     the files or hanging.
     """
 
-    def __init__(self, kind: str, path: str | os.PathLike) -> None:
-        self.path = lock_path(kind, path)
+    def __init__(self, store: type["StoreBase"], path: str | os.PathLike) -> None:
+        self.path = store.lock_file(path)
         self._released = False
         with _held_lock:
             held = _held.get(self.path)
@@ -57,7 +53,7 @@ class ProcessLock:
                 _lock_now(fd)
             except OSError:
                 os.close(fd)
-                raise StoreLockedError(locked_message(kind, Path(path).expanduser().resolve())) from None
+                raise StoreLockedError(locked_message(store, Path(path).expanduser().resolve())) from None
             _held[self.path] = _Held(fd)
 
     def release(self) -> bool:
@@ -87,13 +83,12 @@ def _lock_now(fd: int) -> None:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
-def locked_message(kind: str, path: Path) -> str:
-    port = SERVER_PORTS.get(kind)
-    if port is None:
+def locked_message(store: type["StoreBase"], path: Path) -> str:
+    server = store.server
+    if server is None:
         return f"{path} is already open in another process"
-    what = "Chroma directory" if kind == "chroma" else "Milvus Lite database"
-    return (f"the {what} {path} is already open in another process (an embedded database serves one process "
-            f"at a time). To share it, serve it once: `ragjet serve-store {kind} --path {path} --port {port}`, "
-            f"then use store_conf={{'type': '{kind}', 'kwargs': {{'uri': 'http://127.0.0.1:{port}'}}}} "
+    kind, port = store.type_name(), server.port
+    return (f"the {server.label} {path} is already open in another process (an embedded database serves one "
+            f"process at a time). To share it, serve it once: `ragjet serve-store {kind} --path {path} --port "
+            f"{port}`, then use store_conf={{'type': '{kind}', 'kwargs': {{'uri': 'http://127.0.0.1:{port}'}}}} "
             f"in every process (if that other process is such a server already, connect to its port)")
-

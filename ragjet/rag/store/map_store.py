@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import operator
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Any, Iterable, Optional
 
 import numpy as np
 
 from ...log import LOG
-from ..doc_node import DocNode
 from ...sqlite_util import SqliteFile
+from ..doc_node import DocNode
 from ..sparse_vector import SparseVector, is_sparse, pack, unpack
 from .base import STORES, StoreBase, group_by_name
 from .codec import NodeDecoder, node_records
@@ -50,7 +50,7 @@ class MapStore(StoreBase):
         self._lock: Optional[ProcessLock] = None
         if uri is None and snapshot is not None:
             try:
-                self._lock = ProcessLock("map", Path(snapshot).expanduser().resolve())
+                self._lock = ProcessLock(MapStore, snapshot)
                 uri = snapshot
             except StoreLockedError:
                 LOG.info("the restart snapshot %s is in use by another process: this store lives in memory only",
@@ -59,6 +59,18 @@ class MapStore(StoreBase):
             self._db = SqliteFile(Path(uri).expanduser(), SCHEMA)
             self.persistent = True
             self._load()
+
+    @classmethod
+    def location_kwargs(cls, where: str) -> dict[str, Any]:
+        """``map`` alone lives in memory; ``map:FILE.sqlite`` mirrors the nodes to that file."""
+        return {"uri": where} if where else {}
+
+    @classmethod
+    def snapshot_kwargs(cls, kwargs: dict[str, Any], snapshot: Path) -> Optional[dict[str, Any]]:
+        """An in-memory map (no ``uri``, no ``snapshot`` of its own) mirrors itself to ``snapshot``."""
+        if "uri" in kwargs or "snapshot" in kwargs:
+            return None
+        return {**kwargs, "snapshot": str(snapshot)}
 
     def close(self) -> None:
         if self._lock is not None:

@@ -1,5 +1,8 @@
 """Serve an embedded database (a Chroma directory, a Milvus Lite ``.db``) to several processes.
 
+Each store class declares its server mode (`StoreServer`: command, readiness probe, default port); this
+module starts and stops such a server.
+
 An embedded database belongs to one process. To share it, its own server mode runs it once, here on
 127.0.0.1, and every process connects by uri: ``ragjet serve-store chroma --path DIR --port 8000`` (``chroma
 run``) or ``ragjet serve-store milvus --path FILE.db --port 19530`` (Milvus Lite's gRPC server), then
@@ -11,29 +14,37 @@ import http.client
 import os
 import socket
 import subprocess
-import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
 from ...procs import wait_until_ready
-from .external import require_extra
-
-_CHROMA_MAIN = "import sys; from chromadb.cli.cli import app; sys.argv[0] = 'chroma'; app()"
+from .base import STORES
 
 
-def _chroma_command(path: Path, host: str, port: int) -> list[str]:
-    require_extra("chromadb", "chroma")
-    return [sys.executable, "-c", _CHROMA_MAIN, "run", "--path", str(path), "--host", host, "--port", str(port)]
+@dataclass(frozen=True)
+class StoreServer:
+    """The server mode of an embedded database, declared by its store class (`StoreBase.server`)."""
+
+    label: str
+    """What the embedded database is, for messages: "Chroma directory", "Milvus Lite database"."""
+    port: int
+    """The port it listens on unless told otherwise (the database's own default)."""
+    command: Callable[[Path, str, int], list[str]]
+    """The command that serves the database at a path on a host and port."""
+    ready: Callable[[str, int], bool]
+    """Whether the server on a host and port accepts requests yet."""
+    path_is_dir: bool = False
+    """The database is a directory, created before the server starts."""
 
 
-def _milvus_command(path: Path, host: str, port: int) -> list[str]:
-    require_extra("milvus_lite", "milvus", package="milvus-lite")
-    return [sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(path), "--host", host,
-            "--port", str(port)]
+def servers() -> dict[str, StoreServer]:
+    """Store type → server mode, for every registered store that has one."""
+    return {name: STORES.get(name).server for name in STORES.names() if STORES.get(name).server is not None}
 
 
-def _tcp_open(host: str, port: int) -> bool:
+def tcp_open(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=0.5):
             return True
@@ -41,7 +52,8 @@ def _tcp_open(host: str, port: int) -> bool:
         return False
 
 
-def _grpc_ready(host: str, port: int) -> bool:
+def grpc_ready(host: str, port: int) -> bool:
+    """A gRPC server's channel is ready."""
     import grpc
 
     channel = grpc.insecure_channel(f"{host}:{port}")
@@ -54,24 +66,20 @@ def _grpc_ready(host: str, port: int) -> bool:
         channel.close()
 
 
-def _chroma_ready(host: str, port: int) -> bool:
-    if not _tcp_open(host, port):
-        return False
-    conn = http.client.HTTPConnection(host, port, timeout=2)
-    try:
-        conn.request("GET", "/api/v2/heartbeat")
-        return conn.getresponse().status == 200
-    except OSError:
-        return False
-    finally:
-        conn.close()
-
-
-SERVERS: dict[str, tuple[Callable[[Path, str, int], list[str]], Callable[[str, int], bool]]] = {
-    "chroma": (_chroma_command, _chroma_ready),
-    "milvus": (_milvus_command, _grpc_ready),
-}
-"""Per database: the command running its server, and the probe telling that it accepts requests."""
+def http_ready(path: str) -> Callable[[str, int], bool]:
+    """A probe: GET ``path`` answers 200."""
+    def ready(host: str, port: int) -> bool:
+        if not tcp_open(host, port):
+            return False
+        conn = http.client.HTTPConnection(host, port, timeout=2)
+        try:
+            conn.request("GET", path)
+            return conn.getresponse().status == 200
+        except OSError:
+            return False
+        finally:
+            conn.close()
+    return ready
 
 
 def serve_store(kind: str, path: str, port: int, host: str = "127.0.0.1", timeout: float = 60.0,
@@ -81,24 +89,25 @@ def serve_store(kind: str, path: str, port: int, host: str = "127.0.0.1", timeou
     Its output goes to ``log_file`` (a temporary file by default; ``proc.log_path`` names it). A server that
     exits or stays silent for ``timeout`` seconds raises RuntimeError with the end of that log.
     """
-    if kind not in SERVERS:
-        raise ValueError(f"unknown store server {kind!r}; choose one of: {', '.join(SERVERS)}")
-    command, probe = SERVERS[kind]
-    if _tcp_open(host, port):
+    known = servers()
+    if kind not in known:
+        raise ValueError(f"unknown store server {kind!r}; choose one of: {', '.join(known)}")
+    server = known[kind]
+    if tcp_open(host, port):
         raise RuntimeError(f"{host}:{port} is already in use; choose another port")
     target = Path(path).expanduser().resolve()
-    if kind == "chroma":
+    if server.path_is_dir:
         target.mkdir(parents=True, exist_ok=True)
     if log_file is None:
         fd, log_file = tempfile.mkstemp(prefix=f"ragjet-{kind}-", suffix=".log")
         os.close(fd)
     log_path = Path(log_file)
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen(command(target, host, port), stdin=subprocess.DEVNULL, stdout=log,
+        proc = subprocess.Popen(server.command(target, host, port), stdin=subprocess.DEVNULL, stdout=log,
                                 stderr=subprocess.STDOUT)
     proc.log_path = log_path  # type: ignore[attr-defined]
     try:
-        wait_until_ready(proc, lambda: probe(host, port), timeout, log_path, f"{kind} server on {host}:{port}")
+        wait_until_ready(proc, lambda: server.ready(host, port), timeout, log_path, f"{kind} server on {host}:{port}")
     except BaseException:
         stop_server(proc)
         raise

@@ -284,3 +284,38 @@ def test_quality_answer_scoring() -> None:
     assert f1_score("", "anything") == 0.0
     assert cjk_share(["生命数耗完即算为踢爆"]) == 1.0 and cjk_share(["plain English"]) == 0.0
     assert exact_match("Denver Broncos [1].", "Denver Broncos") == 1.0 and strip_citations("踢爆【2】") == "踢爆"
+
+
+def test_serve_bench_client_reads_queue_chunks_and_times_the_first_content() -> None:
+    """A request waiting for the in-process model streams chunks with no choices (its queue position) before
+    its first token: the client takes them in its stride and times the first content, not the queue."""
+    import asyncio
+
+    import httpx
+    from fastapi import FastAPI
+    from fastapi.responses import StreamingResponse
+
+    from ragjet.bench.serve_bench import Tally, _ask
+
+    app = FastAPI()
+
+    @app.post("/v1/chat/completions")
+    async def chat() -> StreamingResponse:
+        async def events():
+            yield 'data: {"choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}\n\n'
+            for position in (2, 1, 0):
+                yield f'data: {{"choices": [], "queue": {{"position": {position}}}}}\n\n'
+                await asyncio.sleep(0.05)
+            yield 'data: {"choices": [{"index": 0, "delta": {"content": "Because"}}]}\n\n'
+            yield "data: [DONE]\n\n"
+        return StreamingResponse(events(), media_type="text/event-stream")
+
+    async def run() -> Tally:
+        tally = Tally()
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
+            await _ask(http, {"messages": [{"role": "user", "content": "q"}], "stream": True}, tally)
+        return tally
+
+    tally = asyncio.run(run())
+    assert tally.errors == []
+    assert len(tally.ttft_s) == 1 and tally.ttft_s[0] >= 0.15

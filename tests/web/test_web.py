@@ -22,7 +22,8 @@ import ragjet  # noqa: E402
 from ragjet.cli import build_parser  # noqa: E402
 from ragjet.flow.sources import collect_sources, record_sources  # noqa: E402
 from ragjet.web import WebModule  # noqa: E402
-from ragjet.web.api import safe_filename, snippet  # noqa: E402
+from ragjet.flow.source_view import snippet  # noqa: E402
+from ragjet.web.uploads import safe_filename  # noqa: E402
 from ragjet.chat import RagChat, numbered_context  # noqa: E402
 from ragjet.models.turns import TurnQueue  # noqa: E402
 

@@ -1,45 +1,55 @@
-"""The store contract, run on all six set-ups (map in memory / SQLite, chroma embedded / HTTP, milvus Lite /
-remote): reads, writes, hooks, vector search against numpy, persistence, and a Document end to end."""
+"""The store contract as a reusable test suite: the reads, writes, index hooks, vector search (checked against
+numpy), persistence and Document start-and-restart behaviour every `StoreBase` keeps.
+
+A store of your own passes it in a few lines of a test module::
+
+    import pytest
+    from ragjet.testing.store_contract import StoreContract, StoreMaker
+
+    class TestMyStore(StoreContract):
+        @pytest.fixture
+        def make_store(self, tmp_path):
+            return StoreMaker({"type": "mine", "kwargs": {"path": str(tmp_path / "mine")}})
+
+``make_store()`` opens the store; each call opens the same one again (what the persistence tests reopen), and
+``make_store.conf`` is the ``store_conf`` the Document tests pass. Tests that need persistence are skipped
+for a store whose ``persistent`` is False, saying so. Needs pytest; register the module for assert rewriting
+(``pytest.register_assert_rewrite("ragjet.testing")`` in your conftest) for detailed failure messages.
+"""
 from __future__ import annotations
 
-import hashlib
-import json
-import re
-import socket
-import subprocess
-import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import numpy as np
 import pytest
 
-from conftest import CountingEmbedder
-from ragjet import Document, Retriever
-from ragjet.rag.doc_node import DocNode
-from ragjet.rag.embedding import Embedder
-from ragjet.rag.index.base import IndexBase
-from ragjet.rag.index.default import DefaultIndex
-from ragjet.rag.store import STORES, StoreBase, create_store
-from ragjet.rag.store.locks import StoreLockedError
-from store_setups import StoreSetup, chroma_server, milvus_server, skip_without, store_setup  # noqa: F401
+from ..rag.doc_node import DocNode
+from ..rag.document import Document
+from ..rag.embedding import Embedder
+from ..rag.index.base import IndexBase
+from ..rag.index.default import DefaultIndex
+from ..rag.retriever import Retriever
+from ..rag.store import StoreBase, create_store
+from .embedders import CountingEmbedder, RandomEmbedder
+
+
+@dataclass
+class StoreMaker:
+    """Opens the store that ``conf`` (a ``store_conf``) describes, as often as asked."""
+
+    conf: dict[str, Any]
+
+    def __call__(self) -> StoreBase:
+        return create_store(self.conf)
+
 
 DIM = 16
 SUBJECTS = ("bio", "chem", "phys")
 
 
-class RandomEmbedder:
-    """Deterministic pseudo-random vectors per text: no ties, so rankings are unambiguous."""
-
-    model_id = "random-16"
-    dim = DIM
-
-    def __call__(self, text: str) -> np.ndarray:
-        seed = int(hashlib.md5(text.encode()).hexdigest()[:8], 16)
-        return np.random.default_rng(seed).standard_normal(DIM).astype(np.float32)
-
-
-EMBED = RandomEmbedder()
+EMBED = RandomEmbedder(DIM)
 
 
 def make_nodes(n_chunks: int = 24) -> tuple[list[DocNode], list[DocNode]]:
@@ -110,10 +120,18 @@ CORPUS = {
 }
 
 
-class TestStoreContract:
+class StoreContract:
+    """The contract every store keeps, as a pytest mixin: subclass it in a test module as ``TestMyStore`` and
+    give it a ``make_store`` fixture returning a `StoreMaker`. Persistence is checked where the store says it
+    is persistent (``store.persistent``)."""
+
     @pytest.fixture
-    def store(self, store_setup: StoreSetup):
-        store = store_setup.open()
+    def make_store(self) -> StoreMaker:
+        raise NotImplementedError("a StoreContract subclass defines the make_store fixture")
+
+    @pytest.fixture
+    def store(self, make_store: StoreMaker) -> Iterator[StoreBase]:
+        store = make_store()
         yield store
         store.close()
 
@@ -216,15 +234,16 @@ class TestStoreContract:
         assert rec.removes[3] == (["root0", "root1"], "root")
         assert store.get_index("rec") is rec
 
-    def test_persists_across_reopen(self, store_setup: StoreSetup) -> None:
-        if not store_setup.persistent:
-            pytest.skip("the in-memory map store forgets everything on close")
+    def test_persists_across_reopen(self, make_store: StoreMaker) -> None:
         roots, chunks = make_nodes()
-        store = store_setup.open()
+        store = make_store()
+        if not store.persistent:
+            store.close()
+            pytest.skip(f"{type(store).__name__} is not persistent: it forgets everything on close")
         store.update_nodes(roots + chunks)
         store.remove_nodes("chunk", ["c07"])
         store.close()
-        store = store_setup.open()
+        store = make_store()
         try:
             assert store.persistent and store.ledger_path is not None
             assert sorted(store.groups()) == ["chunk", "root"]
@@ -245,7 +264,7 @@ class TestStoreContract:
         with pytest.raises(ValueError, match=r"(?s)(16\b.*\b8\b|\b8\b.*16\b)"):
             store.update_nodes([bad])
 
-    def test_document_end_to_end_and_restart(self, store_setup: StoreSetup, tmp_path: Path) -> None:
+    def test_document_end_to_end_and_restart(self, make_store: StoreMaker, tmp_path: Path) -> None:
         folder = tmp_path / "docs"
         folder.mkdir()
         for name, text in CORPUS.items():
@@ -262,20 +281,21 @@ class TestStoreContract:
             "which planet is red", group_name="sentence", topk=4)]
         assert scores[0] > scores[1] > scores[2] > scores[3], "the reference ranking must have no ties"
 
-        doc, got = retrieve(store_setup.conf)
+        doc, got = retrieve(make_store.conf)
         assert [n.uid for n in got] == [n.uid for n in want]
         assert np.allclose([n.similarity_score for n in got], scores[:3], atol=1e-4)
         assert doc.stats.files_parsed == 3
         counts = {g: doc.store.count(g) for g in doc.store.groups()}
         assert counts == {g: reference.store.count(g) for g in reference.store.groups()}
+        kept = doc.store.persistent  # the in-memory map too: it takes a restart snapshot
         doc.store.close()
-        again, got = retrieve(store_setup.conf)  # the in-memory map too, from its restart snapshot
-        assert (again.stats.files_parsed, again.stats.chunks_embedded) == (0, 0)
+        again, got = retrieve(make_store.conf)
+        assert (again.stats.files_parsed, again.stats.chunks_embedded) == ((0, 0) if kept else (3, 0))
         assert [n.uid for n in got] == [n.uid for n in want]
         assert {g: again.store.count(g) for g in again.store.groups()} == counts
         again.store.close()
 
-    def test_document_refuses_another_dimension_and_keeps_the_store(self, store_setup: StoreSetup,
+    def test_document_refuses_another_dimension_and_keeps_the_store(self, make_store: StoreMaker,
                                                                      tmp_path: Path) -> None:
         folder = tmp_path / "docs"
         folder.mkdir()
@@ -283,128 +303,20 @@ class TestStoreContract:
             (folder / name).write_text(text, encoding="utf-8")
 
         def start(embed: Any) -> Document:
-            doc = Document(folder, embed=embed, store_conf=store_setup.conf)
+            doc = Document(folder, embed=embed, store_conf=make_store.conf)
             doc.create_node_group("sentence", transform=lambda t: t.split("."), parent="MediumChunk")
             Retriever(doc, "sentence", similarity="cosine", topk=3).start()
             return doc
 
         first = start(CountingEmbedder())
         counts = {g: first.store.count(g) for g in first.store.groups()}
+        kept = first.store.persistent
         first.store.close()
+        if not kept:
+            pytest.skip(f"{type(first.store).__name__} keeps nothing across starts: no stored dimension to check")
         with pytest.raises(ValueError, match="64-dim.*8-dim"):  # checked before anything is written
             start(lambda text: [float(len(text))] * 8)
         again = start(CountingEmbedder())
         assert (again.stats.files_parsed, again.stats.chunks_embedded) == (0, 0)
         assert {g: again.store.count(g) for g in again.store.groups()} == counts
         again.store.close()
-
-
-# -- embedded databases belong to one process -------------------------------------------------------------------
-HOLD = ("import json, sys, time\nfrom ragjet.rag.store import create_store\n"
-        "store = create_store(json.loads(sys.argv[1]))\nprint('ready', flush=True)\ntime.sleep(120)\n")
-
-
-@pytest.mark.parametrize("kind", ["chroma", "milvus"])
-def test_embedded_database_used_by_another_process_fails_fast(kind: str, tmp_path: Path) -> None:
-    skip_without(kind)
-    path = tmp_path / ("chroma" if kind == "chroma" else "lite.db")
-    conf = {"type": kind, "kwargs": {"dir" if kind == "chroma" else "uri": str(path)}}
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, json.dumps(conf)], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "ready", holder.stderr.read()
-        with pytest.raises(StoreLockedError) as info:  # a non-blocking lock: it fails at once, never waits
-            create_store(conf)
-        assert str(path.resolve()) in str(info.value) and "serve-store" in str(info.value)
-    finally:
-        holder.kill()
-        holder.wait()
-    create_store(conf).close()  # free again once the other process is gone
-
-
-# -- optional packages -------------------------------------------------------------------------------------------
-def test_import_ragjet_loads_no_database_package() -> None:
-    code = "import sys, ragjet; print(sorted(m for m in ('chromadb', 'pymilvus', 'milvus_lite') if m in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert out.stdout.strip() == "[]", out.stderr
-
-
-def test_unknown_store_lists_the_database_stores(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="chroma.*map.*milvus"):
-        create_store({"type": "qdrant"})
-    assert {"chroma", "milvus"} <= set(STORES.names())
-
-
-@pytest.mark.parametrize("kind, module, extra", [("chroma", "chromadb", "ragjet[chroma]"),
-                                                 ("milvus", "pymilvus", "ragjet[milvus]")])
-def test_missing_package_names_the_extra(kind: str, module: str, extra: str, tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setitem(sys.modules, module, None)
-    kwargs = {"dir": str(tmp_path / "c")} if kind == "chroma" else {"uri": str(tmp_path / "m.db")}
-    with pytest.raises(ImportError, match=re.escape(extra)):
-        create_store({"type": kind, "kwargs": kwargs})
-
-
-# -- backend options -----------------------------------------------------------------------------------------------
-def test_milvus_index_kwargs_fall_back_on_lite_with_one_warning(tmp_path: Path, caplog) -> None:
-    skip_without("milvus")
-    from ragjet.rag.store import MilvusStore
-
-    store = MilvusStore(str(tmp_path / "idx.db"), index_kwargs=[{"embed_key": "default", "index_type": "DISKANN"},
-                                                                 {"embed_key": "other", "index_type": "IVF_FLAT"}])
-    try:
-        _, chunks = make_nodes(6)
-        for node in chunks:
-            node.embedding["other"] = node.embedding["default"]
-        with caplog.at_level("WARNING", logger="ragjet"):
-            store.update_nodes(chunks)
-            store.update_nodes([DocNode(uid="r", text="r", group="other", embedding={"default": EMBED("r")})])
-        assert [r.getMessage() for r in caplog.records if "DISKANN" in r.getMessage()] == \
-            [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
-        assert len([r for r in caplog.records if r.levelname == "WARNING"]) == 1
-        name = store._collection("chunk").name
-        assert store._client.describe_index(name, "vec_default")["index_type"] == "AUTOINDEX"
-        assert store._client.describe_index(name, "vec_other")["index_type"] == "IVF_FLAT"
-        hits = store.vector_search("chunk", "other", EMBED(chunks[2].text), 1)
-        assert [n.uid for n, _ in hits] == ["c02"]
-    finally:
-        store.close()
-    with pytest.raises(ValueError, match="cosine"):
-        MilvusStore(str(tmp_path / "l2.db"), index_kwargs={"metric_type": "L2"})
-
-
-@pytest.mark.filterwarnings("ignore:legacy embedding function config:DeprecationWarning")
-def test_chroma_index_kwargs_reach_the_hnsw_configuration(tmp_path: Path) -> None:
-    skip_without("chroma")
-    from ragjet.rag.store import ChromaStore
-
-    store = ChromaStore(dir=str(tmp_path / "c"), index_kwargs={"ef_construction": 150, "max_neighbors": 12})
-    try:
-        _, chunks = make_nodes(3)
-        store.update_nodes(chunks)
-        hnsw = store._group("chunk").vectors["default"].configuration["hnsw"]
-        assert (hnsw["space"], hnsw["ef_construction"], hnsw["max_neighbors"]) == ("cosine", 150, 12)
-    finally:
-        store.close()
-
-
-def test_serve_store_refuses_a_busy_port(tmp_path: Path) -> None:
-    from ragjet.rag.store.serve import serve_store
-
-    with socket.socket() as busy:
-        busy.bind(("127.0.0.1", 0))
-        busy.listen()
-        with pytest.raises(RuntimeError, match="already in use"):
-            serve_store("milvus", str(tmp_path / "s.db"), busy.getsockname()[1])
-
-
-def test_milvus_refuses_oversized_text_clearly(tmp_path: Path) -> None:
-    skip_without("milvus")
-    from ragjet.rag.store import MilvusStore
-
-    store = MilvusStore(str(tmp_path / "limits.db"))
-    try:
-        with pytest.raises(ValueError, match=r"'huge'.*70000 bytes.*65535"):
-            store.update_nodes([DocNode(uid="huge", text="x" * 70000, group="g")])
-        assert store.count("g") == 0
-    finally:
-        store.close()

