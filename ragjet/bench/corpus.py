@@ -1,27 +1,81 @@
-"""Bench corpora made from the shared data sets: one text file per paragraph, never copied into the repo.
+"""The shared SQuAD and CMRC data sets, read once here for every benchmark, never copied into the repo.
 
-SQuAD- and CMRC-format JSON files (``data → paragraphs → context``) become a folder of ``.txt`` files under
-ragjet's home, cut at a byte budget, so a benchmark has a realistic corpus of a chosen size.
+A SQuAD- or CMRC-format JSON file (``data → paragraphs → context, qas``) is read as its distinct paragraphs
+and their answerable questions (`load_dataset`); benchmarks write paragraphs as a folder of ``.txt`` files
+under ragjet's home (`paragraph_folder`), all of them (bench quality) or cut at a byte budget
+(`build_corpus`: a realistic corpus of a chosen size).
 """
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable, Iterator, Optional
 
 from ..home import ragjet_home
+from ..text.lang import language_of
 
 SHARED_DATA = Path("../shared/data")
 DEFAULT_SOURCES = ("squad_train_subset.json", "cmrc2018_trial.json")
 
 
-def paragraphs(path: Path) -> list[str]:
-    """The distinct paragraph texts of a SQuAD-format file, in file order."""
+@dataclass(frozen=True)
+class Question:
+    """A question with its accepted answers and the paragraph that holds them."""
+
+    text: str
+    answers: tuple[str, ...]
+    paragraph: int
+
+
+@dataclass
+class Dataset:
+    """Paragraphs (distinct contexts, file order) and the questions about them."""
+
+    name: str
+    paragraphs: list[str]
+    questions: list[Question]
+
+    @property
+    def language(self) -> str:
+        """``zh`` when CJK characters make up most of the text's letters, else ``en``."""
+        return language_of("".join(self.paragraphs))
+
+    @property
+    def lexical(self) -> str:
+        """The BM25 variant for the language."""
+        return "bm25_chinese" if self.language == "zh" else "bm25"
+
+
+def load_dataset(path: Path, max_paragraphs: Optional[int] = None) -> Dataset:
+    """A SQuAD/CMRC JSON file as distinct paragraphs and their answerable questions."""
     data = json.loads(Path(path).read_text(encoding="utf-8"))
-    seen: dict[str, None] = {}
+    index: dict[str, int] = {}
+    questions: list[Question] = []
     for article in data["data"]:
         for para in article["paragraphs"]:
-            seen.setdefault(para["context"].strip(), None)
-    return list(seen)
+            context = para["context"].strip()
+            if context not in index:
+                if max_paragraphs is not None and len(index) >= max_paragraphs:
+                    continue
+                index[context] = len(index)
+            for qa in para["qas"]:
+                answers = tuple(dict.fromkeys(a["text"] for a in qa.get("answers", []) if a["text"].strip()))
+                if answers:
+                    questions.append(Question(qa["question"].strip(), answers, index[context]))
+    return Dataset(Path(path).stem, list(index), questions)
+
+
+def paragraph_folder(folder: Path, files: Iterable[tuple[str, str]]) -> Path:
+    """``folder`` holding ``(name, text)`` files, written once: a marker beside the folder (where a Document
+    reading the folder does not see it) says the writing finished, so a killed run is redone, not reused."""
+    done = folder.with_name(folder.name + ".complete")
+    if not done.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, text in files:
+            (folder / name).write_text(text, encoding="utf-8")
+        done.touch()
+    return folder
 
 
 def build_corpus(max_bytes: int, sources: tuple[str, ...] = DEFAULT_SOURCES, data_dir: Path = SHARED_DATA) -> Path:
@@ -31,15 +85,15 @@ def build_corpus(max_bytes: int, sources: tuple[str, ...] = DEFAULT_SOURCES, dat
         raise FileNotFoundError(f"bench data not found: {', '.join(map(str, missing))}; run from the repository "
                                 f"root with ../shared/data present, or pass --docs DIR")
     folder = ragjet_home() / "bench-corpus" / f"{'+'.join(Path(s).stem for s in sources)}-{max_bytes}"
-    if folder.is_dir() and any(folder.iterdir()):
-        return folder
-    folder.mkdir(parents=True, exist_ok=True)
+    return paragraph_folder(folder, _within(max_bytes, sources, data_dir))
+
+
+def _within(max_bytes: int, sources: tuple[str, ...], data_dir: Path) -> Iterator[tuple[str, str]]:
+    """The sources' paragraphs as ``(file name, text)``, in order, until the next would pass ``max_bytes``."""
     total = 0
     for source in sources:
-        for i, text in enumerate(paragraphs(data_dir / source)):
-            data = text.encode("utf-8")
-            if total + len(data) > max_bytes:
-                return folder
-            (folder / f"{Path(source).stem}-{i:04}.txt").write_bytes(data)
-            total += len(data)
-    return folder
+        for i, text in enumerate(load_dataset(data_dir / source).paragraphs):
+            total += len(text.encode("utf-8"))
+            if total > max_bytes:
+                return
+            yield f"{Path(source).stem}-{i:04}.txt", text

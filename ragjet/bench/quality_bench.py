@@ -26,10 +26,8 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import random
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
@@ -37,8 +35,7 @@ import numpy as np
 
 from ..home import ragjet_home
 from ..rag.doc_node import DocNode
-from ..text.lang import language_of
-from .corpus import DEFAULT_SOURCES, SHARED_DATA
+from .corpus import DEFAULT_SOURCES, SHARED_DATA, Dataset, Question, load_dataset, paragraph_folder
 from .quality_answers import ANSWER_CONTEXT, answer_notes, answer_rows, answer_setups, load_answer_model
 from .report import Report, target_note
 
@@ -50,32 +47,6 @@ MIN_HYBRID_GAIN = 0.03
 ANSWER_ROUTE = {"en": "hybrid", "zh": "bm25"}  # the route the chat's retrieval is closest to, per language
 
 Ranker = Callable[[str], list[DocNode]]
-
-
-@dataclass(frozen=True)
-class Question:
-    text: str
-    answers: tuple[str, ...]
-    paragraph: int
-
-
-@dataclass
-class Dataset:
-    """Paragraphs (distinct contexts, file order) and the questions about them."""
-
-    name: str
-    paragraphs: list[str]
-    questions: list[Question]
-
-    @property
-    def language(self) -> str:
-        """``zh`` when CJK characters make up most of the text's letters, else ``en``."""
-        return language_of("".join(self.paragraphs))
-
-    @property
-    def lexical(self) -> str:
-        """The BM25 variant for the language."""
-        return "bm25_chinese" if self.language == "zh" else "bm25"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -171,36 +142,11 @@ class MemoEmbedding:
 
 
 # -- data ---------------------------------------------------------------------------------------------------
-def load_dataset(path: Path, max_paragraphs: Optional[int] = None) -> Dataset:
-    """A SQuAD/CMRC JSON file as distinct paragraphs and their answerable questions."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
-    index: dict[str, int] = {}
-    questions: list[Question] = []
-    for article in data["data"]:
-        for para in article["paragraphs"]:
-            context = para["context"].strip()
-            if context not in index:
-                if max_paragraphs is not None and len(index) >= max_paragraphs:
-                    continue
-                index[context] = len(index)
-            for qa in para["qas"]:
-                answers = tuple(dict.fromkeys(a["text"] for a in qa.get("answers", []) if a["text"].strip()))
-                if answers:
-                    questions.append(Question(qa["question"].strip(), answers, index[context]))
-    return Dataset(Path(path).stem, list(index), questions)
-
-
 def corpus_folder(data: Dataset) -> Path:
     """One ``pNNNNN.txt`` file per paragraph under ragjet's home, written once per content."""
     digest = hashlib.blake2b("\0".join(data.paragraphs).encode(), digest_size=8).hexdigest()
-    folder = ragjet_home() / "bench-quality" / f"{data.name}-{digest}"
-    done = folder.with_name(folder.name + ".complete")  # beside the folder, so the Document does not read it
-    if not done.exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        for i, text in enumerate(data.paragraphs):
-            (folder / f"p{i:05}.txt").write_text(text, encoding="utf-8")
-        done.touch()
-    return folder
+    return paragraph_folder(ragjet_home() / "bench-quality" / f"{data.name}-{digest}",
+                            ((f"p{i:05}.txt", text) for i, text in enumerate(data.paragraphs)))
 
 
 def whole_paragraph(text: str) -> list[str]:
