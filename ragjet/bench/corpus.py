@@ -59,7 +59,7 @@ def load_dataset(path: Path, max_paragraphs: Optional[int] = None) -> Dataset:
                 if max_paragraphs is not None and len(index) >= max_paragraphs:
                     continue
                 index[context] = len(index)
-            for qa in para["qas"]:
+            for qa in para.get("qas", []):
                 answers = tuple(dict.fromkeys(a["text"] for a in qa.get("answers", []) if a["text"].strip()))
                 if answers:
                     questions.append(Question(qa["question"].strip(), answers, index[context]))

@@ -33,5 +33,6 @@ def run(args: argparse.Namespace) -> int:
     print("\n\nSources" + (" (* cited)" if cited else "") + ":")
     for rank, source in enumerate(describe_sources(sources.nodes, cited, snippet_chars=90), 1):
         mark = "*" if source.get("cited") else " "
-        print(f"{mark}[{rank}] {source['file'] or '?'}  (score {'-' if source['score'] is None else format(source['score'], '.3f')})  {source['snippet']}")
+        score = "-" if source["score"] is None else f"{source['score']:.3f}"
+        print(f"{mark}[{rank}] {source['file'] or '?'}  (score {score})  {source['snippet']}")
     return 0

@@ -110,9 +110,9 @@ class LocalChat(ChatModule):
         flag and decoding options; ``n_ctx`` and ``n_threads`` apply where the engine takes them.
         The engine does not shrink an over-long prompt as `_fit` does here."""
         return deployer()(method, args, model=str(self.model_path), served_name=self.model_id,
-                            stream=self._stream, prompter=self.prompter,
-                            engine_defaults={"n_ctx": self.n_ctx, "n_threads": self.n_threads},
-                            options=self._options())
+                          stream=self._stream, prompter=self.prompter,
+                          engine_defaults={"n_ctx": self.n_ctx, "n_threads": self.n_threads},
+                          options=self._options())
 
     def _options(self) -> dict[str, Any]:
         return {"max_tokens": self.max_tokens, "temperature": self.temperature,

@@ -204,9 +204,9 @@ class Document:
     def _store_conf_with_snapshot(self) -> Optional[dict[str, Any]]:
         """``store_conf``, with a restart snapshot in ragjet's home where the store takes one (an in-memory map:
         `StoreBase.snapshot_kwargs`; ``cache=True``): a second start then reads the nodes back instead of
-        parsing every file and looking up every chunk's vector again (see `MapStore`). A document without an embedding model gets none: re-reading its files
-        costs about what reading a snapshot back does (the lecture's 370k words: 9 s without, 19 s with), and
-        writing the snapshot would slow its first start."""
+        parsing every file and looking up every chunk's vector again (see `MapStore`). A document without an
+        embedding model gets none: re-reading its files costs about what reading a snapshot back does (the
+        lecture's 370k words: 9 s without, 19 s with), and writing the snapshot would slow its first start."""
         if not self.cache or not self.embedders:
             return self.store_conf
         conf = dict(self.store_conf or {})

@@ -82,7 +82,7 @@ class ChromaStore(StoreBase):
     def location_kwargs(cls, where: str) -> dict[str, Any]:
         """``chroma:DIR`` embeds the database in a directory; ``chroma:http://HOST:PORT`` connects to a server."""
         kwargs = super().location_kwargs(where)
-        return kwargs if where.startswith(("http://", "https://")) else {"dir": where}
+        return kwargs if where.startswith(("http://", "https://", "tcp://")) else {"dir": where}
 
     @classmethod
     def lock_file(cls, path: str | Path) -> Path:

@@ -245,7 +245,8 @@ class MilvusStore(StoreBase):
     def _where(self, group_name: str, col: GroupCollection, field: str, values: list[str]) -> list[DocNode]:
         return self._decode(group_name, col, self._rows_where(col, field, values, col.output_fields()))
 
-    def _rows_where(self, col: GroupCollection, field: str, values: list[str], fields: list[str]) -> list[dict[str, Any]]:
+    def _rows_where(self, col: GroupCollection, field: str, values: list[str],
+                    fields: list[str]) -> list[dict[str, Any]]:
         """``fields`` of the rows whose ``field`` is one of ``values``."""
         return fetch_in_batches(values, lambda chunk: self._query(col, f"{field} in {milvus_literal(chunk)}", fields),
                                 self.batch_size)
