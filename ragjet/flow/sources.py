@@ -39,6 +39,7 @@ class SourceCollector:
         self._final = False
         self.numbered = False
         self.notices: list[str] = []
+        self.usage: Optional[dict[str, int]] = None
         self._lock = threading.Lock()
 
     def record(self, nodes: Iterable[Any], reranked: bool = False, numbered: bool = False) -> None:
@@ -54,6 +55,14 @@ class SourceCollector:
         with self._lock:
             if text not in self.notices:
                 self.notices.append(text)
+
+    def add_usage(self, prompt_tokens: int, completion_tokens: int) -> None:
+        with self._lock:
+            used = self.usage or {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+            used["prompt_tokens"] += prompt_tokens
+            used["completion_tokens"] += completion_tokens
+            used["total_tokens"] = used["prompt_tokens"] + used["completion_tokens"]
+            self.usage = used
 
     @property
     def nodes(self) -> list[Any]:
@@ -149,3 +158,10 @@ def record_notice(text: str) -> None:
     collector = _CURRENT.get()
     if collector is not None:
         collector.notice(text)
+
+
+def record_usage(prompt_tokens: int, completion_tokens: int) -> None:
+    """Add a model call's token counts to the current answer's ``usage`` (several calls add up)."""
+    collector = _CURRENT.get()
+    if collector is not None:
+        collector.add_usage(prompt_tokens, completion_tokens)

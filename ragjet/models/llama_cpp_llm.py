@@ -23,7 +23,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 
-from ..flow.sources import record_notice
+from ..flow.sources import record_notice, record_usage
 from ..log import LOG
 from ..procs import DEFAULT_THREADS, PROMPT_THREADS
 from ..registry import missing_extra
@@ -146,16 +146,20 @@ class LocalChat(ChatModule):
             prompt = self._prompt_tokens(messages) if self._cache is not None else None
             if prompt is not None:
                 self._cache.restore(self._llm, prompt)
+            generated = 0
             try:
                 if not stream:
                     result = self._llm.create_chat_completion(messages=messages, **options)
+                    generated = result["usage"]["completion_tokens"]
                     yield result["choices"][0]["message"].get("content") or ""
                     return
                 for chunk in self._llm.create_chat_completion(messages=messages, stream=True, **options):
                     piece = chunk["choices"][0]["delta"].get("content")
-                    if piece:
+                    if piece:  # one piece per generated token (a split UTF-8 character waits for the next)
+                        generated += 1
                         yield piece
             finally:
+                record_usage(len(prompt) if prompt is not None else self.count_tokens(messages), generated)
                 if prompt is not None and list(self._llm.input_ids[:len(prompt)]) == prompt:
                     self._cache.store(self._llm, prompt)
 

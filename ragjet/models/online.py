@@ -14,6 +14,7 @@ from typing import Any, Iterator, Mapping, Optional, Sequence
 
 import numpy as np
 
+from ..flow.sources import record_usage
 from ..registry import Registry
 from .openai_client import OnlineModelError, OpenAIClient
 from .prompter import ChatModule
@@ -93,17 +94,28 @@ class OnlineChatModule(_OnlineModule, ChatModule):
         if not stream:
             answer = self.client.post("/chat/completions", payload)
             try:
-                return iter([answer["choices"][0]["message"].get("content") or ""])
+                content = answer["choices"][0]["message"].get("content") or ""
             except (KeyError, IndexError, TypeError):
                 raise self._bad_answer("/chat/completions", answer) from None
+            _record_usage(answer)
+            return iter([content])
         return self._pieces(payload)
 
     def _pieces(self, payload: dict[str, Any]) -> Iterator[str]:
-        for event in self.client.stream("/chat/completions", {**payload, "stream": True}):
+        stream = {**payload, "stream": True, "stream_options": {"include_usage": True}}
+        for event in self.client.stream("/chat/completions", stream):
+            _record_usage(event)
             for choice in event.get("choices") or ():
                 piece = (choice.get("delta") or {}).get("content")
                 if piece:
                     yield piece
+
+
+def _record_usage(answer: Any) -> None:
+    """The server's token counts of an answer (a whole one, or a stream's usage chunk), if it sent them."""
+    usage = answer.get("usage") if isinstance(answer, dict) else None
+    if isinstance(usage, dict) and isinstance(usage.get("prompt_tokens"), int):
+        record_usage(usage["prompt_tokens"], int(usage.get("completion_tokens") or 0))
 
 
 class OnlineEmbeddingModule(_OnlineModule):

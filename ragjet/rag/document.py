@@ -195,7 +195,7 @@ class Document:
         self.read_report.merge(listing.report)
         if not files:
             LOG.warning("no documents found in %s: retrievers will return nothing", self.dataset_path)
-        self._ingestor.sync(files)
+        self._ingestor.sync(files, kept=listing.unreadable_entries)
         for path, _ in self._ingestor.stats.unreadable:
             self.read_report.add_skipped("unreadable", path)
         for name in list(self._wanted):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from typing import Any, AsyncIterator, Callable, Iterator
@@ -26,17 +27,26 @@ CANCEL_POLL_S = 0.2  # how often a worker waiting on a slow client checks that t
 
 class Answer:
     """One flow call running in a worker thread, read as events ``("queue", position)`` while it waits for
-    the model, ``("token", str)``, then ``("end", {"sources", "cited", "notices"})`` or ``("error", exception)``.
-    Closing the event stream early stops the worker at its next token, or takes it out of the model's queue."""
+    the model, ``("token", str)``, then ``("end", {"sources", "cited", "notices", "usage"})`` or ``("error",
+    message)``. Closing the event stream early stops the worker at its next token, or takes it out of the
+    model's queue. ``on_done`` runs in the worker when the call is over, however it ended."""
 
-    def __init__(self, flow: Callable[[str], Any], query: str, pool: ThreadPoolExecutor) -> None:
+    def __init__(self, flow: Callable[[str], Any], query: str, pool: ThreadPoolExecutor,
+                 on_done: Callable[[], None] = lambda: None) -> None:
         self._loop = asyncio.get_running_loop()
+        self._on_done = on_done
         self._queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self._room = threading.Semaphore(TOKEN_WINDOW)
         self._cancelled = threading.Event()
         pool.submit(self._work, flow, query)
 
     def _work(self, flow: Callable[[str], Any], query: str) -> None:
+        try:
+            self._answer(flow, query)
+        finally:
+            self._on_done()
+
+    def _answer(self, flow: Callable[[str], Any], query: str) -> None:
         if self._cancelled.is_set():  # the client left while this waited for a free worker
             return
         text: list[str] = []
@@ -50,12 +60,13 @@ class Answer:
                     self._emit("token", piece)
             cited, cited_by = sources.citations("".join(text))
             self._emit("end", {"sources": describe_sources(sources.nodes, cited), "cited": cited, "cited_by": cited_by,
-                               "notices": sources.notices})
+                               "notices": sources.notices, "usage": sources.usage or _no_model_usage()})
         except TurnCancelled:  # the client left while the request waited for the model
             return
-        except Exception as exc:
-            LOG.error("pipeline failed on %r", query[:80], exc_info=exc)
-            self._emit("error", exc)
+        except Exception as exc:  # the client learns that it failed, the log learns how
+            error_id = uuid.uuid4().hex[:12]
+            LOG.error("pipeline failed on %r (error %s)", query[:80], error_id, exc_info=exc)
+            self._emit("error", f"the server failed to answer (error {error_id}; its log has the details)")
 
     def _wait_for_room(self) -> bool:
         while not self._room.acquire(timeout=CANCEL_POLL_S):
@@ -80,6 +91,11 @@ class Answer:
                     return
         finally:
             self._cancelled.set()
+
+
+def _no_model_usage() -> dict[str, int]:
+    """``usage`` of an answer no model reported on (a flow without an LLM, such as the passages answer)."""
+    return {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
 
 
 def _pieces(result: Any) -> Iterator[str]:

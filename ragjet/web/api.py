@@ -6,6 +6,7 @@ shape `openai_shape`'s, uploads `uploads`' and the API key and size checks `guar
 from __future__ import annotations
 
 import asyncio
+import json
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from html import escape
@@ -19,9 +20,10 @@ from starlette.staticfiles import StaticFiles
 from ..log import LOG
 from ..rag.readers import READERS
 from .answer_stream import Answer
-from .errors import error_response
+from .chat_request import RequestError, parse_chat_request
+from .errors import error_response, server_error
 from .guard import Guard
-from .openai_shape import compact_json, last_user_message, sse_events, whole_answer
+from .openai_shape import compact_json, sse_events, whole_answer
 from .uploads import UPLOAD_PATH, read_upload, store_upload
 
 if TYPE_CHECKING:
@@ -42,6 +44,7 @@ def create_app(web: "WebModule") -> Guard:
         pool.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(title=web.title, lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_exception_handler(Exception, lambda request, exc: server_error(request.method, request.url.path, exc))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     page = _page(web)
 
@@ -64,14 +67,22 @@ def create_app(web: "WebModule") -> Guard:
 
     @app.post("/v1/chat/completions")
     async def chat(request: Request) -> Response:
+        if not _is_json(request.headers.get("content-type", "")):
+            return error_response(415, "send the chat request as JSON, with 'Content-Type: application/json'",
+                                  "invalid_request_error")
         try:
-            body = await request.json()
-            query = last_user_message(body)
-        except ValueError as exc:
-            return error_response(400, str(exc), "invalid_request_error")
-        answer = Answer(web.flow, query, pool)
-        if body.get("stream"):
-            return StreamingResponse(sse_events(answer, web.title), media_type="text/event-stream",
+            asked = parse_chat_request(json.loads(await request.body()))
+        except (ValueError, RecursionError) as exc:  # JSON errors and RequestError are ValueErrors
+            message = str(exc) if isinstance(exc, RequestError) else f"the body is not valid JSON: {exc}"
+            return error_response(400, message[:500], "invalid_request_error")
+        if not web.admission.enter():
+            return error_response(503, f"the server is answering {web.admission.limit} questions already: retry "
+                                       f"later", "server_busy",
+                                  headers={"Retry-After": str(web.admission.retry_after())})
+        answer = Answer(web.flow, asked.query, pool, on_done=web.admission.leave)
+        if asked.stream:
+            return StreamingResponse(sse_events(answer, web.title, asked.include_usage),
+                                     media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
         return await whole_answer(answer, web.title)
 
@@ -94,7 +105,14 @@ def create_app(web: "WebModule") -> Guard:
                 return error_response(500, f"stored {path.name} but ingesting it failed: {exc}", "upload_error")
         return JSONResponse({"file": path.name, "bytes": len(data)}, status_code=201)
 
-    return Guard(app, web.api_key, web.max_request_bytes, web.max_upload_bytes)
+    return Guard(app, web.api_key, web.max_request_bytes, web.max_upload_bytes, web.origins)
+
+
+def _is_json(content_type: str) -> bool:
+    """``application/json`` or a ``+json`` type: a browser page cannot send one to another site without a
+    preflight, which the Origin check refuses."""
+    kind = content_type.split(";", 1)[0].strip().lower()
+    return kind == "application/json" or kind.endswith("+json")
 
 
 def _page(web: "WebModule") -> str:

@@ -18,12 +18,13 @@ from typing import Any, AsyncIterator, Optional
 from fastapi.responses import JSONResponse, Response
 
 from .answer_stream import Answer
-from .errors import error_body, error_message, error_response
+from .errors import error_body, error_response
 
 
-async def sse_events(answer: Answer, model: str) -> AsyncIterator[str]:
+async def sse_events(answer: Answer, model: str, include_usage: bool = False) -> AsyncIterator[str]:
     """The answer as OpenAI ``chat.completion.chunk`` events; the last chunk carries ``sources`` (and
-    ``cited``, ``notices``); a chunk without choices carries the ``queue`` position while the request waits."""
+    ``cited``, ``notices``); a chunk without choices carries the ``queue`` position while the request waits;
+    with ``include_usage`` (``stream_options``) a last chunk without choices carries ``usage``, as OpenAI's."""
     rid, created = completion_id(), int(time.time())
 
     def chunk(delta: Optional[dict[str, str]], finish: Optional[str] = None, **extra: Any) -> str:
@@ -39,21 +40,25 @@ async def sse_events(answer: Answer, model: str) -> AsyncIterator[str]:
         elif kind == "queue":
             yield chunk(None, queue={"position": value})
         elif kind == "end":
+            usage = value.pop("usage")
             yield chunk({}, "stop", **value)
+            if include_usage:
+                yield chunk(None, usage=usage)
         else:
-            yield f"data: {compact_json(error_body(error_message(value), 'pipeline_error'))}\n\n"
+            yield f"data: {compact_json(error_body(value, 'server_error'))}\n\n"
     yield "data: [DONE]\n\n"
 
 
 async def whole_answer(answer: Answer, model: str) -> Response:
-    """The answer as one OpenAI ``chat.completion`` (500 with an error body when the flow fails)."""
+    """The answer as one OpenAI ``chat.completion`` with ``usage`` (500 with an error body when the flow
+    fails)."""
     pieces: list[str] = []
     extra: dict[str, Any] = {}
     async for kind, value in answer.events():
         if kind == "token":
             pieces.append(value)
         elif kind == "error":
-            return error_response(500, error_message(value), "pipeline_error")
+            return error_response(500, value, "server_error")
         elif kind == "end":
             extra = value
     return JSONResponse({
@@ -61,22 +66,6 @@ async def whole_answer(answer: Answer, model: str) -> Response:
         "choices": [{"index": 0, "message": {"role": "assistant", "content": "".join(pieces)},
                      "finish_reason": "stop"}],
         **extra})
-
-
-def last_user_message(body: Any) -> str:
-    """The text of the last ``user`` message of an OpenAI chat request (text parts joined)."""
-    messages = body.get("messages") if isinstance(body, dict) else None
-    if not isinstance(messages, list):
-        raise ValueError("the request needs 'messages', a list of {role, content}")
-    for message in reversed(messages):
-        if isinstance(message, dict) and message.get("role") == "user":
-            content = message.get("content")
-            if isinstance(content, list):
-                content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
-            if isinstance(content, str) and content.strip():
-                return content
-            break
-    raise ValueError("the last user message has no text")
 
 
 def completion_id() -> str:

@@ -18,8 +18,14 @@ _UNSAFE_CHARS = re.compile(r"[^\w\-. ()\[\]]")
 
 
 async def read_upload(request: Request) -> tuple[str, bytes]:
-    """(client's file name, bytes) from a multipart form (field ``file``) or a raw body with ``?filename=``."""
-    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+    """(client's file name, bytes) from a multipart form (field ``file``) or a raw body with ``?filename=``,
+    sent as ``application/octet-stream`` (a ``text/plain`` body is what another site's page can post without
+    a preflight, so it is refused)."""
+    kind = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if kind not in ("", "application/octet-stream", "multipart/form-data"):
+        raise ValueError(f"an upload is multipart/form-data (a 'file' field) or raw bytes sent as "
+                         f"application/octet-stream, not {kind}")
+    if kind == "multipart/form-data":
         async with request.form() as form:
             file = form.get("file")
             if file is None or isinstance(file, str):

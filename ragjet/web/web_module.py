@@ -12,10 +12,12 @@ import socket
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 from ..log import LOG
 from ..registry import missing_extra
+from .admission import DEFAULT_MAX_QUEUE, Admission
+from .origins import OriginPolicy, is_loopback
 
 API_KEY_ENV = "RAGJET_API_KEY"
 READY_LINE = "ragjet serve: ready at"  # what `ragjet serve` prints once it answers (the serve bench waits for it)
@@ -29,7 +31,11 @@ class WebModule:
     """``WebModule(flow).start()`` serves ``flow`` (called with the user's question; it returns a str or an
     iterator of str tokens) on ``host:port`` (a free port when ``port`` is None).
 
-    ``api_key`` (default: the ``RAGJET_API_KEY`` environment variable) is then required on every API endpoint.
+    ``api_key`` (default: the ``RAGJET_API_KEY`` environment variable) is then required on every API endpoint;
+    a ``host`` beyond loopback needs one, or ``no_auth=True``. Only the loopback names, ``host`` and
+    ``allowed_hosts`` are served (a DNS-rebinding guard), and browser pages of other origins than the server's
+    own and ``allowed_origins`` are refused (`ragjet.web.origins`). At most ``max_queue`` chat requests are
+    answered or waiting at once; more get 503 with ``Retry-After``.
     ``docs_dir`` turns on ``POST /v1/documents``: uploads are stored there, then ``on_upload(path)`` runs
     (for instance to ingest the new file). ``stream`` is what the chat page asks for by default.
     ``flow`` may be replaced while serving; each request uses the flow set when it arrives."""
@@ -38,7 +44,9 @@ class WebModule:
                  title: str = "ragjet", host: str = "127.0.0.1", api_key: Optional[str] = None,
                  max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
                  max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, docs_dir: Optional[str | os.PathLike[str]] = None,
-                 on_upload: Optional[Callable[[Path], Any]] = None) -> None:
+                 on_upload: Optional[Callable[[Path], Any]] = None, allowed_hosts: Sequence[str] = (),
+                 allowed_origins: Sequence[str] = (), no_auth: bool = False,
+                 max_queue: int = DEFAULT_MAX_QUEUE) -> None:
         if not callable(flow):
             raise TypeError(f"WebModule serves a callable flow, got {type(flow).__name__}")
         if max_request_bytes <= 0 or max_upload_bytes <= 0:
@@ -48,7 +56,9 @@ class WebModule:
         self.stream = stream
         self.title = title
         self.host = host
-        self.api_key = api_key if api_key is not None else os.environ.get(API_KEY_ENV) or None
+        self.api_key = api_key_of(api_key, host, no_auth)
+        self.origins = OriginPolicy(host, allowed_hosts, allowed_origins)
+        self.admission = Admission(max_queue)
         self.max_request_bytes = max_request_bytes
         self.max_upload_bytes = max_upload_bytes
         self.docs_dir = Path(docs_dir).expanduser() if docs_dir is not None else None
@@ -113,6 +123,25 @@ class WebModule:
     def __repr__(self) -> str:
         state = "serving" if self._thread is not None else "stopped"
         return f"WebModule({self.title!r}, {self.url}, {state})"
+
+
+def api_key_of(api_key: Optional[str], host: str, no_auth: bool = False) -> Optional[str]:
+    """The key the API requires: ``api_key``, else ``$RAGJET_API_KEY``, else none. An empty key is an error
+    (an unset shell variable must not turn authentication off), and so is serving a non-loopback ``host``
+    without a key, unless ``no_auth`` says that is intended (a trusted network, a proxy that checks)."""
+    if api_key is not None and not api_key.strip():
+        raise ValueError("the API key is empty (was the variable it came from unset?): give a key, or leave "
+                         "--api-key out to serve without one on 127.0.0.1")
+    env = os.environ.get(API_KEY_ENV)
+    if api_key is None and env is not None and not env.strip():
+        raise ValueError(f"${API_KEY_ENV} is set but empty: give it a key, or unset it to serve without one")
+    key = api_key or env
+    if key and no_auth:
+        raise ValueError("an API key and --no-auth (no_auth=True) contradict each other: give one of them")
+    if key is None and not no_auth and not is_loopback(host):
+        raise ValueError(f"serving on {host}, beyond this machine, needs an API key: give --api-key KEY (or set "
+                         f"${API_KEY_ENV}), or --no-auth (no_auth=True) to serve everyone on the network")
+    return key
 
 
 def _listen(host: str, port: Optional[int]) -> socket.socket:

@@ -27,58 +27,12 @@ from ragjet.web.uploads import safe_filename  # noqa: E402
 from ragjet.chat import RagChat, numbered_context  # noqa: E402
 from ragjet.models.turns import TurnQueue  # noqa: E402
 
-CHAT = "/v1/chat/completions"
-WAIT_S = 30  # upper bound for events that should happen at once; never reached when the code is right
-
-
-class SlowAnswers:
-    """The last step of the test pipeline: special questions fail, block or release; others stream tokens."""
-
-    def __init__(self, delay: float = 0.01) -> None:
-        self.delay = delay  # seconds between two tokens
-        self.blocked = threading.Event()  # the "wait" question is being answered
-        self.release = threading.Event()  # set by the "go" question
-        self.closed = threading.Event()  # a token stream was closed before its end (client went away)
-
-    def __call__(self, nodes: list, query: str) -> str | Iterator[str]:
-        if query == "fail":
-            raise RuntimeError("the model crashed")
-        if query == "wait":
-            self.blocked.set()
-            return "released" if self.release.wait(WAIT_S) else "never released"
-        if query == "go":
-            self.release.set()
-            return "went"
-        if query == "endless":
-            return self._endless()
-        return self._tokens(f"Found {len(nodes)} passages about: {query}")
-
-    def _tokens(self, text: str) -> Iterator[str]:
-        for word in text.split(" "):
-            time.sleep(self.delay)
-            yield word + " "
-
-    def _endless(self) -> Iterator[str]:
-        try:
-            while True:
-                time.sleep(self.delay)
-                yield "more "
-        finally:
-            self.closed.set()
+from served_flow import CHAT, WAIT_S, SlowAnswers, answering_flow, ask, sse  # noqa: E402
 
 
 @pytest.fixture
 def answers() -> SlowAnswers:
     return SlowAnswers()
-
-
-def answering_flow(corpus: Path, answers: SlowAnswers) -> ragjet.pipeline:
-    """A bm25 Retriever over ``corpus`` (it records the sources), then ``answers``."""
-    doc = ragjet.Document(corpus)
-    with ragjet.pipeline() as ppl:
-        ppl.retriever = ragjet.Retriever(doc, "MediumChunk", similarity="bm25", topk=2)
-        ppl.answer = answers | ragjet.bind(query=ppl.input)
-    return ppl
 
 
 @pytest.fixture
@@ -90,21 +44,6 @@ def flow(corpus: Path, answers: SlowAnswers) -> ragjet.pipeline:
 def server(flow) -> Iterator[WebModule]:
     with WebModule(flow, title="test chat") as web:
         yield web
-
-
-def ask(question: str, stream: bool = False) -> dict:
-    return {"model": "test chat", "stream": stream, "messages": [{"role": "system", "content": "be brief"},
-                                                                 {"role": "user", "content": question}]}
-
-
-def sse(response: httpx.Response) -> list:
-    """The data payloads of a streamed response, JSON-decoded except the final "[DONE]"."""
-    events = []
-    for line in response.iter_lines():
-        if line.startswith("data: "):
-            data = line[6:]
-            events.append(data if data == "[DONE]" else json.loads(data))
-    return events
 
 
 def test_streaming_answer_arrives_in_pieces_with_sources(server):
@@ -157,17 +96,22 @@ def test_bad_requests_get_a_json_error(server):
     for body in ({}, {"messages": "hi"}, {"messages": [{"role": "user", "content": "  "}]}):
         r = httpx.post(server.url + CHAT, json=body)
         assert r.status_code == 400 and r.json()["error"]["message"]
-    assert httpx.post(server.url + CHAT, content=b"{not json").status_code == 400
+    json_type = {"Content-Type": "application/json"}
+    assert httpx.post(server.url + CHAT, content=b"{not json", headers=json_type).status_code == 400
+    assert httpx.post(server.url + CHAT, content=b"{not json").status_code == 415
 
 
-def test_pipeline_error_is_reported(server):
+def test_pipeline_error_is_reported_without_internals(server, caplog):
     r = httpx.post(server.url + CHAT, json=ask("fail"), timeout=WAIT_S)
     assert r.status_code == 500
     error = r.json()["error"]
-    assert error["type"] == "pipeline_error" and "the model crashed" in error["message"]
+    assert error["type"] == "server_error" and "the model crashed" not in error["message"]
+    error_id = error["message"].split("error ")[1].split(";")[0]
+    assert any(error_id in rec.getMessage() and rec.exc_info for rec in caplog.records)
     with httpx.stream("POST", server.url + CHAT, json=ask("fail", stream=True), timeout=WAIT_S) as r:
         events = sse(r)
-    assert "the model crashed" in events[-2]["error"]["message"] and events[-1] == "[DONE]"
+    assert events[-2]["error"]["type"] == "server_error" and events[-1] == "[DONE]"
+    assert "the model crashed" not in str(events)
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -222,7 +166,8 @@ def test_request_size_limit(flow):
             yield from (data[i:i + 500] for i in range(0, len(data), 500))
 
         assert httpx.post(web.url + CHAT, content=chunked(big)).status_code == 413
-        small = httpx.post(web.url + CHAT, content=chunked(ask("cheese")), timeout=WAIT_S)
+        small = httpx.post(web.url + CHAT, content=chunked(ask("cheese")), timeout=WAIT_S,
+                           headers={"Content-Type": "application/json"})
         assert small.status_code == 200 and small.json()["sources"]
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Optional
+from typing import Callable, Iterable, Optional, Sequence
 
 from tqdm import tqdm
 
@@ -66,8 +66,10 @@ class Ingestor:
         self._truncated: dict[tuple[str, str], list[int]] = {}
 
     # -- the folder ---------------------------------------------------------------------------------------
-    def sync(self, files: list[str]) -> None:
-        """Bring the store in line with ``files`` (absolute paths of the document's folder)."""
+    def sync(self, files: list[str], kept: Sequence[str] = ()) -> None:
+        """Bring the store in line with ``files`` (absolute paths of the document's folder). ``kept`` are
+        entries of the folder that cannot be read now (a broken link during an editor's save, a pipe): what is
+        stored of them stays until they are readable again or gone."""
         start = time.perf_counter()
         self._check_embed_models()
         readers_key = f"{LAZY_ROOT_NAME}@{self.scope}"  # one folder's readers, beside the groups' signatures
@@ -76,6 +78,8 @@ class Ingestor:
             LOG.info("the readers of %s changed: every file is read again (vectors come from the embedding cache)",
                      self.scope)
         diff = self.ledger.diff(files, self.scope, reread=reread)
+        present = set(kept)
+        diff.deleted = [path for path in diff.deleted if path not in present]
         self.stats.files_seen = len(files)
         for path, reason in diff.unreadable:
             LOG.warning("skipped %s (unreadable): %s; what was stored of it is kept", path, reason)

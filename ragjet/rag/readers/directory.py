@@ -95,6 +95,8 @@ class SimpleDirectoryReader:
         self.file_extractor = dict(file_extractor or {})
         self.num_files_limit = num_files_limit
         self.report = ReadReport()
+        # Folder entries seen but not readable now (a broken link, a pipe): still there, so not deleted.
+        self.unreadable_entries: list[str] = []
 
     # -- which files -------------------------------------------------------------------------------------
     @property
@@ -140,9 +142,11 @@ class SimpleDirectoryReader:
             mode = path.stat().st_mode
         except OSError as exc:
             self._skip(path, "unreadable", f"{type(exc).__name__}: {exc.strerror or exc} (a broken link?)")
+            self.unreadable_entries.append(str(path))
             return False
         if not stat.S_ISREG(mode):
             self._skip(path, "unreadable", "not a regular file (a pipe, socket or device)")
+            self.unreadable_entries.append(str(path))
             return False
         return True
 

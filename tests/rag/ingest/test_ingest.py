@@ -319,3 +319,27 @@ def test_both_ledgers_keep_the_ledger_protocol() -> None:
     assert len(wanted) == 14
     for cls in (SqliteLedger, MemoryLedger):
         assert {name: inspect.signature(getattr(cls, name)) for name in wanted} == wanted, cls.__name__
+
+
+@pytest.mark.parametrize("breakage", ["broken link", "pipe"])
+def test_a_stored_file_that_turns_unreadable_keeps_its_nodes_until_it_is_readable_or_gone(corpus, tmp_path,
+                                                                                          breakage):
+    """An editor's atomic save or an unmounted share must not erase a knowledge base: the file is skipped and
+    counted, what is stored of it stays (nodes and ledger entry); once it is gone, it is removed."""
+    doc1, _, _ = _open(corpus, tmp_path)
+    before = _counts(doc1)
+    doc1.store.close()
+    food = corpus / "food.txt"
+    food.unlink()
+    if breakage == "pipe":
+        os.mkfifo(food)
+    else:
+        os.symlink(corpus / "being-saved.tmp", food)
+    doc2, retriever, _ = _open(corpus, tmp_path)
+    assert _counts(doc2) == before and doc2.stats.files_deleted == 0
+    assert [Path(p).name for p in doc2.read_report.skipped["unreadable"]] == ["food.txt"]
+    assert any("food.txt" in n.global_metadata["file_path"] for n in retriever("rice staple food"))
+    doc2.store.close()
+    food.unlink()
+    doc3, _, _ = _open(corpus, tmp_path)
+    assert doc3.stats.files_deleted == 1 and _counts(doc3)["lazyllm_root"] == before["lazyllm_root"] - 1
