@@ -198,6 +198,8 @@ class Document:
         self._ingestor.sync(files, kept=listing.unreadable_entries)
         for path, _ in self._ingestor.stats.unreadable:
             self.read_report.add_skipped("unreadable", path)
+        for path, (category, note) in self._ingestor.earlier_reads.items():  # not read again: as last time
+            self.read_report.add_note(path, category, note)
         for name in list(self._wanted):
             self._ingestor.build(name)
 
@@ -262,11 +264,11 @@ class Document:
         described = "; ".join(f"{pattern}: {function_identity(fn)}" for pattern, fn in sorted(readers.items()))
         return "readers sha256:" + hashlib.sha256(described.encode("utf-8", "surrogatepass")).hexdigest()
 
-    def _read_files(self, paths: list[str]) -> list[DocNode]:
+    def _read_files(self, paths: list[str]) -> tuple[list[DocNode], ReadReport]:
         reader = SimpleDirectoryReader(input_files=paths, file_extractor=dict(self._readers))
         nodes = reader()
         self.read_report.merge(reader.report)
-        return nodes
+        return nodes, reader.report
 
     def _build(self, name: str) -> None:
         self._ingestor.build(name)

@@ -20,6 +20,7 @@ from tqdm import tqdm
 from ...log import LOG
 from ..doc_node import LAZY_ROOT_NAME, DocNode, MetadataMode
 from ..embedding import Embedder
+from ..readers.report import ReadReport
 from ..sparse_vector import describe_dim
 from ..store.base import StoreBase
 from ..transforms.node_group import NodeGroup
@@ -49,7 +50,7 @@ class Ingestor:
     """Keeps one document's nodes in one store up to date."""
 
     def __init__(self, store: StoreBase, groups: dict[str, NodeGroup], embedders: dict[str, Embedder],
-                 wanted: dict[str, set[str]], read: Callable[[list[str]], list[DocNode]], scope: str,
+                 wanted: dict[str, set[str]], read: Callable[[list[str]], tuple[list[DocNode], ReadReport]], scope: str,
                  cache: Optional[EmbeddingCache] = None, readers: str = "") -> None:
         self.store = store
         self.groups = groups
@@ -62,6 +63,8 @@ class Ingestor:
         path = store.ledger_path
         self.ledger: Ledger = SqliteLedger(path) if path is not None else MemoryLedger()
         self.stats = IngestStats()
+        # Unchanged files skipped or repaired when they were last read: path → (category, note)
+        self.earlier_reads: dict[str, tuple[str, str]] = {}
         # (group, model id) → [chunks truncated, chunks embedded] since the last warning: one warning each per pass
         self._truncated: dict[tuple[str, str], list[int]] = {}
 
@@ -80,6 +83,8 @@ class Ingestor:
         diff = self.ledger.diff(files, self.scope, reread=reread)
         present = set(kept)
         diff.deleted = [path for path in diff.deleted if path not in present]
+        unchanged = set(diff.unchanged)
+        self.earlier_reads = {p: n for p, n in self.ledger.read_notes(self.scope).items() if p in unchanged}
         self.stats.files_seen = len(files)
         for path, reason in diff.unreadable:
             LOG.warning("skipped %s (unreadable): %s; what was stored of it is kept", path, reason)
@@ -122,7 +127,8 @@ class Ingestor:
     def _prepare(self, files: list[FileState], active: list[str]) -> list[DocNode]:
         """Parse, split and embed a batch of files (marked pending first); the nodes to write."""
         self.ledger.begin(files)
-        roots = self.read([f.path for f in files])
+        roots, report = self.read([f.path for f in files])
+        self.ledger.record_reads(report.notes())
         self.stats.files_parsed += len(files)
         nodes = list(roots)
         by_group = {LAZY_ROOT_NAME: roots}

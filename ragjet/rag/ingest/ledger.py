@@ -1,6 +1,7 @@
 """The ingestion ledger: what a persistent store already holds, so a restart redoes only what changed.
 
-It records each file (path, size, mtime, content hash, and whether its nodes are fully written), which node
+It records each file (path, size, mtime, content hash, and whether its nodes are fully written), how its last
+read went when it was skipped or repaired (so a restart that reads nothing still reports it), which node
 groups were built for which files with which embed keys, each group's definition (its signature) and each
 embed key's model. A file is marked *pending* before its nodes are written and *done* after, in separate
 transactions: a process killed in between leaves the file pending, and the next start removes whatever of it
@@ -21,6 +22,7 @@ CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER, mtime REA
 CREATE TABLE IF NOT EXISTS built (grp TEXT, path TEXT, keys TEXT, PRIMARY KEY (grp, path));
 CREATE TABLE IF NOT EXISTS groups (grp TEXT PRIMARY KEY, signature TEXT);
 CREATE TABLE IF NOT EXISTS embed_models (key TEXT PRIMARY KEY, model TEXT, dim INTEGER);
+CREATE TABLE IF NOT EXISTS read_notes (path TEXT PRIMARY KEY, category TEXT, note TEXT);
 """
 PENDING, DONE = "pending", "done"
 
@@ -99,6 +101,13 @@ class Ledger(Protocol):
     def drop_embed_key(self, key: str) -> None:
         """Forget that any group carries vectors for ``key`` (its model changed)."""
 
+    def record_reads(self, notes: dict[str, tuple[str, str]]) -> None:
+        """Record how files were last read when it was not plainly: path → (skip category or ``repaired``,
+        note)."""
+
+    def read_notes(self, scope: str) -> dict[str, tuple[str, str]]:
+        """The recorded read notes of the files under ``scope``."""
+
 
 class SqliteLedger:
     """One SQLite file describing one document's content in one store."""
@@ -152,6 +161,7 @@ class SqliteLedger:
         with self.db.transaction() as conn:
             conn.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)", rows)
             conn.executemany("DELETE FROM built WHERE path = ?", [(f.path,) for f in files])
+            conn.executemany("DELETE FROM read_notes WHERE path = ?", [(f.path,) for f in files])
 
     def finish(self, paths: list[str], built: dict[str, str]) -> None:
         """Mark ``paths`` done, with the groups (→ embed keys) now stored for them."""
@@ -164,10 +174,21 @@ class SqliteLedger:
         with self.db.transaction() as conn:
             conn.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in paths])
             conn.executemany("DELETE FROM built WHERE path = ?", [(p,) for p in paths])
+            conn.executemany("DELETE FROM read_notes WHERE path = ?", [(p,) for p in paths])
 
     def done_files(self, scope: str) -> list[str]:
         return [r[0] for r in self.db.conn.execute("SELECT path FROM files WHERE state = ?", (DONE,))
                 if in_scope(r[0], scope)]
+
+    def record_reads(self, notes: dict[str, tuple[str, str]]) -> None:
+        if notes:
+            with self.db.transaction() as conn:
+                conn.executemany("INSERT OR REPLACE INTO read_notes VALUES (?, ?, ?)",
+                                 [(p, category, note) for p, (category, note) in notes.items()])
+
+    def read_notes(self, scope: str) -> dict[str, tuple[str, str]]:
+        return {path: (category, note) for path, category, note
+                in self.db.conn.execute("SELECT path, category, note FROM read_notes") if in_scope(path, scope)}
 
     # -- groups ----------------------------------------------------------------------------------------
     def built(self, group: str) -> dict[str, str]:
@@ -229,6 +250,7 @@ class MemoryLedger:
         self._built: dict[str, dict[str, str]] = {}
         self._signatures: dict[str, str] = {}
         self._models: dict[str, tuple[str, int]] = {}
+        self._notes: dict[str, tuple[str, str]] = {}
 
     def diff(self, paths: Iterable[str], scope: str, reread: bool = False) -> Diff:
         out = Diff()
@@ -242,6 +264,7 @@ class MemoryLedger:
     def begin(self, files: list[FileState]) -> None:
         for f in files:
             self._files[f.path] = PENDING
+            self._notes.pop(f.path, None)
             for built in self._built.values():
                 built.pop(f.path, None)
 
@@ -258,6 +281,12 @@ class MemoryLedger:
 
     def done_files(self, scope: str) -> list[str]:
         return [p for p, state in self._files.items() if state == DONE and in_scope(p, scope)]
+
+    def record_reads(self, notes: dict[str, tuple[str, str]]) -> None:
+        self._notes.update(notes)
+
+    def read_notes(self, scope: str) -> dict[str, tuple[str, str]]:
+        return {p: note for p, note in self._notes.items() if in_scope(p, scope)}
 
     def built(self, group: str) -> dict[str, str]:
         return dict(self._built.get(group, {}))

@@ -18,7 +18,7 @@ from tqdm import tqdm
 from ragjet.log import LOG
 from ragjet.rag.doc_node import LAZY_ROOT_NAME, DocNode, make_uid
 from ragjet.rag.readers.registry import READERS, UnreadableFile, normalize_ext
-from ragjet.rag.readers.report import ReadReport
+from ragjet.rag.readers.report import ReadReport, decoding_notes
 
 PathLike = Union[str, "os.PathLike[str]"]
 UserReader = Callable[[Path], Any]
@@ -200,7 +200,8 @@ class SimpleDirectoryReader:
             return None
         try:
             stat = path.stat()
-            parts = _parts(reader(path))
+            with decoding_notes() as notes:
+                parts = _parts(reader(path))
         except UnreadableFile as exc:
             self._skip(path, exc.category, exc.reason)
             return None
@@ -214,6 +215,12 @@ class SimpleDirectoryReader:
             self._skip(path, "error", f"{type(exc).__name__}: {exc}")
             LOG.debug("reader traceback for %s", path, exc_info=True)
             return None
+        if not any(text.strip() for text, _ in parts):
+            self._skip(path, "empty", "no text in it")
+            return None
+        if notes:
+            LOG.warning("%s: %s", path, "; ".join(notes))
+            self.report.repaired[str(path)] = "; ".join(notes)
         abs_path = str(path)
         file_meta = {"file_path": abs_path, "file_name": path.name, "file_type": path.suffix.lower()[1:],
                      "file_size": stat.st_size, "last_modified": stat.st_mtime, "doc_id": abs_path}

@@ -316,7 +316,7 @@ def test_both_ledgers_keep_the_ledger_protocol() -> None:
 
     wanted = {name: inspect.signature(f) for name, f in vars(Ledger).items()
               if callable(f) and not name.startswith("_")}
-    assert len(wanted) == 14
+    assert len(wanted) == 16
     for cls in (SqliteLedger, MemoryLedger):
         assert {name: inspect.signature(getattr(cls, name)) for name in wanted} == wanted, cls.__name__
 
@@ -343,3 +343,23 @@ def test_a_stored_file_that_turns_unreadable_keeps_its_nodes_until_it_is_readabl
     food.unlink()
     doc3, _, _ = _open(corpus, tmp_path)
     assert doc3.stats.files_deleted == 1 and _counts(doc3)["lazyllm_root"] == before["lazyllm_root"] - 1
+
+
+def test_a_restart_reports_the_skipped_and_repaired_files_it_did_not_read_again(corpus, tmp_path):
+    (corpus / "binary.txt").write_bytes(b"\x00\x01" * 50)
+    (corpus / "empty.md").write_bytes(b"")
+    (corpus / "tool.exe").write_bytes(b"MZ")
+    (corpus / "damaged.txt").write_bytes(b"Mars is red. Cheese is made from milk. \xff The end." * 30)
+    doc1, _, _ = _open(corpus, tmp_path)
+    first = doc1.read_report
+    doc1.store.close()
+    doc2, _, _ = _open(corpus, tmp_path)
+    assert doc2.stats.files_parsed == 0
+    assert doc2.read_report.skipped == first.skipped and doc2.read_report.repaired == first.repaired
+    assert sorted(Path(p).name for paths in first.skipped.values() for p in paths) == ["binary.txt", "empty.md",
+                                                                                      "tool.exe"]
+    assert [Path(p).name for p in first.repaired] == ["damaged.txt"]
+    doc2.store.close()
+    (corpus / "empty.md").write_text("Now it has text about volcanoes.")
+    doc3, _, _ = _open(corpus, tmp_path)
+    assert "empty" not in doc3.read_report.skipped and doc3.stats.files_parsed == 1

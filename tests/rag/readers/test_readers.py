@@ -97,10 +97,42 @@ def test_binary_txt_skipped(tmp_path):
     assert report.skipped == {"binary": [str(tmp_path / "x.txt")]}
 
 
-def test_blank_file_gives_no_nodes(tmp_path):
+def test_empty_and_blank_files_are_skipped_and_counted(tmp_path, caplog):
     (tmp_path / "blank.txt").write_text("  \n\t\n")
+    (tmp_path / "empty.md").write_bytes(b"")
     nodes, report = read(tmp_path)
-    assert nodes == [] and report.loaded == 1 and report.total_skipped == 0
+    assert nodes == [] and report.loaded == 0
+    assert report.skipped == {"empty": [str(tmp_path / "blank.txt"), str(tmp_path / "empty.md")]}
+    assert "empty.md (empty)" in caplog.text
+
+
+PROSE = ("Retrieval finds the passages that answer a question; the model then reads them and writes the answer. "
+         "Caching makes a second start fast. ")
+
+
+def test_one_bad_byte_is_replaced_and_counted_not_a_reason_to_drop_the_file(tmp_path, caplog):
+    text = PROSE * 6 + "Café, naïve and 中文 stay intact. " + PROSE * 5
+    data = text.encode()
+    middle = len(data) // 2
+    (tmp_path / "damaged.txt").write_bytes(data[:middle] + b"\xff" + data[middle:])
+    nodes, report = read(tmp_path)
+    assert len(nodes) == 1 and nodes[0].text == text[:middle] + "\ufffd" + text[middle:]
+    assert report.loaded == 1 and "1 invalid UTF-8 sequence replaced" in report.repaired[str(tmp_path / "damaged.txt")]
+    assert "damaged.txt: 1 invalid UTF-8 sequence replaced by U+FFFD" in caplog.text
+    assert "1 with an encoding guess or replaced bytes" in report.summary()
+
+
+def test_legacy_encodings_decode_right_and_are_named(tmp_path, caplog):
+    latin = ("Les élèves étudient à l'école; le café est très chaud et la crème brûlée est délicieuse. " * 9)
+    chinese = "检索增强生成先找到相关段落，再让模型根据段落回答问题。第二次启动很快，因为文件没有变化。" * 8
+    (tmp_path / "latin1.txt").write_bytes(latin.encode("latin-1"))
+    (tmp_path / "gbk.txt").write_bytes(chinese.encode("gbk"))
+    nodes, report = read(tmp_path)
+    assert {Path(n.global_metadata["file_path"]).name: n.text for n in nodes} == {"latin1.txt": latin,
+                                                                                    "gbk.txt": chinese}
+    assert "GB18030" in report.repaired[str(tmp_path / "gbk.txt")]
+    guess = report.repaired[str(tmp_path / "latin1.txt")]
+    assert "charset_normalizer's guess" in guess and "confidence" in guess and "latin1.txt: not UTF-8" in caplog.text
 
 
 # -- other formats ----------------------------------------------------------------------------------------
