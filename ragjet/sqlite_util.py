@@ -7,15 +7,26 @@ import threading
 from pathlib import Path
 
 
+class SqliteFileError(OSError):
+    """A SQLite file that cannot be opened or created; the message names the file and what to check."""
+
+
 class SqliteFile:
     """Thread-local connections to one SQLite file, created with ``schema`` on first use."""
 
     def __init__(self, path: Path, schema: str) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._schema = schema
-        self._local = threading.local()
-        self.conn.executescript(schema)
+        if self.path.is_dir():
+            raise ValueError(f"{self.path} is a folder, not a SQLite file: give a file path such as "
+                             f"{self.path / 'store.sqlite'}")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._schema = schema
+            self._local = threading.local()
+            self.conn.executescript(schema)
+        except (OSError, sqlite3.Error) as exc:
+            raise SqliteFileError(f"cannot open the SQLite file {self.path}: {exc}; check that its folder exists "
+                                  f"and is writable, and that the disk has room") from exc
 
     @property
     def conn(self) -> sqlite3.Connection:

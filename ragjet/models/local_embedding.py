@@ -118,11 +118,23 @@ class LocalEmbedding:
     def count_tokens(self, texts: list[str]) -> list[int]:
         """Token counts without special tokens or truncation: what a chunk costs this model."""
         if self._counter is None:
-            from tokenizers import Tokenizer
-
             from ..text.token_count import tokenizer_counter
-            self._counter = tokenizer_counter(Tokenizer.from_file(str(self.model_dir / "tokenizer.json")))
+            self._counter = tokenizer_counter(self._tokenizer())
         return self._counter(texts)
+
+    @property
+    def content_window(self) -> int:
+        """How many tokens of text the model reads: its window less the special tokens it adds (MiniLM: 256 -
+        [CLS] and [SEP] = 254). A longer chunk is truncated when embedded."""
+        tokenizer = self._tokenizer()
+        tokenizer.no_padding()
+        tokenizer.no_truncation()
+        return self.max_tokens - len(tokenizer.encode("").ids)
+
+    def _tokenizer(self) -> Any:
+        from tokenizers import Tokenizer
+
+        return Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
 
     def __repr__(self) -> str:
         return f"LocalEmbedding({self.model_id!r}, backend={self._backend_name!r})"

@@ -172,6 +172,7 @@ class Document:
         with self._lock:
             self._wanted.setdefault(name, set()).update(embed_keys)
             if self._store is not None:
+                self._fit_chunks(name)
                 self._build(name)
 
     def _init_store(self) -> None:
@@ -244,13 +245,25 @@ class Document:
         return cls(*[real(a) for a in args], **{k: real(v) for k, v in kwargs.items()})
 
     def _inject_token_counter(self) -> None:
+        for name in self._groups:
+            self._fit_chunks(name)
+
+    def _fit_chunks(self, name: str) -> None:
+        """Group ``name``'s chunks counted in the embedding model's tokens, and no longer than the window of
+        the models that embed them (so none is truncated: truncated text is invisible to dense retrieval)."""
         counter = next((e for e in self.embedders.values() if e.token_counter is not None), None)
-        if counter is None:
+        transform = self._groups[name].transform
+        setter = getattr(transform, "set_token_counter", None)
+        if counter is None or setter is None or not setter(counter.token_counter, counter.model_id):
             return
-        for group in self._groups.values():
-            setter = getattr(group.transform, "set_token_counter", None)
-            if setter is not None:
-                setter(counter.token_counter, counter.model_id)
+        windows = [self.embedders[k].content_window for k in self._wanted.get(name, ()) if k in self.embedders]
+        window = min((w for w in windows if w), default=None)
+        fit = getattr(transform, "fit_window", None)
+        if window and fit is not None and fit(window):
+            size = transform.chunk_size
+            say = LOG.warning if size > window * 1.25 else LOG.info
+            say("group %r: chunks of at most %d tokens instead of chunk_size=%d, the most %s reads without "
+                "truncating", name, window, size, counter.model_id)
 
     def _directory_reader(self) -> SimpleDirectoryReader:
         return SimpleDirectoryReader(input_dir=str(self.dataset_path), recursive=True,

@@ -54,6 +54,12 @@ class Embedder:
         return getattr(self.fn, "count_tokens", None)
 
     @property
+    def content_window(self) -> Optional[int]:
+        """How many tokens of text the model reads, when it says (special tokens excluded)."""
+        window = getattr(self.fn, "content_window", None)
+        return window if isinstance(window, int) else None
+
+    @property
     def truncated_count(self) -> Optional[int]:
         """How many texts the model truncated so far, when it reports it."""
         return getattr(self.fn, "truncated_count", None)

@@ -36,6 +36,9 @@ def approx_token_counts(texts: list[str]) -> list[int]:
     return [sum([(len(m) + 3) >> 2 for m in pattern.findall(t)]) for t in texts]
 
 
+COUNT_BATCH_CHARS = 1 << 20
+
+
 class _TokenizerCounter:
     """Counts tokens with a private copy of a HF fast tokenizer, so the caller's truncation and padding
     settings (model tokenizer files often ship with both) never cap or inflate a count."""
@@ -52,9 +55,18 @@ class _TokenizerCounter:
         self.name = "tokenizer:" + hashlib.blake2b(spec.encode("utf-8"), digest_size=8).hexdigest()
 
     def __call__(self, texts: list[str]) -> list[int]:
-        if not texts:
-            return []
-        return [len(e.ids) for e in self._encode(texts, add_special_tokens=False)]
+        """Counts in batches of about `COUNT_BATCH_CHARS` characters: a tokenizer's encodings weigh ~100
+        bytes per token, so one batch of a 50 MB file would hold gigabytes at once."""
+        counts: list[int] = []
+        start = 0
+        while start < len(texts):
+            end, size = start, 0
+            while end < len(texts) and (end == start or size + len(texts[end]) <= COUNT_BATCH_CHARS):
+                size += len(texts[end])
+                end += 1
+            counts += [len(e.ids) for e in self._encode(texts[start:end], add_special_tokens=False)]
+            start = end
+        return counts
 
 
 def tokenizer_counter(tokenizer: Any) -> TokenCounter:

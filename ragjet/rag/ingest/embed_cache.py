@@ -2,18 +2,21 @@
 
 It is what lets every store, the in-memory one included, restart without calling the embedding model: texts
 whose vectors were computed once by the same model are looked up, not embedded. Lookups and writes are
-batched (one query per batch of texts). Dense vectors are float32 blobs in ``vectors``; sparse ones
+batched (one query per batch of texts). The cache is optional: when its file cannot be opened, read or
+written (a full disk, a read-only home), one warning names it and ingestion goes on without it. Dense vectors are float32 blobs in ``vectors``; sparse ones
 (``{index: weight}``) are uint32 indices and float32 weights in ``sparse_vectors`` (8 bytes per term).
 """
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
 import numpy as np
 
 from ...home import ragjet_home
+from ...log import LOG
 from ...sqlite_util import SqliteFile
 from ..sparse_vector import SparseVector, is_sparse, pack, unpack
 
@@ -36,9 +39,14 @@ class EmbeddingCache:
     """Vectors by (model id, text), float32 or sparse, shared by every document of this user."""
 
     def __init__(self, path: Optional[Path] = None) -> None:
-        self.db = SqliteFile(path or ragjet_home() / "embedding_cache.sqlite", SCHEMA)
+        self.path = path or ragjet_home() / "embedding_cache.sqlite"
         self.hits = 0
         self.misses = 0
+        self.db: Optional[SqliteFile] = None
+        try:
+            self.db = SqliteFile(self.path, SCHEMA)
+        except (OSError, ValueError, sqlite3.Error) as exc:
+            self._give_up(exc)
 
     def get_many(self, model: str, texts: Sequence[str],
                  sparse: bool = False) -> list[Optional[Union[np.ndarray, SparseVector]]]:
@@ -47,12 +55,15 @@ class EmbeddingCache:
         found: dict[bytes, Union[np.ndarray, SparseVector]] = {}
         query = ("SELECT text_hash, indices, weights FROM sparse_vectors" if sparse else
                  "SELECT text_hash, vector FROM vectors")
-        for start in range(0, len(hashes), _CHUNK):
-            part = hashes[start:start + _CHUNK]
-            marks = ",".join("?" * len(part))
-            rows = self.db.conn.execute(f"{query} WHERE model = ? AND text_hash IN ({marks})", (model, *part))
-            for h, *blobs in rows:
-                found[h] = unpack(*blobs) if sparse else np.frombuffer(blobs[0], dtype=np.float32)
+        try:
+            for start in range(0, len(hashes) if self.db is not None else 0, _CHUNK):
+                part = hashes[start:start + _CHUNK]
+                marks = ",".join("?" * len(part))
+                rows = self.db.conn.execute(f"{query} WHERE model = ? AND text_hash IN ({marks})", (model, *part))
+                for h, *blobs in rows:
+                    found[h] = unpack(*blobs) if sparse else np.frombuffer(blobs[0], dtype=np.float32)
+        except sqlite3.Error as exc:
+            self._give_up(exc)
         out = [found.get(h) for h in hashes]
         hits = sum(v is not None for v in out)
         self.hits += hits
@@ -61,6 +72,8 @@ class EmbeddingCache:
 
     def put_many(self, model: str, texts: Sequence[str], vectors: Union[np.ndarray, Sequence[SparseVector]]) -> None:
         """Cache ``vectors`` (a float32 matrix, or canonical sparse vectors) of ``texts``."""
+        if self.db is None:
+            return
         if len(vectors) and is_sparse(vectors[0]):
             sql = "INSERT OR REPLACE INTO sparse_vectors VALUES (?, ?, ?, ?)"
             rows = [(model, text_hash(t), *pack(v)) for t, v in zip(texts, vectors)]
@@ -68,5 +81,14 @@ class EmbeddingCache:
             sql = "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?, ?)"
             rows = [(model, text_hash(t), int(v.shape[0]), np.ascontiguousarray(v, dtype=np.float32).tobytes())
                     for t, v in zip(texts, vectors)]
-        with self.db.transaction() as conn:
-            conn.executemany(sql, rows)
+        try:
+            with self.db.transaction() as conn:
+                conn.executemany(sql, rows)
+        except sqlite3.Error as exc:
+            self._give_up(exc)
+
+    def _give_up(self, exc: BaseException) -> None:
+        """Warn once and go on without the cache: it only saves time."""
+        self.db = None
+        LOG.warning("the embedding cache %s cannot be used (%s): going on without it, so a restart embeds again; "
+                    "free disk space or point RAGJET_HOME at a writable folder", self.path, exc)

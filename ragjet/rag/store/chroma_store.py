@@ -103,6 +103,9 @@ class ChromaStore(StoreBase):
         self._uri = uri
         self._dir = Path(dir).expanduser().resolve() if dir is not None else None
         self._lock: Optional[ProcessLock] = None
+        if self._dir is not None and self._dir.exists() and not self._dir.is_dir():
+            raise ValueError(f"the chroma dir {self._dir} is a file: Chroma keeps its database in a folder; give "
+                             f"a folder path (it is created if missing)")
         if self._dir is not None:
             self._lock = ProcessLock(ChromaStore, self._dir)
         else:

@@ -18,6 +18,7 @@ import os
 import sys
 from functools import cached_property
 from pathlib import Path
+from urllib.parse import urlparse
 from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence
 
 import numpy as np
@@ -34,12 +35,13 @@ from .locks import ProcessLock
 from .milvus_index import IndexKwargs, IndexPlan
 from .milvus_schema import DUMMY, DUMMY_VECTOR, MAX_VARCHAR, TEXT_FIELDS, GroupCollection
 from .naming import check_prefix, collection_name, remote_ledger_path, safe_part
-from .serve import StoreServer, grpc_ready
+from .serve import StoreServer, grpc_ready, tcp_open
 
 if TYPE_CHECKING:
     from pymilvus import MilvusClient
 
 _REMOTE_SCHEMES = ("http://", "https://", "tcp://", "unix:")
+DEFAULT_MILVUS_PORT = 19530
 _QUERY_WINDOW = 16384  # Milvus caps offset + limit of one query at this
 
 
@@ -57,7 +59,7 @@ class MilvusStore(StoreBase):
 
     persistent = True
     supports_vector_search = True
-    server = StoreServer("Milvus Lite database", 19530, _serve_command, grpc_ready)
+    server = StoreServer("Milvus Lite database", DEFAULT_MILVUS_PORT, _serve_command, grpc_ready)
 
     @classmethod
     def location_kwargs(cls, where: str) -> dict[str, Any]:
@@ -347,6 +349,14 @@ def _stored(vec: Any) -> bool:
 
 
 def _connect(uri: str, token: Optional[str], db_name: Optional[str]) -> "MilvusClient":
+    """A client of ``uri``; a server whose port is closed is reported at once, by name (pymilvus retries for
+    seconds and then speaks of channels)."""
     from pymilvus import MilvusClient
 
+    if uri.startswith(_REMOTE_SCHEMES):
+        parsed = urlparse(uri)
+        port = parsed.port or DEFAULT_MILVUS_PORT
+        if parsed.hostname and not tcp_open(parsed.hostname, port):
+            raise ConnectionError(f"no Milvus server answers at {uri} (nothing listens on {parsed.hostname}:{port}):"
+                                  f" start one (ragjet serve-store milvus) or fix the uri")
     return MilvusClient(uri=uri, token=token or "", db_name=db_name or "")

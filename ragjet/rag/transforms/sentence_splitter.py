@@ -25,6 +25,10 @@ _SENTENCE_END = re.compile(
     r"|\s*\n\s*"                               # a line break; a paragraph break is just a longer one
 )
 _WORD = re.compile(r"\S+\s*")
+# A piece longer than chunk_size x this many characters cannot fit a chunk in any tokenizer we count with
+# (English prose is ~4.5 characters per token), so it is cut by characters before anything counts it.
+CHARS_PER_TOKEN_BOUND = 8
+MIN_SEGMENT_CHARS = 2048
 
 
 def _sentences(text: str) -> list[str]:
@@ -37,6 +41,23 @@ def _sentences(text: str) -> list[str]:
     if start < len(text):
         pieces.append(text[start:])
     return [p for p in pieces if p and not p.isspace()]
+
+
+def _segments(sentence: str, longest: int) -> list[str]:
+    """A sentence longer than ``longest`` characters (a one-line file, a table dump) cut into runs of about
+    that many, at a space where there is one: every later step (counting, refining into words) then works on
+    small pieces, so its time and memory grow with the file, not with its longest line."""
+    if len(sentence) <= longest:
+        return [sentence]
+    runs, start = [], 0
+    while start < len(sentence):
+        end = min(start + longest, len(sentence))
+        if end < len(sentence):
+            space = sentence.rfind(" ", start + longest // 2, end)
+            end = space + 1 if space >= 0 else end
+        runs.append(sentence[start:end])
+        start = end
+    return [r for r in runs if not r.isspace()]
 
 
 def _refine(piece: str, count: int, chunk_size: int) -> list[str]:
@@ -84,6 +105,23 @@ class SentenceSplitter(NodeTransform):
         self._explicit_counter = token_counter is not None
         self._counter: TokenCounter = token_counter if token_counter is not None else approx_token_counts
         self._counter_name = _counter_name(self._counter)
+        self._window: Optional[int] = None
+
+    @property
+    def size(self) -> int:
+        """The chunk size in effect: ``chunk_size``, or the embedding model's window when that is smaller."""
+        return min(self.chunk_size, self._window) if self._window else self.chunk_size
+
+    @property
+    def overlap(self) -> int:
+        """``chunk_overlap``, scaled down with the size when the window cut it."""
+        return self.chunk_overlap * self.size // self.chunk_size
+
+    def fit_window(self, tokens: int) -> bool:
+        """Make chunks of at most ``tokens`` (the window of the model that embeds them, special tokens
+        excluded), so that none is truncated when embedded. Returns whether that cut ``chunk_size``."""
+        self._window = tokens if tokens < self.chunk_size else None
+        return self._window is not None
 
     @property
     def token_counter_name(self) -> str:
@@ -100,8 +138,9 @@ class SentenceSplitter(NodeTransform):
         return True
 
     def _identity_params(self) -> dict[str, Any]:
-        return {"chunk_size": self.chunk_size, "chunk_overlap": self.chunk_overlap,
-                "token_counter": self._counter_name}
+        params = {"chunk_size": self.chunk_size, "chunk_overlap": self.chunk_overlap,
+                  "token_counter": self._counter_name}
+        return {**params, "window": self._window} if self._window else params
 
     # -- splitting ------------------------------------------------------------------------------------
     def split_text(self, text: str) -> list[str]:
@@ -112,10 +151,12 @@ class SentenceSplitter(NodeTransform):
         """`split_text` for many texts, counting the pieces of all of them in one call of the counter."""
         pieces: list[str] = []
         owners: list[int] = []
+        longest = max(MIN_SEGMENT_CHARS, self.size * CHARS_PER_TOKEN_BOUND)
         for owner, text in enumerate(texts):
-            for piece in _sentences(text):
-                pieces.append(piece)
-                owners.append(owner)
+            for sentence in _sentences(text):
+                for piece in _segments(sentence, longest):
+                    pieces.append(piece)
+                    owners.append(owner)
         pieces, counts, owners = self._fit(pieces, self._count(pieces), owners)
         result: list[list[str]] = [[] for _ in texts]
         lo = 0
@@ -138,8 +179,8 @@ class SentenceSplitter(NodeTransform):
 
     def _fit(self, pieces: list[str], counts: list[int],
              owners: list[int]) -> tuple[list[str], list[int], list[int]]:
-        """Cut every piece over ``chunk_size`` tokens until all fit (a single character may still not)."""
-        size = self.chunk_size
+        """Cut every piece over `size` tokens until all fit (a single character may still not)."""
+        size = self.size
         while True:
             parts = {i: _refine(p, c, size) for i, (p, c) in enumerate(zip(pieces, counts))
                      if c > size and len(p.strip()) > 1}
@@ -157,9 +198,9 @@ class SentenceSplitter(NodeTransform):
             pieces, counts, owners = new_pieces, new_counts, new_owners
 
     def _merge(self, pieces: list[str], counts: list[int]) -> list[str]:
-        """Greedy merge: fill a chunk up to ``chunk_size``; the next starts with the previous chunk's trailing
-        pieces worth at most ``chunk_overlap`` tokens, and only if the next piece still fits beside them."""
-        size, overlap = self.chunk_size, self.chunk_overlap
+        """Greedy merge: fill a chunk up to `size`; the next starts with the previous chunk's trailing pieces
+        worth at most `overlap` tokens, and only if the next piece still fits beside them."""
+        size, overlap = self.size, self.overlap
         chunks: list[str] = []
         current: list[int] = []
         tokens = 0

@@ -1,6 +1,8 @@
 """Chroma and Milvus connect on a background thread: building the store is quick, the first use waits for the
 connection and raises its error, and a failed connection gives the embedded database's lock back."""
+import importlib.util
 import socket
+import time
 
 import pytest
 
@@ -53,3 +55,53 @@ def test_failed_embedded_connection_releases_the_lock(tmp_path, monkeypatch):
     ProcessLock(ChromaStore, path).release()  # free again: taking it does not raise
     store.close()
 
+
+
+def test_configuration_errors_name_the_path_what_is_wrong_and_the_fix(tmp_path):
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    with pytest.raises(ValueError, match=f"{folder} is a folder, not a SQLite file.*store.sqlite"):
+        create_store({"type": "map", "kwargs": {"uri": str(folder)}})
+    inside_a_file = tmp_path / "file.txt"
+    inside_a_file.write_text("x")
+    with pytest.raises(OSError, match=f"cannot open the SQLite file {inside_a_file}/store.sqlite.*writable"):
+        create_store({"type": "map", "kwargs": {"uri": str(inside_a_file / "store.sqlite")}})
+    if importlib.util.find_spec("chromadb"):
+        with pytest.raises(ValueError, match=f"the chroma dir {inside_a_file} is a file.*give a folder"):
+            create_store({"type": "chroma", "kwargs": {"dir": str(inside_a_file)}})
+
+
+def test_a_closed_milvus_port_is_named_at_once():
+    pytest.importorskip("pymilvus")
+    port = _free_port()
+    store = create_store({"type": "milvus", "kwargs": {"uri": f"http://127.0.0.1:{port}"}})
+    start = time.monotonic()
+    with pytest.raises(ConnectionError, match=f"no Milvus server answers at http://127.0.0.1:{port}.*serve-store"):
+        store.count("sentence")
+    assert time.monotonic() - start < 5  # pymilvus alone retried for 7.5 s before a channel error
+    store.close()
+
+
+def test_an_embedding_cache_that_cannot_be_written_warns_once_and_ingestion_goes_on(corpus, tmp_path, caplog,
+                                                                                     monkeypatch):
+    import sqlite3
+
+    import ragjet
+    from ragjet.rag.ingest.embed_cache import EmbeddingCache
+    from ragjet.testing.embedders import CountingEmbedder
+
+    from ragjet.sqlite_util import SqliteFile
+
+    real = SqliteFile.transaction
+
+    def full_for_the_cache(self):
+        if self.path.name == "embedding_cache.sqlite":
+            raise sqlite3.OperationalError("database or disk is full")
+        return real(self)
+
+    monkeypatch.setattr(SqliteFile, "transaction", full_for_the_cache)
+    doc = ragjet.Document(corpus, embed=CountingEmbedder(), store_conf={"type": "map"})
+    assert ragjet.Retriever(doc, "MediumChunk", topk=2)("red planet")
+    warnings = [r.getMessage() for r in caplog.records if "embedding cache" in r.getMessage()]
+    assert len(warnings) == 1 and "database or disk is full" in warnings[0] and "RAGJET_HOME" in warnings[0]
+    assert str(EmbeddingCache().path) in warnings[0]
