@@ -42,12 +42,16 @@ class RagChat:
     """``RagChat(docs_dir)(question)`` → the answer's tokens. Models load once; `refresh` rebuilds the
     document and its retrievers (after an upload) and swaps them in, keeping the loaded models. ``llm`` is a
     model name or GGUF file, ``"auto"`` for `default_chat_model`, or None; ``deploy`` names a deploy method
-    (``'llamacpp'``...) that serves the LLM in its own process instead of this one."""
+    (``'llamacpp'``...) that serves the LLM in its own process instead of this one, decoding ``slots`` answers
+    at once where the engine can."""
 
     def __init__(self, docs_dir: str | Path, embed: Optional[str] = "all-MiniLM-L6-v2", group: str = "MediumChunk",
                  similarity: Optional[str] = None, topk: int = 3, llm: Optional[str] = DEFAULT_LLM,
                  max_tokens: int = ANSWER_MAX_TOKENS, store_conf: Optional[dict[str, Any]] = None,
-                 deploy: Optional[str] = None) -> None:
+                 deploy: Optional[str] = None, slots: Optional[int] = None) -> None:
+        if slots is not None and (not deploy or slots < 1):
+            raise ValueError(f"slots={slots}: give a positive count with an inference engine (--deploy "
+                             f"llama-server --slots 8); the in-process model answers one request at a time")
         self.docs_dir = Path(docs_dir)
         self.store_conf = store_conf
         self.group = group
@@ -62,7 +66,7 @@ class RagChat:
             name = default_chat_model() if llm == DEFAULT_LLM else llm
             self.llm = TrainableModule(name, stream=True, max_tokens=max_tokens)
             if deploy:
-                self.llm = self.llm.deploy_method(deploy)
+                self.llm = self.llm.deploy_method(deploy, {"slots": slots} if slots else None)
             self.llm.prompt(RagPrompter())
         self._lock = threading.Lock()
         self._flow, self._retrievers = self._build()

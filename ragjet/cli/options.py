@@ -62,6 +62,9 @@ def add_llm_options(parser: argparse.ArgumentParser) -> None:
                         help="serve the LLM through an inference engine (llamacpp, llama-server, llamacpp-python, "
                              "vllm, lmdeploy, lightllm, auto) instead of in this process: llama-server's parallel "
                              "slots answer several web users at once")
+    parser.add_argument("--slots", type=int, default=None, metavar="N",
+                        help="with --deploy: how many answers the engine decodes at once (llama-server's parallel "
+                             "slots, default 4; vLLM's max-num-seqs...)")
 
 
 def rag_chat(args: argparse.Namespace) -> Any:
@@ -71,4 +74,4 @@ def rag_chat(args: argparse.Namespace) -> Any:
     return RagChat(args.docs or sample_corpus(), embed=None if args.embed.lower() == "none" else args.embed,
                    group=args.group, similarity=args.similarity, topk=args.topk,
                    llm=None if args.llm.lower() == "none" else args.llm, max_tokens=args.max_tokens,
-                   store_conf=args.store, deploy=args.deploy).start()
+                   store_conf=args.store, deploy=args.deploy, slots=args.slots).start()

@@ -39,7 +39,9 @@ class DeployMethod:
     package: ClassVar[str]
     modules: ClassVar[tuple[str, ...]]
     ARGS: ClassVar[Mapping[str, Any]] = {}
-    ALIASES: ClassVar[Mapping[str, str]] = {}  # another engine's name for an argument (dashed) → this engine's
+    # another engine's name for an argument (dashed) → this engine's; ``slots`` names how many requests the
+    # engine decodes at once, in each engine's own spelling
+    ALIASES: ClassVar[Mapping[str, str]] = {}
     AWQ_FLAG: ClassVar[Optional[tuple[str, str]]] = None
     HOST_FLAG: ClassVar[str] = "--host"
     PORT_FLAG: ClassVar[str] = "--port"

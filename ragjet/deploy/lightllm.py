@@ -19,7 +19,7 @@ class Lightllm(DeployMethod):
         "running_max_req_size": None, "data_type": None, "mode": None, "tokenizer_mode": None,
         "trust_remote_code": None, "nccl_port": None, "eos_id": None,
     }
-    ALIASES: ClassVar[Mapping[str, str]] = {"tensor-parallel-size": "tp"}
+    ALIASES: ClassVar[Mapping[str, str]] = {"tensor-parallel-size": "tp", "slots": "running-max-req-size"}
     NAME_FLAG: ClassVar[str] = "--model_name"
     HEALTH_PATH: ClassVar[str] = "/health"
 

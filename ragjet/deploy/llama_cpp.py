@@ -134,7 +134,7 @@ class LlamaServer(LlamaCpp):
                                          "parallel": DEFAULT_SLOTS}
     # llama-cpp-python's names for the same settings, so one args dict suits both servers.
     ALIASES: ClassVar[Mapping[str, str]] = {"n-threads": "threads", "n-threads-batch": "threads-batch",
-                                            "n-batch": "batch-size", "n-ubatch": "ubatch-size"}
+                                            "n-batch": "batch-size", "n-ubatch": "ubatch-size", "slots": "parallel"}
     NAME_FLAG: ClassVar[str] = "--alias"
     HEALTH_PATH: ClassVar[str] = "/health"
 

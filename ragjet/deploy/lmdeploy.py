@@ -18,7 +18,7 @@ class LMDeploy(DeployMethod):
         "tp": 1, "backend": None, "model-format": None, "session-len": None, "max-batch-size": None,
         "cache-max-entry-count": None, "quant-policy": None, "dtype": None, "max-prefill-token-num": None,
     }
-    ALIASES: ClassVar[Mapping[str, str]] = {"tensor-parallel-size": "tp"}
+    ALIASES: ClassVar[Mapping[str, str]] = {"tensor-parallel-size": "tp", "slots": "max-batch-size"}
     AWQ_FLAG: ClassVar[Optional[tuple[str, str]]] = ("model-format", "awq")
     HOST_FLAG: ClassVar[str] = "--server-name"
     PORT_FLAG: ClassVar[str] = "--server-port"

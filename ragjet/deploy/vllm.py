@@ -21,6 +21,7 @@ class Vllm(DeployMethod):
         "tokenizer": None, "revision": None, "download-dir": None, "trust-remote-code": None,
         "enforce-eager": None, "enable-prefix-caching": None, "enable-chunked-prefill": None,
     }
+    ALIASES: ClassVar[Mapping[str, str]] = {"slots": "max-num-seqs"}
     AWQ_FLAG: ClassVar[Optional[tuple[str, str]]] = ("quantization", "awq")
     HEALTH_PATH: ClassVar[str] = "/health"
 

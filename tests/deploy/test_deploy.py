@@ -155,6 +155,23 @@ def test_llama_cpp_picks_the_cpp_server_when_built(tmp_path, monkeypatch):
         assert command[command.index(flag) + 1] == value
 
 
+def test_slots_name_each_engines_own_argument(tmp_path, monkeypatch):
+    """``--slots N`` (``{"slots": N}``): how many answers an engine decodes at once, in its own spelling; an
+    engine that answers one request at a time refuses it by name."""
+    binary = tmp_path / "llama-server"
+    binary.write_text("#!/bin/sh\necho '-np, --parallel N   slots'\n")
+    binary.chmod(0o755)
+    monkeypatch.setenv("RAGJET_LLAMA_SERVER", str(binary))
+    assert deploy.LlamaServer({"slots": 8}).args["parallel"] == 8
+    assert deploy.Vllm({"slots": 16}).args["max-num-seqs"] == 16
+    assert deploy.LMDeploy({"slots": 16}).args["max-batch-size"] == 16
+    assert deploy.Lightllm({"slots": 16}).args["running_max_req_size"] == 16
+    from ragjet.chat import RagChat
+
+    with pytest.raises(ValueError, match="--deploy llama-server --slots 8"):
+        RagChat(tmp_path, embed=None, llm=None, slots=8)
+
+
 # -- start-up failures ------------------------------------------------------------------------------------------
 def test_dying_engine_raises_with_the_tail_of_its_log():
     engine = FakeEngine("import sys; print('boom', flush=True); sys.exit(3)", start_timeout=30)
