@@ -5,7 +5,8 @@
 from . import tools
 from . import deploy
 from .deploy import launchers
-from .flow import bind, parallel, pipeline
+from .flow import (_0, _1, _2, _3, _4, _5, _6, _7, _8, _9, bind, diverter, ifs, loop, package, parallel,
+                   pipeline, switch, warp)
 from .log import LOG
 from .models import (BM25SparseEmbedding, ChatPrompter, OnlineChatModule, OnlineEmbeddingModule,
                      TrainableModule)
@@ -19,4 +20,5 @@ __all__ = ["LOG", "TrainableModule", "DocNode", "Document", "IndexBase", "Metada
            "SentenceSplitter", "SimpleDirectoryReader", "StoreBase", "override", "register_similarity", "tools",
            "bind", "parallel", "pipeline", "ChatPrompter", "OnlineChatModule", "OnlineEmbeddingModule", "Reranker",
            "WebModule", "BM25SparseEmbedding"]
-__all__ += ["deploy", "launchers"]
+__all__ += ["deploy", "launchers", "diverter", "ifs", "loop", "package", "switch", "warp",
+            "_0", "_1", "_2", "_3", "_4", "_5", "_6", "_7", "_8", "_9"]

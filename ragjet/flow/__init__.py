@@ -1,7 +1,15 @@
-"""LazyLLM-compatible flows: ``pipeline`` (steps in order), ``parallel`` (branches at once) and ``bind``."""
+"""LazyLLM-compatible flows: ``pipeline`` (steps in order), ``parallel`` (branches at once), ``diverter`` (each
+branch its own input), ``warp`` (one step over every item), ``switch`` / ``ifs`` / ``loop``, and ``bind`` with
+its placeholders (``_0`` … ``_9``)."""
 from .base import FlowError, package
 from .bind import Bind, bind
-from .parallel import Parallel, parallel
+from .control import IFS, Loop, Switch, ifs, loop, switch
+from .parallel import Diverter, Parallel, Warp, diverter, parallel, warp
 from .pipeline import Pipeline, pipeline
+from .placeholder import ARGS
 
-__all__ = ["Bind", "FlowError", "Parallel", "Pipeline", "bind", "package", "parallel", "pipeline"]
+_0, _1, _2, _3, _4, _5, _6, _7, _8, _9 = ARGS
+
+__all__ = ["Bind", "Diverter", "FlowError", "IFS", "Loop", "Parallel", "Pipeline", "Switch", "Warp", "bind",
+           "diverter", "ifs", "loop", "package", "parallel", "pipeline", "switch", "warp",
+           "_0", "_1", "_2", "_3", "_4", "_5", "_6", "_7", "_8", "_9"]

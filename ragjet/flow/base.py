@@ -2,7 +2,10 @@
 
 Steps come from the constructor (``pipeline(f, g)``, ``pipeline(a=f, b=g)``) or from attribute assignment
 inside a ``with`` block (``ppl.a = f``), in order; ``with parallel() as ppl.prl:`` therefore registers the
-inner flow as a step of ``ppl`` before its own branches are assigned. Named steps read back as attributes.
+inner flow as a step of ``ppl`` before its own branches are assigned, and makes its short name (``prl``)
+usable inside the block, as LazyLLM does. A flow opened with ``with`` inside another's block without being
+assigned (``with pipeline() as inner:``) becomes a step of the outer flow, named after its variable, when its
+first step is added: never silently dropped. Named steps read back as attributes.
 
 A value is passed to a step as its single argument, except a `package` (a parallel's default output, or the
 arguments of a multi-argument call), which is spread over a plain step's positional arguments; flows receive
@@ -11,6 +14,9 @@ walks the path of flow steps down to the failure and whose ``__cause__`` is the 
 """
 from __future__ import annotations
 
+import builtins
+import sys
+import threading
 from typing import Any, Callable, Optional
 
 
@@ -30,7 +36,15 @@ class FlowError(RuntimeError):
         return f"{' > '.join(self.path)} failed: {type(self.cause).__name__}: {self.cause}"
 
 
-_NO_KWARGS: dict[str, Any] = {}
+_OPEN = threading.local()
+
+
+def _open_flows() -> list["FlowBase"]:
+    """The flows whose ``with`` blocks this thread is inside, innermost last."""
+    stack = getattr(_OPEN, "flows", None)
+    if stack is None:
+        stack = _OPEN.flows = []
+    return stack
 
 
 def invoke(step: Callable[..., Any], value: Any, kwargs: dict[str, Any]) -> Any:
@@ -59,6 +73,13 @@ class FlowBase:
             self._add(name, step)
 
     def _add(self, name: Optional[str], step: Callable[..., Any]) -> None:
+        if self._capturing:
+            self._join_enclosing_flow()
+        self._append(name, step)
+        if name is not None and isinstance(step, FlowBase) and step._capturing:
+            step._bind_short_name(name)
+
+    def _append(self, name: Optional[str], step: Callable[..., Any]) -> None:
         label = f"{self._kind} {self._step_word} {name or f'#{len(self._steps)}'}"
         if not callable(step):
             raise TypeError(f"{label} must be callable, got {type(step).__name__}")
@@ -89,11 +110,50 @@ class FlowBase:
         raise AttributeError(f"{type(self).__name__} has no attribute or {self._step_word} named {name!r}")
 
     def __enter__(self) -> "FlowBase":
+        if self._steps:
+            raise ValueError(f"this {self._kind} was built with steps already; open an empty one with `with`")
         self._capturing = True
+        self._frame = sys._getframe(1)
+        self._short_name: Optional[str] = None
+        _open_flows().append(self)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self._capturing = False
+        stack = _open_flows()
+        if stack and stack[-1] is self:
+            stack.pop()
+        frame, name = self.__dict__.get("_frame"), self.__dict__.get("_short_name")
+        if name is not None and frame is not None and frame.f_locals is not frame.f_globals \
+                and frame.f_globals.get(name) is self:
+            del frame.f_globals[name]  # in a function the short name lives as long as the block
+        self._frame = None
+
+    def _join_enclosing_flow(self) -> None:
+        """Add this flow to the flow whose ``with`` block it was opened in, if nobody assigned it there."""
+        stack = _open_flows()
+        if len(stack) < 2 or stack[-1] is not self:
+            return
+        outer = stack[-2]
+        if any(step is self for step in outer._steps):
+            return
+        frame = self.__dict__.get("_frame")
+        names = [k for k, v in (frame.f_locals.items() if frame is not None else ()) if v is self]
+        name = names[0] if names and names[0] not in outer._index and not hasattr(type(outer), names[0]) else None
+        outer._append(name, self)
+
+    def _bind_short_name(self, name: str) -> None:
+        """``with parallel() as ppl.prl:`` — let the block say ``prl.x = ...``: the name is bound in the
+        block's globals when it is free there, or holds the flow of an earlier block (a function reads an
+        unassigned name from its globals)."""
+        frame = self.__dict__.get("_frame")
+        stale = frame is not None and isinstance(frame.f_globals.get(name), FlowBase) \
+            and not frame.f_globals[name]._capturing  # the short name of an earlier block
+        taken = frame is None or (name in frame.f_locals or name in frame.f_globals) and not stale
+        if taken or name in vars(builtins):
+            return
+        frame.f_globals[name] = self
+        self._short_name = name
 
     def __len__(self) -> int:
         return len(self._steps)

@@ -1,4 +1,6 @@
-"""``bind``: fix a step's extra arguments, including ``pipeline.input`` placeholders resolved per call.
+"""``bind``: fix a step's extra arguments, including placeholders resolved per call (`placeholder`):
+``pipeline.input``, an earlier step's output (``ppl.output('f1')`` or the step itself, ``bind(z=ppl.f1)``)
+and ``_0`` … ``_9`` (the step's own positional arguments, to reorder them).
 
 LazyLLM's forms: ``bind(func, *args, **kwargs)`` and ``func | bind(*args, **kwargs)`` (``__ror__``, so
 lambdas and any callable work). On a call, bound keyword arguments are added to the call's own; bound
@@ -35,9 +37,10 @@ class bind:
         clash = kwargs.keys() & self._kw.keys()
         if clash:
             raise TypeError(f"arguments {sorted(clash)} are already bound")
+        given = args
         if self._args:
-            args = tuple(resolve(a) for a in self._args)
-        bound = {k: resolve(v) for k, v in self._kw.items()}
+            args = tuple(resolve(a, given) for a in self._args)
+        bound = {k: resolve(v, given) for k, v in self._kw.items()}
         return self._f(*args, **bound, **kwargs)
 
     def __getattr__(self, name: str) -> Any:

@@ -64,6 +64,7 @@ class Parallel(FlowBase):
         super().__init__(*branches, **named_branches)
         self._mode: Optional[str] = None
         self._sep = ""
+        self._concurrent = True
 
     def _set_mode(self, mode: str, sep: str = "") -> "Parallel":
         if self._mode is not None:
@@ -102,28 +103,45 @@ class Parallel(FlowBase):
             unnamed = [f"#{i}" for i, name in enumerate(self._names) if name is None]
             if unnamed:
                 raise ValueError(f"parallel().asdict needs every branch named; unnamed branches: {', '.join(unnamed)}")
-        return self._post_process(self._run_branches(value, kwargs))
+        return self._post_process(self._run_jobs(self._jobs(value), kwargs))
 
-    def _run_branches(self, value: Any, kwargs: dict[str, Any]) -> list[Any]:
-        last = len(self._steps) - 1
+    @classmethod
+    def sequential(cls, *branches: Any, **named_branches: Any) -> "Parallel":
+        """The same flow with its branches run one after another on this thread (for steps that must not
+        overlap)."""
+        flow = cls(*branches, **named_branches)
+        flow._concurrent = False
+        return flow
+
+    def _jobs(self, value: Any) -> list[tuple[int, Any]]:
+        """(branch index, its input) for each call to make: every branch on the same input."""
+        return [(i, value) for i in range(len(self._steps))]
+
+    def _run_jobs(self, jobs: list[tuple[int, Any]], kwargs: dict[str, Any]) -> list[Any]:
+        """Run ``jobs`` at once (the last on this thread); their outputs in order."""
+        last = len(jobs) - 1
+        if last < 0:
+            return []
+        if not self._concurrent:
+            return [self._invoke(i, value, kwargs) for i, value in jobs]
         outputs: list[Any] = [None] * (last + 1)
         contexts: list[Context] = [copy_context() for _ in range(last)]
         pool = _pool() if last else None
         futures: list[Future] = [pool.submit(ctx.run, self._invoke, i, value, kwargs)
-                                 for i, ctx in enumerate(contexts)] if pool else []
+                                 for ctx, (i, value) in zip(contexts, jobs)] if pool else []
         try:
             inline_error: Optional[FlowError] = None
             try:
-                outputs[last] = self._invoke(last, value, kwargs)
+                outputs[last] = self._invoke(jobs[last][0], jobs[last][1], kwargs)
             except FlowError as err:
                 inline_error = err
-            # Lower-numbered branches are checked first; a queued branch is taken back and run here, or
-            # skipped once the inline branch has failed.
-            for i, (ctx, future) in enumerate(zip(contexts, futures)):
+            # Lower-numbered jobs are checked first; a queued one is taken back and run here, or skipped once
+            # the inline job has failed.
+            for n, (ctx, future) in enumerate(zip(contexts, futures)):
                 if not future.cancel():
-                    outputs[i] = future.result()
+                    outputs[n] = future.result()
                 elif inline_error is None:
-                    outputs[i] = ctx.run(self._invoke, i, value, kwargs)
+                    outputs[n] = ctx.run(self._invoke, jobs[n][0], jobs[n][1], kwargs)
             if inline_error is not None:
                 raise inline_error
             return outputs
@@ -153,3 +171,66 @@ class Parallel(FlowBase):
 
 
 parallel = Parallel
+
+
+def _elements(value: Any, count: Optional[int], names: list[Optional[str]], kind: str) -> list[Any]:
+    """The parts of a scattered input: a package, tuple or list (of ``count`` items when given), or a dict
+    read by branch name."""
+    if isinstance(value, dict) and count is not None and all(names):
+        missing = [n for n in names if n not in value]
+        if missing:
+            raise KeyError(f"{kind} input has no entry for branch(es) {', '.join(missing)}")
+        return [value[n] for n in names]
+    if isinstance(value, package) and len(value) == 1 and isinstance(value[0], (tuple, list)):
+        value = value[0]
+    if not isinstance(value, (tuple, list)):
+        raise TypeError(f"{kind} splits its input over its branches: give a tuple or list"
+                        f"{f' of {count} items' if count is not None else ''}, got {type(value).__name__}")
+    if count is not None and len(value) != count:
+        raise ValueError(f"{kind} has {count} branches but its input has {len(value)} items")
+    return list(value)
+
+
+class Diverter(Parallel):
+    """``diverter(f, g)((a, b))`` → ``package((f(a), g(b)))``: branch i gets item i of the input (a tuple or
+    list of as many items, or a dict keyed by branch name), all at once; output modes as `Parallel`'s."""
+
+    _kind = "diverter"
+
+    def _jobs(self, value: Any) -> list[tuple[int, Any]]:
+        return list(enumerate(_elements(value, len(self._steps), self._names, self._kind)))
+
+
+class Warp(Parallel):
+    """``warp(f)((a, b, c))`` → ``package((f(a), f(b), f(c)))``: one step (several steps form a pipeline)
+    applied to every item of the input at once; output modes as `Parallel`'s, except ``asdict``."""
+
+    _kind = "warp"
+    _step_word = "step"
+
+    def __init__(self, *steps: Any, **named_steps: Any) -> None:
+        super().__init__(*steps, **named_steps)
+        self._fold()
+
+    def __exit__(self, *exc_info: object) -> None:
+        super().__exit__(*exc_info)
+        self._fold()
+
+    def _fold(self) -> None:
+        if len(self._steps) > 1:
+            from .pipeline import Pipeline
+
+            self._steps, self._names, self._index = [Pipeline(*self._steps)], [None], {}
+
+    @property
+    def asdict(self) -> "Parallel":
+        raise TypeError("warp has one step applied to every item: there are no branch names for .asdict")
+
+    def _jobs(self, value: Any) -> list[tuple[int, Any]]:
+        if len(self._steps) != 1:
+            raise ValueError(f"warp needs one step, has {len(self._steps)}")
+        return [(0, item) for item in _elements(value, None, self._names, self._kind)]
+
+
+diverter = Diverter
+warp = Warp

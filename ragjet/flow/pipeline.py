@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from .base import FlowBase
-from .placeholder import Input, pop_input, push_input
+from .placeholder import Input, Output, pop_call, push_call
 
 
 class Pipeline(FlowBase):
@@ -21,15 +21,29 @@ class Pipeline(FlowBase):
         """A placeholder for this pipeline's original input of the current call, for use in ``bind``."""
         return Input(self)
 
+    def output(self, step: Any) -> Output:
+        """A placeholder for the output of ``step`` (its name, or the step itself) in the current call, for
+        use in ``bind`` by a later step: ``ppl.f3 = f3 | bind(x=ppl.output('f1'))``."""
+        if isinstance(step, str):
+            if step not in self._index:
+                raise KeyError(f"pipeline has no step named {step!r}; its steps: {', '.join(self._index) or '(none)'}")
+            return Output(self, self._index[step], repr(step))
+        for i, candidate in enumerate(self._steps):
+            if candidate is step:
+                return Output(self, i, repr(self._names[i] or f"#{i}"))
+        raise KeyError(f"{step!r} is not a step of this pipeline")
+
     def _run(self, value: Any, kwargs: dict[str, Any]) -> Any:
-        token = push_input(self, value)
+        call, token = push_call(self, value)
         try:
             value = self._invoke(0, value, kwargs)
+            call.outputs[0] = value
             for i in range(1, len(self._steps)):
                 value = self._invoke(i, value, {})
+                call.outputs[i] = value
             return value
         finally:
-            pop_input(token)
+            pop_call(token)
 
 
 pipeline = Pipeline

@@ -1,0 +1,187 @@
+"""LazyLLM's flow toolbox with LazyLLM's documented results (its flow tests and README), run on ragjet with
+``import ragjet as lazyllm``: nested and unassigned flows, the short name inside ``with ... as ppl.x``, bind to
+earlier outputs and ``_0`` … ``_9``, diverter, warp, switch, ifs, loop. Where ragjet differs on purpose, the
+test says so and docs/lazyllm-compat.md lists it."""
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+import ragjet as lazyllm
+from ragjet import bind, diverter, ifs, loop, parallel, pipeline, switch, warp
+
+
+def add_one(x): return x + 1
+def xy2z(x, y, z=0): return x + y + 2 * z
+def is_1(x): return x == 1
+def is_2(x): return x == 2
+def is_3(x): return x == 3
+def t1(x): return 2 * x
+def t2(x): return 3 * x
+def t3(x): return x
+
+
+def test_unassigned_nested_flows_are_steps_not_dropped():
+    """Before: `p('0')` gave '03' (the inner flows were silently dropped); LazyLLM gives '0123'."""
+    with pipeline() as p:
+        p.f0 = lambda x: x
+        with pipeline() as inner:
+            inner.a = lambda x: x + "1"
+            inner.b = lambda x: x + "2"
+        p.f3 = lambda x: x + "3"
+    assert p("0") == "0123" and p.inner is inner
+    with pipeline() as q:
+        q.first = lambda x: x
+        with parallel().sum as prl:
+            prl.a = lambda x: [x, 1]
+            prl.b = lambda x: [x, 2]
+    assert q(0) == [0, 1, 0, 2]
+
+
+def test_the_short_name_of_a_flow_opened_as_an_attribute(tmp_path):
+    """LazyLLM's README RAG example writes `with parallel().sum as ppl.prl:` then `prl.retriever1 = ...`;
+    before, `prl` raised NameError. It works at module level (as in LazyLLM) and inside a function."""
+    module = textwrap.dedent("""
+        import ragjet as lazyllm
+        with lazyllm.pipeline() as ppl:
+            with lazyllm.parallel().sum as ppl.prl:
+                prl.r1 = lambda q: [q + ' from r1']
+                prl.r2 = lambda q: [q + ' from r2']
+            ppl.join = lambda nodes: ' | '.join(nodes)
+        RESULT = ppl('q')
+    """)
+    scope: dict = {}
+    exec(compile(module, str(tmp_path / "example.py"), "exec"), scope)
+    assert scope["RESULT"] == "q from r1 | q from r2" and scope["prl"] is scope["ppl"].prl
+
+    def build():
+        with pipeline() as ppl:
+            with parallel().asdict as ppl.prl:
+                prl.a = add_one  # noqa: F821 - bound by the flow for the block, as LazyLLM does
+                prl.b = t1  # noqa: F821
+        return ppl
+    assert build()(3) == {"a": 4, "b": 6}
+    assert "prl" not in globals()  # in a function the name lives as long as its block
+
+
+def test_bind_to_earlier_outputs_and_positional_placeholders():
+    with pipeline() as p:
+        p.f1 = add_one
+        p.f2 = add_one
+        p.f3 = xy2z | bind(y=p.input, z=p.f1)
+    assert p(2) == 12  # 4 + 2 + 2 * 3, LazyLLM's test_pipeline
+    with pipeline() as p:
+        p.f1 = add_one
+        p.f2 = add_one
+        p.f3 = xy2z | bind(y=p.input, z=p.output("f1"))
+    assert p(3) == 16  # 5 + 3 + 2 * 4
+    with pipeline() as p:
+        p.f1 = add_one
+        p.f2 = add_one
+        p.f3 = add_one
+        with parallel().sum as p.subp:
+            p.subp.f3 = xy2z | bind(y=p.input, z=p.output(p.f1))
+            p.subp.f4 = xy2z | bind(y=p.input, z=p.output("f2"))
+    assert p(3) == 36  # (6 + 3 + 8) + (6 + 3 + 10); LazyLLM needs save_pipeline_result() for this nesting
+    swap = pipeline(lambda a, b: lazyllm.package((a, b)), bind(lambda x, y: f"{x}-{y}", lazyllm._1, lazyllm._0))
+    assert swap("a", "b") == "b-a"
+    with pipeline() as p:
+        p.pair = lambda x: {"idx": x, "double": 2 * x}
+        p.pick = (lambda d, idx: (d["double"], idx)) | bind(idx=p.output("pair")["idx"])
+    assert p(5) == (10, 5)
+
+
+def test_bind_to_the_output_of_another_pipeline_is_a_clear_error():
+    with pipeline() as q:
+        q.f1 = add_one
+        q.f2 = add_one
+    later = q.output("f2")
+    with pipeline() as r:
+        r.early = (lambda x, z: x + z) | bind(z=later)
+    with pytest.raises(lazyllm.flow.FlowError, match="outside a call of its pipeline"):
+        r(1)
+    with pytest.raises(KeyError, match="no step named 'nope'"):
+        q.output("nope")
+
+
+def test_diverter_and_warp():
+    assert diverter(add_one, add_one)(1, 2) == (2, 3)
+    assert diverter(lambda x: x + 1, lambda x: x * 2, lambda x: -x)(1, 2, 3) == (2, 4, -3)
+    div = diverter(a=lambda x: x + 1, b=lambda x: x * 2, c=lambda x: -x).asdict
+    assert div(1, 2, 3) == {"a": 2, "b": 4, "c": -3}
+    assert div(dict(c=3, b=2, a=1)) == {"a": 2, "b": 4, "c": -3}
+    assert warp(add_one)(1, 2, 3) == (2, 3, 4)
+    assert warp(add_one, t1).sum([1, 2]) == 10  # several steps are one pipeline per item: 4 + 6
+    with pytest.raises(ValueError, match="3 branches but its input has 2 items"):
+        diverter(add_one, add_one, add_one)(1, 2)
+
+
+def test_switch_ifs_and_loop():
+    assert switch({is_1: t1, is_2: t2}, judge_on_full_input=True)(1) == 2
+    assert switch({is_1: t1, is_2: t2}, judge_on_full_input=True)(2) == 6
+    assert switch({is_1: t1, is_2: t2, "default": t3}, judge_on_full_input=True)(3) == 3
+    with pytest.raises(ValueError, match="no case of this switch matches 3.*'default'"):
+        switch({is_1: t1, is_2: t2})(3)  # LazyLLM returns None here: a silent wrong answer
+    with switch(judge_on_full_input=True) as sw:
+        sw.case[is_1::t1]
+        sw.case(is_2, t2)
+        sw.case[is_3, t3]
+    assert sw(1) == 2 and sw(2) == 6 and sw(3) == 3
+    with switch(conversion=lambda x: x / 10, judge_on_full_input=True) as sw:
+        sw.case[is_1:t1]
+        sw.case(is_2, t2)
+        sw.case[is_3, t3]
+    assert sw(10) == 20 and sw(20) == 60 and sw(30) == 30
+    with switch(judge_on_full_input=False) as sw:
+        sw.case[is_1:t1]
+        sw.case(is_2, t2)
+        sw.case[is_3, t3]
+    assert sw(1, 30) == 60 and sw(2, 10) == 30 and sw(3, 5) == 5
+    assert ifs(is_1, t3, t1)(1) == 1 and ifs(is_1, t3, t1)(2) == 4
+    assert loop(add_one, count=2)(0) == 2
+    with loop(count=2) as lp:
+        lp.f1 = add_one
+        lp.f2 = add_one
+    assert lp(1) == 5
+    with loop(stop_condition=lambda x: x > 10) as lp:
+        lp.f1 = add_one
+        lp.f2 = add_one
+    assert lp(1) == 11
+    with pytest.raises(ValueError, match="never end"):
+        loop(add_one)
+
+
+def test_a_failing_step_names_the_step_and_its_flows():
+    def broken(x):
+        raise ZeroDivisionError("bad")
+
+    with pipeline() as ppl:
+        ppl.f1 = add_one
+        with parallel() as ppl.prl:
+            ppl.prl.ok = add_one
+            ppl.prl.f2 = broken
+    with pytest.raises(lazyllm.flow.FlowError, match=r"pipeline step 'prl' > parallel branch 'f2' failed: "
+                                                      r"ZeroDivisionError: bad"):
+        ppl(1)
+
+
+def test_the_new_flows_keep_branches_concurrent():
+    """Every branch waits at a barrier for the others: the call returns only if they all run at once."""
+    import threading
+
+    for flow, args in ((diverter, (1, 2, 3)), (warp, (1, 2, 3)), (parallel, (1,))):
+        barrier = threading.Barrier(3, timeout=10)
+
+        def meet(x, barrier=barrier):
+            barrier.wait()
+            return x
+        branches = (meet,) if flow is warp else (meet, meet, meet)
+        assert len(flow(*branches)(*args)) == 3
+    seen: list[str] = []
+
+    def one_at_a_time(x):
+        seen.append(threading.current_thread().name)
+        return x
+    parallel.sequential(one_at_a_time, one_at_a_time)(1)
+    assert seen == [threading.current_thread().name] * 2
