@@ -2,7 +2,11 @@
 
 ``import ragjet as lazyllm`` runs the lecture's code: Document, Retriever, register_index, node groups.
 """
-from . import tools
+from .lazyllm_paths import install as _install_lazyllm_paths
+
+_install_lazyllm_paths()
+
+from . import tools  # noqa: E402  (built by the import hook just installed)
 from . import deploy
 from .deploy import launchers
 from .flow import (_0, _1, _2, _3, _4, _5, _6, _7, _8, _9, bind, diverter, ifs, loop, package, parallel,
@@ -22,3 +26,14 @@ __all__ = ["LOG", "TrainableModule", "DocNode", "Document", "IndexBase", "Metada
            "WebModule", "BM25SparseEmbedding"]
 __all__ += ["deploy", "launchers", "diverter", "ifs", "loop", "package", "switch", "warp",
             "_0", "_1", "_2", "_3", "_4", "_5", "_6", "_7", "_8", "_9"]
+
+
+def __getattr__(name: str) -> object:
+    """``lazyllm.common``, ``lazyllm.launcher``...: LazyLLM's module paths, imported on first use."""
+    from .lazyllm_paths import ALIASES
+
+    if f"ragjet.{name}" in ALIASES:
+        import importlib
+
+        return importlib.import_module(f"ragjet.{name}")
+    raise AttributeError(f"module 'ragjet' has no attribute {name!r}")

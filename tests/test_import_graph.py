@@ -22,10 +22,10 @@ LAYERS: list[tuple[str, ...]] = [
     ("ragjet.rag.ingest",),
     ("ragjet.rag.document",),
     ("ragjet.rag.retriever", "ragjet.rag.reranker", "ragjet.rag"),
-    ("ragjet.tools", "ragjet.chat"),
+    ("ragjet.chat",),
     ("ragjet.web",),
     ("ragjet.bench", "ragjet.testing"),
-    ("ragjet.cli", "ragjet.__main__", "ragjet"),
+    ("ragjet.cli", "ragjet.__main__", "ragjet.lazyllm_paths", "ragjet"),
 ]
 
 

@@ -1,1 +1,0 @@
-"""LazyLLM-compatible import paths (``lazyllm.tools.rag``), so the lecture's imports work unchanged."""
