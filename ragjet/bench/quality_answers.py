@@ -15,13 +15,14 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
+from ..chat.rag_chat import ANSWER_PASSAGES
 from ..log import LOG
 from ..models.loop_guard import repeats
 from ..rag.doc_node import DocNode
 from .answer_scores import exact_match, f1_score
 from .report import target_note
 
-ANSWER_CONTEXT = 3  # paragraphs the model reads: what the chat gives it (topk=3)
+ANSWER_CONTEXT = ANSWER_PASSAGES  # paragraphs the model reads: what the chat gives it
 ANSWER_MAX_TOKENS = 48
 MIN_F1 = {"en": 0.55, "zh": 0.45}  # the targets of the retrieved-context answers
 MIN_SHARE_OF_GOLD = 0.8  # English: retrieved-context F1 at least this share of the gold-paragraph F1

@@ -46,7 +46,8 @@ def add_doc_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--similarity", default=None,
                         help="cosine (default with an embed model), bm25 or bm25_chinese (for Chinese documents: "
                              "the default embedder reads English only)")
-    parser.add_argument("--topk", type=int, default=3, help="how many chunks to return")
+    parser.add_argument("--topk", type=int, default=None,
+                        help="how many chunks to return (search: 3), or passages the model reads (ask, serve: 2)")
 
 
 def add_llm_options(parser: argparse.ArgumentParser) -> None:
@@ -69,9 +70,9 @@ def add_llm_options(parser: argparse.ArgumentParser) -> None:
 
 def rag_chat(args: argparse.Namespace) -> Any:
     """The RAG chat the options describe (documents indexed, models loaded)."""
-    from ..chat import RagChat
+    from ..chat import ANSWER_PASSAGES, RagChat
 
     return RagChat(args.docs or sample_corpus(), embed=None if args.embed.lower() == "none" else args.embed,
-                   group=args.group, similarity=args.similarity, topk=args.topk,
+                   group=args.group, similarity=args.similarity, topk=args.topk or ANSWER_PASSAGES,
                    llm=None if args.llm.lower() == "none" else args.llm, max_tokens=args.max_tokens,
                    store_conf=args.store, deploy=args.deploy, slots=args.slots).start()

@@ -8,6 +8,8 @@ from ..data import SAMPLE_QUESTION, sample_corpus
 from ..flow.source_view import describe_sources
 from .options import add_doc_options
 
+SEARCH_TOPK = 3
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_doc_options(parser)
@@ -20,7 +22,7 @@ def run(args: argparse.Namespace) -> int:
     docs_dir = args.docs or sample_corpus()
     embed = None if args.embed.lower() == "none" else ragjet.TrainableModule(args.embed)
     doc = ragjet.Document(docs_dir, embed=embed, store_conf=args.store)
-    retriever = ragjet.Retriever(doc, group_name=args.group, similarity=args.similarity, topk=args.topk)
+    retriever = ragjet.Retriever(doc, group_name=args.group, similarity=args.similarity, topk=args.topk or SEARCH_TOPK)
     nodes = retriever(args.question)
     print(f"Top {len(nodes)} of {doc.store.count(args.group)} {args.group} chunks in {docs_dir} "
           f"for: {args.question}\n")
