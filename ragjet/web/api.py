@@ -17,12 +17,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.staticfiles import StaticFiles
 
-from ..log import LOG
 from ..rag.readers import READERS
 from .answer_stream import Answer
 from .chat_request import RequestError, parse_chat_request
 from .errors import error_response, server_error
 from .guard import Guard
+from .indexing import JOBS_PATH, WAIT_UP_TO_BYTES, IndexingJobs
 from .openai_shape import compact_json, sse_events, whole_answer
 from .uploads import UPLOAD_PATH, read_upload, store_upload
 
@@ -43,6 +43,7 @@ def create_app(web: "WebModule") -> Guard:
         yield
         pool.shutdown(wait=False, cancel_futures=True)
 
+    jobs = IndexingJobs(web.on_upload, pool) if web.docs_dir is not None and web.on_upload is not None else None
     app = FastAPI(title=web.title, lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.add_exception_handler(Exception, lambda request, exc: server_error(request.method, request.url.path, exc))
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -97,13 +98,25 @@ def create_app(web: "WebModule") -> Guard:
             path = await loop.run_in_executor(pool, store_upload, web.docs_dir, name, data)
         except ValueError as exc:
             return error_response(400, str(exc), "invalid_request_error")
-        if web.on_upload is not None:
-            try:
-                await loop.run_in_executor(pool, web.on_upload, path)
-            except Exception as exc:  # the file is stored; say that ingesting it failed
-                LOG.error("on_upload(%s) failed", path, exc_info=exc)
-                return error_response(500, f"stored {path.name} but ingesting it failed: {exc}", "upload_error")
-        return JSONResponse({"file": path.name, "bytes": len(data)}, status_code=201)
+        stored = {"file": path.name, "bytes": len(data)}
+        if jobs is None:
+            return JSONResponse(stored, status_code=201)
+        job_id, done = jobs.start(path)
+        if len(data) > WAIT_UP_TO_BYTES:  # indexed in the background; the client asks the status URL
+            return JSONResponse({**stored, "state": "indexing", "status_url": f"{JOBS_PATH}/{job_id}"},
+                                status_code=202, headers={"Location": f"{JOBS_PATH}/{job_id}"})
+        await asyncio.wrap_future(done)
+        status = jobs.status(job_id)
+        if status is not None and status["state"] == "failed":
+            return error_response(500, status["error"], "upload_error")
+        return JSONResponse(stored, status_code=201)
+
+    @app.get(JOBS_PATH + "/{job_id}")
+    async def upload_status(job_id: str) -> Response:
+        status = jobs.status(job_id) if jobs is not None else None
+        if status is None:
+            return error_response(404, f"no upload job {job_id!r} (finished jobs are kept for a while)", "not_found")
+        return JSONResponse(status)
 
     return Guard(app, web.api_key, web.max_request_bytes, web.max_upload_bytes, web.origins)
 

@@ -220,3 +220,37 @@ def test_an_unexpected_failure_is_a_generic_500_and_the_connection_stays(server,
         assert any(rec.exc_info and "internal detail" in str(rec.exc_info[1]) for rec in caplog.records)
         monkeypatch.undo()
         assert client.post(CHAT, json=ask("cheese")).status_code == 200
+
+
+def test_a_large_upload_is_indexed_off_the_request(corpus, answers, tmp_path):
+    """Finding 7: a 1 MB upload held its HTTP request for 170 s. A large one now answers 202 at once with a
+    status URL, a small one is indexed before its 201."""
+    release, indexed = threading.Event(), []
+
+    def slow_index(path: Path) -> None:
+        assert release.wait(WAIT_S)
+        if path.name == "broken.txt":
+            raise RuntimeError("the index is read-only")
+        indexed.append(path.name)
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    with WebModule(answering_flow(corpus, answers), docs_dir=docs, on_upload=slow_index) as web:
+        big = httpx.post(web.url + UPLOAD, files={"file": ("big.txt", b"word " * 40_000)}, timeout=WAIT_S)
+        assert big.status_code == 202 and big.json()["state"] == "indexing" and indexed == []
+        status_url = web.url + big.json()["status_url"]
+        assert big.headers["location"] == big.json()["status_url"]
+        assert httpx.get(status_url).json()["state"] == "indexing"
+        broken = httpx.post(web.url + UPLOAD, files={"file": ("broken.txt", b"x " * 40_000)}, timeout=WAIT_S)
+        release.set()
+        small = httpx.post(web.url + UPLOAD, files={"file": ("small.txt", b"a few words")}, timeout=WAIT_S)
+        assert small.status_code == 201 and "small.txt" in indexed
+        for url, state in ((status_url, "done"), (web.url + broken.json()["status_url"], "failed")):
+            for _ in range(500):
+                status = httpx.get(url).json()
+                if status["state"] != "indexing":
+                    break
+                threading.Event().wait(0.02)
+            assert status["state"] == state
+        assert "the index is read-only" in status["error"] and (docs / "broken.txt").exists()
+        assert httpx.get(web.url + "/v1/documents/jobs/nope").status_code == 404

@@ -237,6 +237,18 @@ function showKeybar() {
   keyInput.focus();
 }
 
+async function followIndexing(job) {
+  // a large upload is indexed in the background: ask its status URL until it is done
+  addNote(`Stored ${job.file}; indexing it…`);
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const response = await fetch(job.status_url.replace(/^\//, ""), { headers: headers() });
+    const status = response.ok ? await response.json() : { state: "failed", error: await errorMessage(response) };
+    if (status.state === "done") return addNote(`Added ${job.file}: it is searched from now on.`, "good");
+    if (status.state === "failed") return addNote(`Could not index ${job.file}: ${status.error}`, "bad");
+  }
+}
+
 async function upload(file) {
   const form = new FormData();
   form.append("file", file, file.name);
@@ -244,6 +256,7 @@ async function upload(file) {
   try {
     const response = await fetch("v1/documents", { method: "POST", headers: headers(), body: form });
     if (!response.ok) addNote(`Could not add ${file.name}: ${await errorMessage(response)}`, "bad");
+    else if (response.status === 202) await followIndexing(await response.json());
     else addNote(`Added ${(await response.json()).file}: it is searched from now on.`, "good");
   } catch (error) {
     addNote(`Could not add ${file.name}: ${error.message}`, "bad");
