@@ -52,7 +52,8 @@ class Document:
 
     def __init__(self, dataset_path: str | Path, embed: Any = None, manager: bool = False,
                  store_conf: Optional[dict[str, Any]] = None, name: Optional[str] = None,
-                 cache: bool = True) -> None:
+                 cache: bool = True, create_ui: Optional[bool] = None) -> None:
+        manager = manager if create_ui is None else create_ui  # LazyLLM's older name for manager
         path = Path(dataset_path).expanduser()
         if not path.exists():
             raise FileNotFoundError(f"dataset_path {str(dataset_path)!r} does not exist (resolved to {path.resolve()})")
