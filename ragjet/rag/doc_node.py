@@ -179,6 +179,11 @@ class DocNode:
     def children(self, value: dict[str, list["DocNode"]]) -> None:
         self._children = value
 
+    @property
+    def root_node(self) -> "DocNode":
+        """The node of the file this node comes from (LazyLLM's name for `root`)."""
+        return self.root()
+
     def root(self) -> "DocNode":
         node = self
         while isinstance(node._parent, DocNode):

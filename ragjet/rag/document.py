@@ -7,6 +7,7 @@ in batches, and writes them to the store, whose hooks keep every registered inde
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import threading
 from pathlib import Path
@@ -43,6 +44,21 @@ class _Placeholder:
         return f"<{self.what} of {self.doc!r}>"
 
 
+DATA_PATH_ENVS = ("RAGJET_DATA_PATH", "LAZYLLM_DATA_PATH")
+
+
+def resolve_dataset_path(dataset_path: str | Path) -> Path:
+    """An absolute ``dataset_path`` as it is; a relative one in the working directory when it is there, else
+    under ``$RAGJET_DATA_PATH`` or ``$LAZYLLM_DATA_PATH`` (LazyLLM's data folder) where it is, else in the
+    first of them that is set (the folder may be created later)."""
+    path = Path(dataset_path).expanduser()
+    if path.is_absolute() or path.exists():
+        return path.resolve()
+    roots = [Path(os.environ[env]).expanduser() for env in DATA_PATH_ENVS if os.environ.get(env)]
+    found = next((root / path for root in roots if (root / path).exists()), None)
+    return (found or (roots[0] / path if roots else path)).resolve()
+
+
 class Document:
     """A knowledge base: files under ``dataset_path``, node groups, a store and the indexes on it.
 
@@ -54,13 +70,11 @@ class Document:
                  store_conf: Optional[dict[str, Any]] = None, name: Optional[str] = None,
                  cache: bool = True, create_ui: Optional[bool] = None) -> None:
         manager = manager if create_ui is None else create_ui  # LazyLLM's older name for manager
-        path = Path(dataset_path).expanduser()
-        if not path.exists():
-            raise FileNotFoundError(f"dataset_path {str(dataset_path)!r} does not exist (resolved to {path.resolve()})")
         kind = (store_conf or {}).get("type", "map")
         if kind not in STORES:
             raise ValueError(STORES.unknown_message(kind))
-        self.dataset_path = path.resolve()
+        self._given_path = str(dataset_path)
+        self.dataset_path = resolve_dataset_path(dataset_path)
         self.name = name or self.dataset_path.name
         self.manager = manager
         self.store_conf = store_conf
@@ -75,6 +89,10 @@ class Document:
         self._ingestor: Optional[Ingestor] = None
         self._lock = threading.RLock()
         self.read_report: Optional[ReadReport] = None
+
+    CoarseChunk = "CoarseChunk"  # the built-in groups' names, as LazyLLM's Document spells them
+    MediumChunk = "MediumChunk"
+    FineChunk = "FineChunk"
 
     def __repr__(self) -> str:
         return f"Document({str(self.dataset_path)!r})"
@@ -149,10 +167,16 @@ class Document:
         return self._store
 
     def start(self) -> "Document":
-        """Read the files and build every group asked for so far (done once; later calls are free)."""
+        """Read the files and build every group asked for so far (done once; later calls are free). The folder
+        must exist by now (it may appear after the Document is made)."""
         if not self._ready:
             with self._lock:
                 if not self._ready:
+                    if not self.dataset_path.is_dir():
+                        raise FileNotFoundError(
+                            f"dataset_path {self._given_path!r} is not a folder (resolved to {self.dataset_path}); "
+                            f"a relative path is looked up in the working directory, then under "
+                            f"${DATA_PATH_ENVS[0]} and ${DATA_PATH_ENVS[1]}")
                     try:
                         self._init_store()
                     except BaseException:  # a failed start gives its store back (an embedded database's lock)
@@ -204,6 +228,13 @@ class Document:
             self.read_report.add_note(path, category, note)
         for name in list(self._wanted):
             self._ingestor.build(name)
+
+    def stop(self) -> None:
+        """Close the store (an embedded database's lock is released); a later use starts it again."""
+        with self._lock:
+            if self._store is not None:
+                self._store.close()
+            self._store, self._ready, self._ingestor = None, False, None
 
     def _store_conf_with_snapshot(self) -> Optional[dict[str, Any]]:
         """``store_conf``, with a restart snapshot in ragjet's home where the store takes one (an in-memory map:

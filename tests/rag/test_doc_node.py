@@ -49,3 +49,19 @@ def test_nodes_are_light():
     node = DocNode(uid="u" * 32, text="word", group="words")
     assert not hasattr(node, "__dict__")
     assert sys.getsizeof(node) < 200
+
+
+def test_root_node_and_get_nodes_with_lazyllm_1_4_keywords(corpus):
+    import ragjet
+
+    doc = ragjet.Document(corpus)
+    doc.create_node_group("sentence", parent="MediumChunk", transform=lambda t: t.split(". "))
+    ragjet.Retriever(doc, "sentence", similarity="bm25", topk=1).start()
+    nodes = doc.store.get_nodes(group="sentence")
+    assert nodes and [n.uid for n in nodes] == [n.uid for n in doc.store.get_nodes("sentence")]
+    node = nodes[0]
+    assert node.root_node.group == "lazyllm_root" and node.root_node is node.parent.parent
+    import pytest
+
+    with pytest.raises(TypeError, match="get_nodes needs the group"):
+        doc.store.get_nodes()

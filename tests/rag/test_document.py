@@ -11,10 +11,43 @@ from ragjet.rag.transforms import NodeTransform
 from conftest import CountingEmbedder
 
 
-def test_missing_dataset_path_names_the_path(tmp_path):
+def test_missing_dataset_path_names_the_path_when_it_is_used(tmp_path):
     missing = tmp_path / "nope"
-    with pytest.raises(FileNotFoundError, match="nope"):
-        Document(missing)
+    doc = Document(missing)  # LazyLLM allows a folder that appears later
+    with pytest.raises(FileNotFoundError, match="nope.*LAZYLLM_DATA_PATH"):
+        doc.start()
+
+
+def test_a_folder_created_after_the_document_and_relative_data_paths(tmp_path, monkeypatch):
+    import ragjet
+
+    later = tmp_path / "later"
+    doc = Document(later)
+    later.mkdir()
+    (later / "a.txt").write_text("Mars is the red planet.")
+    assert ragjet.Retriever(doc, Document.MediumChunk, similarity="bm25", topk=1)("red planet")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LAZYLLM_DATA_PATH", str(tmp_path / "data"))
+    (tmp_path / "data" / "kb").mkdir(parents=True)
+    assert Document("kb").dataset_path == tmp_path / "data" / "kb"
+    assert Document("later").dataset_path == later  # the working directory first
+    monkeypatch.setenv("RAGJET_DATA_PATH", str(tmp_path / "mine"))
+    assert Document("kb").dataset_path == tmp_path / "data" / "kb"  # where it exists
+    assert Document("new").dataset_path == tmp_path / "mine" / "new"  # else the first data path set
+    assert (Document.CoarseChunk, Document.MediumChunk, Document.FineChunk) == ("CoarseChunk", "MediumChunk",
+                                                                               "FineChunk")
+
+
+def test_stop_closes_the_store_and_a_later_use_starts_it_again(corpus, tmp_path):
+    import ragjet
+
+    conf = {"type": "map", "kwargs": {"uri": str(tmp_path / "s.sqlite")}}
+    doc = Document(corpus, store_conf=conf)
+    retriever = ragjet.Retriever(doc, "MediumChunk", similarity="bm25", topk=1)
+    first = retriever("red planet")
+    doc.stop()
+    assert doc._store is None
+    assert [n.uid for n in retriever("red planet")] == [n.uid for n in first]
 
 
 def test_unknown_store_type_lists_valid_ones(corpus):

@@ -76,11 +76,19 @@ class StoreBase(ABC):
     def _delete(self, group: str, uids: Optional[list[str]]) -> list[str]:
         """Delete ``uids`` of ``group`` (all of it when None); return the uids that were removed."""
 
+    def get_nodes(self, group_name: Optional[str] = None, uids: Optional[Iterable[str]] = None,
+                  doc_ids: Optional[Iterable[str]] = None, *, group: Optional[str] = None) -> list["DocNode"]:
+        """Nodes of ``group_name`` (``group=``, LazyLLM 1.4's keyword, says the same): all of them, those with
+        ``uids`` (in that order, unknown uids skipped) or those of the files ``doc_ids``. Lookups by uid cost
+        O(1) each."""
+        if (group_name is None) == (group is None):
+            raise TypeError("get_nodes needs the group: get_nodes('MediumChunk') or get_nodes(group='MediumChunk')")
+        return self._get_nodes(group_name if group is None else group, uids, doc_ids)
+
     @abstractmethod
-    def get_nodes(self, group_name: str, uids: Optional[Iterable[str]] = None,
-                  doc_ids: Optional[Iterable[str]] = None) -> list["DocNode"]:
-        """Nodes of ``group_name``: all of them, those with ``uids`` (in that order, unknown uids skipped)
-        or those of the files ``doc_ids``. Lookups by uid cost O(1) each."""
+    def _get_nodes(self, group_name: str, uids: Optional[Iterable[str]] = None,
+                   doc_ids: Optional[Iterable[str]] = None) -> list["DocNode"]:
+        """`get_nodes` of one store."""
 
     @abstractmethod
     def count(self, group_name: str) -> int:

@@ -236,8 +236,8 @@ class ChromaStore(StoreBase):
                                self.batch_size)
 
     # -- reads ------------------------------------------------------------------------------------------
-    def get_nodes(self, group_name: str, uids: Optional[Iterable[str]] = None,
-                  doc_ids: Optional[Iterable[str]] = None) -> list[DocNode]:
+    def _get_nodes(self, group_name: str, uids: Optional[Iterable[str]] = None,
+                   doc_ids: Optional[Iterable[str]] = None) -> list[DocNode]:
         state = self._group(group_name)
         if state is None:
             return []

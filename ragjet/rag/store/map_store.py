@@ -161,8 +161,8 @@ class MapStore(StoreBase):
                 conn.executemany("DELETE FROM sparse_vectors WHERE uid = ?", [(u,) for u in removed])
         return removed
 
-    def get_nodes(self, group_name: str, uids: Optional[Iterable[str]] = None,
-                  doc_ids: Optional[Iterable[str]] = None) -> list[DocNode]:
+    def _get_nodes(self, group_name: str, uids: Optional[Iterable[str]] = None,
+                   doc_ids: Optional[Iterable[str]] = None) -> list[DocNode]:
         table = self._nodes.get(group_name)
         if not table:
             return []

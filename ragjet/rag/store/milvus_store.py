@@ -221,8 +221,8 @@ class MilvusStore(StoreBase):
             col.name, filter=f"uid in {milvus_literal(found)}"), self.batch_size)
 
     # -- reads ------------------------------------------------------------------------------------------
-    def get_nodes(self, group_name: str, uids: Optional[Iterable[str]] = None,
-                  doc_ids: Optional[Iterable[str]] = None) -> list[DocNode]:
+    def _get_nodes(self, group_name: str, uids: Optional[Iterable[str]] = None,
+                   doc_ids: Optional[Iterable[str]] = None) -> list[DocNode]:
         col = self._collection(group_name)
         if col is None:
             return []

@@ -46,8 +46,8 @@ class ToyJsonStore(StoreBase):
         self._save()
         return removed
 
-    def get_nodes(self, group_name: str, uids: Optional[Iterable[str]] = None,
-                  doc_ids: Optional[Iterable[str]] = None) -> list[DocNode]:
+    def _get_nodes(self, group_name: str, uids: Optional[Iterable[str]] = None,
+                   doc_ids: Optional[Iterable[str]] = None) -> list[DocNode]:
         held = self._records.get(group_name, {})
         if uids is not None:
             recs = [held[u] for u in uids if u in held]
