@@ -20,9 +20,36 @@ RERANKERS: Registry[Callable[..., Callable[[list[DocNode], str], Ranked]]] = Reg
     "reranker", hint="Register one with ragjet.rag.reranker.register_reranker(name).")
 
 
-def register_reranker(name: str) -> Callable[[Any], Any]:
-    """Register a factory ``(**options) -> ((nodes, query) -> [(node, score or None), ...] best first)``."""
-    return RERANKERS.register(name)
+def register_reranker(name: Any = None, batch: bool = False) -> Any:
+    """Register a reranker, in ragjet's form or LazyLLM's:
+
+    - ``@register_reranker("Name")`` on a factory ``(**options) -> ((nodes, query) -> [(node, score or None),
+      ...] best first)`` (a class whose instances rank);
+    - ``@register_reranker`` on a function ``f(node, query=..., **options) -> node or None`` (LazyLLM's
+      per-node filter: the nodes it returns are kept, in order), registered under its name;
+    - ``@register_reranker(batch=True)`` on ``f(nodes, query=..., **options) -> nodes`` (best first)."""
+    if isinstance(name, str):
+        return RERANKERS.register(name)
+    if name is None:
+        return lambda func: register_reranker(func, batch=batch)
+    if not callable(name):
+        raise TypeError(f"register_reranker takes a name or a function, got {type(name).__name__}")
+    RERANKERS.register(name.__name__)(_lazyllm_style(name, batch))
+    return name
+
+
+def _lazyllm_style(func: Callable[..., Any], batch: bool) -> Callable[..., Callable[[list[DocNode], str], Ranked]]:
+    """A ragjet reranker factory around a LazyLLM-style reranker function."""
+    def factory(model: Any = None, topk: int = 3, **options: Any) -> Callable[[list[DocNode], str], Ranked]:
+        def rank(nodes: list[DocNode], query: str) -> Ranked:
+            if batch:
+                kept = func(nodes, query=query, **options)
+            else:
+                kept = [result for result in (func(node, query=query, **options) for node in nodes) if result]
+            return [(node, None) for node in kept]
+        return rank
+    factory.__name__ = factory.__qualname__ = func.__name__
+    return factory
 
 
 @register_reranker("ModuleReranker")
@@ -84,6 +111,10 @@ class Reranker:
         self._rank = RERANKERS.get(name)(model=model, topk=topk, **kwargs)
 
     def __call__(self, nodes: Sequence[DocNode], query: str = "") -> Any:
+        return self.forward(nodes, query)
+
+    def forward(self, nodes: Sequence[DocNode], query: str = "") -> Any:
+        """The reranked nodes (LazyLLM's module entry point; calling the reranker does the same)."""
         unique: dict[str, DocNode] = {}
         for node in nodes:
             unique.setdefault(node.uid, node)

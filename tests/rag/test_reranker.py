@@ -117,3 +117,25 @@ def test_embedding_rerank_embeds_each_document_once():
     assert rerank(text="red planet", documents=TEXTS[::-1], top_n=2)[0] == (0, first[0][1])
     assert embed.batches[-1] == ["red planet", TEXTS[0]]  # only what the memory of 3 had let go
     assert len(rerank._vectors) == 3
+
+
+def test_register_reranker_in_lazyllm_s_forms(corpus):
+    """`@register_reranker` on a per-node function registered nothing before; `Reranker.forward` was missing."""
+    import ragjet
+    from ragjet.rag.reranker import RERANKERS, register_reranker
+
+    @register_reranker
+    def mentions_milk(node, query="", **kwargs):
+        return node if "milk" in node.get_content().lower() else None
+
+    @register_reranker(batch=True)
+    def longest_first(nodes, query="", **kwargs):
+        return sorted(nodes, key=lambda n: -len(n.get_content()))
+
+    assert "mentions_milk" in RERANKERS and "longest_first" in RERANKERS
+    doc = ragjet.Document(corpus)
+    nodes = ragjet.Retriever(doc, "MediumChunk", similarity="bm25", topk=3)("cheese milk planet red")
+    kept = ragjet.Reranker("mentions_milk", topk=3).forward(nodes, query="cheese")
+    assert kept and all("milk" in n.get_content().lower() for n in kept)
+    ordered = ragjet.Reranker("longest_first", topk=2)(nodes, query="x")
+    assert [len(n.get_content()) for n in ordered] == sorted((len(n.get_content()) for n in nodes), reverse=True)[:2]
