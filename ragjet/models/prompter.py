@@ -11,11 +11,13 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
 
+from ..log import LOG
 from .loop_guard import DEFAULT_LOOP_RULES, LoopRules, stop_loops
 
 Message = dict[str, str]
 QUERY_KEY = "query"
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
+EXTRA_MESSAGES = "Here are some extra messages you can referred to:\n\n"  # LazyLLM's words, kept as its users know them
 
 
 class ChatPrompter:
@@ -45,16 +47,41 @@ class ChatPrompter:
         self.tools = tools
 
     def inputs(self, input: str | Mapping[str, Any]) -> dict[str, str]:
-        """``input`` as ``{"query": ..., extra key: ...}``; a plain string is the query with empty extra keys."""
+        """``input`` as ``{"query": ..., key: ...}``; a plain string is the query with empty extra keys.
+
+        A dict fills the extra keys and every other key its templates name (``{instruction}``); its query is
+        ``"query"``, or, as in LazyLLM, the one key left over (``dict(instruction=..., input=...)``)."""
         if isinstance(input, str):
             return {QUERY_KEY: input, **{k: "" for k in self.extra_keys}}
         if not isinstance(input, Mapping):
             raise TypeError(f"a prompter takes a str or a dict with 'query', got {type(input).__name__}")
-        missing = [k for k in (QUERY_KEY, *self.extra_keys) if k not in input]
+        named = [k for k in self.template_keys() if k in input and k not in self.extra_keys and k != QUERY_KEY]
+        left = [k for k in input if k not in (*self.extra_keys, *named)]
+        query_key = QUERY_KEY if QUERY_KEY in input else left[0] if len(left) == 1 else None
+        missing = [k for k in ((QUERY_KEY,) if query_key is None else ()) + tuple(self.extra_keys) if k not in input]
         if missing:
             raise KeyError(f"prompter input lacks key(s) {missing}; it has {sorted(map(str, input))} and needs "
                            f"{[QUERY_KEY, *self.extra_keys]}")
-        return {k: _text(input[k]) for k in (QUERY_KEY, *self.extra_keys)}
+        return {QUERY_KEY: _text(input[query_key]), **{k: _text(input[k]) for k in (*self.extra_keys, *named)}}
+
+    def template_keys(self) -> list[str]:
+        """The keys the instruction's templates name as ``{key}``."""
+        return list(dict.fromkeys(_PLACEHOLDER.findall(self.system + self.user)))
+
+    def generate_prompt(self, input: str | Mapping[str, Any], history: Optional[Sequence[Any]] = None,
+                        tools: Optional[list[dict[str, Any]]] = None, label: Optional[str] = None, *,
+                        show: bool = False, return_dict: bool = False) -> str | dict[str, Any]:
+        """LazyLLM's entry point: ``{"messages": [...]}`` (plus ``tools``) with ``return_dict=True``, as an
+        OpenAI-compatible model receives them; else the same messages as one text, each under its role (a
+        local model applies its own chat template to the messages instead)."""
+        messages = self.messages(input, history)
+        tools = tools or self.tools
+        if show:
+            LOG.info("prompt: %s", messages)
+        if return_dict:
+            return {"messages": messages, **({"tools": tools} if tools else {})}
+        text = "\n\n".join(f"{m['role']}:\n{m['content']}" for m in messages)
+        return text + "\n\nassistant:\n" + (label or "")
 
     def messages(self, input: str | Mapping[str, Any], history: Optional[Sequence[Any]] = None) -> list[Message]:
         """The messages for one call: system, fixed history, the call's ``history``, then the user query."""
@@ -62,12 +89,13 @@ class ChatPrompter:
 
     def render(self, values: Mapping[str, str], history: Sequence[Message] = ()) -> list[Message]:
         """Messages from already checked ``values`` (see `inputs`); chat models re-render after shrinking them."""
-        extras = {k: values[k] for k in self.extra_keys}
+        extras = {k: v for k, v in values.items() if k != QUERY_KEY}
         template = self.system_template(values)
         system = _fill(template, extras)
         named = template + self.user_template(values)
-        appended = [f"### {k}:\n{v}" for k, v in extras.items() if "{" + k + "}" not in named]
-        system = "\n\n".join(p for p in (system, *appended) if p)
+        appended = "".join(f"### {k}:\n{extras[k]}\n\n" for k in self.extra_keys if "{" + k + "}" not in named)
+        if appended:
+            system = "\n\n".join(p for p in (system, EXTRA_MESSAGES + appended.rstrip("\n")) if p)
         out = [{"role": "system", "content": system}] if system else []
         out += self.history + list(history)
         out.append({"role": "user", "content": _fill(self.user_template(values),

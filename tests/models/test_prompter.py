@@ -47,7 +47,7 @@ def test_only_known_placeholders_are_replaced():
 def test_dict_instruction_and_unnamed_extra_key_appended():
     prompter = lazyllm.ChatPrompter({"system": "Be brief.", "user": "Question: {query}"}, extra_keys=["context_str"])
     system, user = prompter.messages({"query": "why?", "context_str": "because"})
-    assert system["content"] == "Be brief.\n\n### context_str:\nbecause"
+    assert system["content"] == "Be brief.\n\nHere are some extra messages you can referred to:\n\n### context_str:\nbecause"
     assert user["content"] == "Question: why?"
 
 
@@ -70,3 +70,20 @@ def test_chat_module_prompt_call_and_stream():
     assert llm.prompt(lazyllm.ChatPrompter("ctx: {context_str}", extra_keys=["context_str"])) is llm
     assert llm({"query": "q?", "context_str": "c"}) == "ctx: c q? "
     assert list(Echo(stream=True)("one two")) == ["one ", "two "]
+
+
+def test_lazyllm_s_documented_chat_prompter_example():
+    """LazyLLM's docs: `{instruction}` is filled from the input dict and the key left over is the user's input
+    (before, `{instruction}` stayed literal and the call needed a 'query' key); `generate_prompt` exists."""
+    prompter = lazyllm.ChatPrompter("hello world {instruction}", extra_keys=["knowledge"])
+    given = dict(instruction="this is instruction", input="this is my input", knowledge="LazyLLM-Knowledge")
+    prompt = prompter.generate_prompt(given, return_dict=True)
+    assert prompt == {"messages": [
+        {"role": "system", "content": "hello world this is instruction\n\nHere are some extra messages you can "
+                                      "referred to:\n\n### knowledge:\nLazyLLM-Knowledge"},
+        {"role": "user", "content": "this is my input"}]}
+    text = prompter.generate_prompt(given, history=[["hi", "hello"]])
+    assert text.index("hello world this is instruction") < text.index("user:\nhi") < text.index("this is my input")
+    assert text.endswith("assistant:\n")
+    tools = [{"type": "function", "function": {"name": "f"}}]
+    assert lazyllm.ChatPrompter("x").generate_prompt("q", tools=tools, return_dict=True)["tools"] == tools
