@@ -29,14 +29,67 @@ FALLBACK_CHAT_MODEL = "SmolLM2-135M-Instruct"
 
 
 class TrainableModule:
-    """Factory for local model modules: returns the module the name (and ``type``) resolve to."""
+    """Factory for local model modules: returns the module the name (and ``type``) resolve to.
 
-    def __new__(cls, base_model: str, type: Optional[str] = None, **kwargs: Any) -> Any:  # noqa: A002
-        spec = resolve(base_model)
-        kind = type or spec.default_type
-        if kind not in spec.factories:
-            raise ValueError(f"model {spec.name!r} has no {kind!r} module; it offers: {', '.join(spec.factories)}")
-        return spec.factories[kind](**kwargs)
+    As in LazyLLM, a name that is not known here yet is not an error at construction (a pipeline may be built
+    before its model is installed): the module resolves when it is first used (started, called, or asked
+    for an attribute), and the error, listing the known models, is raised there. ``target_path``, LazyLLM's
+    second argument (where fine-tuning writes), is accepted; ragjet does not fine-tune."""
+
+    def __new__(cls, base_model: str, target_path: Optional[str] = None, *, type: Optional[str] = None,  # noqa: A002
+                **kwargs: Any) -> Any:
+        if target_path:
+            LOG.warning("TrainableModule(%r, target_path=%r): ragjet serves models and does not fine-tune them; "
+                        "target_path is ignored", base_model, target_path)
+        try:
+            spec = resolve(base_model)
+        except ValueError:
+            return UnresolvedModel(base_model, type, kwargs)
+        return build(spec, type, kwargs)
+
+
+def build(spec: ModelSpec, kind: Optional[str], kwargs: dict[str, Any]) -> Any:
+    """The module of ``spec`` for role ``kind`` (its default role when None)."""
+    kind = kind or spec.default_type
+    if kind not in spec.factories:
+        raise ValueError(f"model {spec.name!r} has no {kind!r} module; it offers: {', '.join(spec.factories)}")
+    return spec.factories[kind](**kwargs)
+
+
+class UnresolvedModel:
+    """A model named before it can be resolved; it resolves on first use (``prompt(...)`` is kept until then),
+    raising the registry's error, which lists the known models, if the name still means nothing."""
+
+    def __init__(self, name: str, kind: Optional[str], kwargs: dict[str, Any]) -> None:
+        self._name, self._kind, self._kwargs = name, kind, kwargs
+        self._prompter: Any = None
+        self._module: Any = None
+
+    def _resolved(self) -> Any:
+        if self._module is None:
+            module = build(resolve(self._name), self._kind, self._kwargs)
+            self._module = module.prompt(self._prompter) if self._prompter is not None else module
+        return self._module
+
+    def prompt(self, prompter: Any) -> "UnresolvedModel":
+        if self._module is not None:
+            self._module.prompt(prompter)
+        self._prompter = prompter
+        return self
+
+    def start(self) -> Any:
+        return self._resolved().start()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._resolved()(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self._resolved(), name)
+
+    def __repr__(self) -> str:
+        return f"TrainableModule({self._name!r}, not resolved yet)"
 
 
 def resolve(name: str) -> ModelSpec:

@@ -74,9 +74,13 @@ def test_document_uses_model_tokenizer_for_chunks(tmp_path, model):
     assert "all-MiniLM-L6-v2" in doc._groups["FineChunk"].transform.identity()
 
 
-def test_unknown_model_lists_known_ones():
-    with pytest.raises(ValueError, match="all-MiniLM-L6-v2"):
-        ragjet.TrainableModule("no-such-model")
+def test_unknown_model_resolves_when_used_and_then_lists_known_ones():
+    """As in LazyLLM, a pipeline may name a model before it is there: the error comes at first use."""
+    later = ragjet.TrainableModule("my-own-model-7b", "/tmp/finetuned").prompt(ragjet.ChatPrompter("Be brief."))
+    assert "not resolved yet" in repr(later)
+    for use in (later.start, lambda: later("hi"), lambda: later.embed_batch):
+        with pytest.raises(ValueError, match="all-MiniLM-L6-v2"):
+            use()
 
 
 def test_end_to_end_semantic_search(tmp_path, model):

