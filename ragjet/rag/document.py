@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterable, Optional
 from ..home import ragjet_home
 from ..log import LOG
 from .doc_node import LAZY_ROOT_NAME, DocNode
+from ..text.token_count import AtLeastGPT2
 from .embedding import Embedder, make_embedders
 from .index.base import INDEXES
 from .index.default import DefaultIndex
@@ -281,12 +282,16 @@ class Document:
             self._fit_chunks(name)
 
     def _fit_chunks(self, name: str) -> None:
-        """Group ``name``'s chunks counted in the embedding model's tokens, and no longer than the window of
-        the models that embed them (so none is truncated: truncated text is invisible to dense retrieval)."""
+        """Group ``name``'s chunks counted in the embedding model's tokens (never fewer than GPT-2's, LazyLLM's
+        measure), and no longer than the window of the models that embed them (so none is truncated:
+        truncated text is invisible to dense retrieval)."""
         counter = next((e for e in self.embedders.values() if e.token_counter is not None), None)
         transform = self._groups[name].transform
         setter = getattr(transform, "set_token_counter", None)
-        if counter is None or setter is None or not setter(counter.token_counter, counter.model_id):
+        if counter is None or setter is None:
+            return
+        sized = AtLeastGPT2(counter.token_counter, counter.model_id)
+        if not setter(sized, sized.name):
             return
         windows = [self.embedders[k].content_window for k in self._wanted.get(name, ()) if k in self.embedders]
         window = min((w for w in windows if w), default=None)

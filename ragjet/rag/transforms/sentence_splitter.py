@@ -14,7 +14,7 @@ from typing import Any, Optional
 from ragjet.log import LOG
 from ragjet.rag.doc_node import DocNode, make_uid
 from ragjet.rag.transforms.base import NodeTransform
-from ragjet.text.token_count import TokenCounter, approx_token_counts
+from ragjet.text.token_count import APPROX_NAME, TokenCounter, approx_token_counts
 
 # Where a sentence ends; each match (with the whitespace that follows it) closes a piece.
 _SENTENCE_END = re.compile(
@@ -28,6 +28,7 @@ _WORD = re.compile(r"\S+\s*")
 # A piece longer than chunk_size x this many characters cannot fit a chunk in any tokenizer we count with
 # (English prose is ~4.5 characters per token), so it is cut by characters before anything counts it.
 CHARS_PER_TOKEN_BOUND = 8
+SMALL_CHUNK = 50  # tokens: below this, metadata crowds the text out of a chunk (LazyLLM warns there too)
 MIN_SEGMENT_CHARS = 2048
 
 
@@ -77,7 +78,7 @@ def _refine(piece: str, count: int, chunk_size: int) -> list[str]:
 
 def _counter_name(counter: TokenCounter) -> str:
     if counter is approx_token_counts:
-        return "approx"
+        return APPROX_NAME
     name = getattr(counter, "name", None)
     if isinstance(name, str):
         return name
@@ -143,28 +144,39 @@ class SentenceSplitter(NodeTransform):
         return {**params, "window": self._window} if self._window else params
 
     # -- splitting ------------------------------------------------------------------------------------
-    def split_text(self, text: str) -> list[str]:
-        """The chunks of ``text``, stripped, never empty."""
-        return self.split_texts([text])[0]
+    def split_text(self, text: str, metadata_size: int = 0) -> list[str]:
+        """The chunks of ``text``, stripped, never empty. ``metadata_size`` (LazyLLM's argument) is the tokens
+        of metadata that will be embedded with each chunk: chunks are made that much smaller."""
+        size = self.size - metadata_size
+        if size <= 0:
+            raise ValueError(f"metadata_size={metadata_size} leaves no room in chunks of {self.size} tokens: use a "
+                             f"larger chunk_size or less metadata")
+        if metadata_size and size < SMALL_CHUNK:
+            LOG.warning("metadata_size=%d leaves chunks of %d tokens; consider a larger chunk_size", metadata_size,
+                        size)
+        return self._split_all([text], size)[0]
 
     def split_texts(self, texts: list[str]) -> list[list[str]]:
         """`split_text` for many texts, counting the pieces of all of them in one call of the counter."""
+        return self._split_all(texts, self.size)
+
+    def _split_all(self, texts: list[str], size: int) -> list[list[str]]:
         pieces: list[str] = []
         owners: list[int] = []
-        longest = max(MIN_SEGMENT_CHARS, self.size * CHARS_PER_TOKEN_BOUND)
+        longest = max(MIN_SEGMENT_CHARS, size * CHARS_PER_TOKEN_BOUND)
         for owner, text in enumerate(texts):
             for sentence in _sentences(text):
                 for piece in _segments(sentence, longest):
                     pieces.append(piece)
                     owners.append(owner)
-        pieces, counts, owners = self._fit(pieces, self._count(pieces), owners)
+        pieces, counts, owners = self._fit(pieces, self._count(pieces), owners, size)
         result: list[list[str]] = [[] for _ in texts]
         lo = 0
         while lo < len(pieces):
             hi = lo
             while hi < len(pieces) and owners[hi] == owners[lo]:
                 hi += 1
-            result[owners[lo]] = self._merge(pieces[lo:hi], counts[lo:hi])
+            result[owners[lo]] = self._merge(pieces[lo:hi], counts[lo:hi], size)
             lo = hi
         return result
 
@@ -177,10 +189,9 @@ class SentenceSplitter(NodeTransform):
                              f"for {len(pieces)} texts")
         return counts
 
-    def _fit(self, pieces: list[str], counts: list[int],
-             owners: list[int]) -> tuple[list[str], list[int], list[int]]:
-        """Cut every piece over `size` tokens until all fit (a single character may still not)."""
-        size = self.size
+    def _fit(self, pieces: list[str], counts: list[int], owners: list[int],
+             size: int) -> tuple[list[str], list[int], list[int]]:
+        """Cut every piece over ``size`` tokens until all fit (a single character may still not)."""
         while True:
             parts = {i: _refine(p, c, size) for i, (p, c) in enumerate(zip(pieces, counts))
                      if c > size and len(p.strip()) > 1}
@@ -197,10 +208,11 @@ class SentenceSplitter(NodeTransform):
                     new_owners.append(owner)
             pieces, counts, owners = new_pieces, new_counts, new_owners
 
-    def _merge(self, pieces: list[str], counts: list[int]) -> list[str]:
-        """Greedy merge: fill a chunk up to `size`; the next starts with the previous chunk's trailing pieces
-        worth at most `overlap` tokens, and only if the next piece still fits beside them."""
-        size, overlap = self.size, self.overlap
+    def _merge(self, pieces: list[str], counts: list[int], size: int) -> list[str]:
+        """Greedy merge: fill a chunk up to ``size``; the next starts with the previous chunk's trailing pieces
+        worth at most `overlap` tokens (scaled with ``size``), and only if the next piece still fits beside
+        them, so no chunk is ever over ``size``."""
+        overlap = self.overlap * size // self.size
         chunks: list[str] = []
         current: list[int] = []
         tokens = 0
