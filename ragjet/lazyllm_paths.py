@@ -21,11 +21,14 @@ _RAG_NAMES = ("Document", "Retriever", "Reranker", "register_reranker", "Sentenc
               "register_similarity", "DocNode", "SimpleDirectoryReader", "IndexBase", "StoreBase", "MetadataMode",
               "override")
 
+_TRANSFORM_NAMES = ("SentenceSplitter", "NodeTransform", "CharacterSplitter", "RecursiveSplitter", "TransformArgs")
+
 ALIASES: dict[str, dict[str, str]] = {
     "ragjet.tools": {**dict.fromkeys(("Document", "Retriever", "Reranker", "SentenceSplitter"), _RAG),
                      "WebModule": "ragjet.web"},
-    "ragjet.tools.rag": {**dict.fromkeys(_RAG_NAMES, _RAG), "LazyLLMStoreBase": "ragjet.rag:StoreBase"},
-    "ragjet.tools.rag.transform": dict.fromkeys(("SentenceSplitter", "NodeTransform"), "ragjet.rag.transforms"),
+    "ragjet.tools.rag": {**dict.fromkeys(_RAG_NAMES, _RAG), "LazyLLMStoreBase": "ragjet.rag:StoreBase",
+                         **dict.fromkeys(_TRANSFORM_NAMES, "ragjet.rag.transforms")},
+    "ragjet.tools.rag.transform": dict.fromkeys(_TRANSFORM_NAMES, "ragjet.rag.transforms"),
     "ragjet.tools.rag.doc_node": dict.fromkeys(("DocNode", "MetadataMode"), "ragjet.rag.doc_node"),
     "ragjet.tools.rag.store": dict.fromkeys(("StoreBase", "MapStore", "ChromaStore", "MilvusStore"),
                                             "ragjet.rag.store"),

@@ -356,8 +356,8 @@ def test_deploy_method_forms_and_plain_use_of_a_gpu_model():
     with pytest.raises(KeyError, match="registered: auto, lightllm, llama-server, llamacpp, llamacpp-python, "
                                        "lmdeploy, vllm"):
         model.deploy_method("vlm")
-    with pytest.raises(ValueError, match="internlm2-chat-20b"):
-        lazyllm.TrainableModule("no-such-model")
+    with pytest.raises(ValueError, match="internlm2-chat-20b"):  # resolved at first use, as in LazyLLM
+        lazyllm.TrainableModule("no-such-model").start()
     assert lazyllm.TrainableModule("Qwen/Qwen2-72B-Instruct-AWQ").name == "Qwen2-72B-Instruct-AWQ"
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 import hashlib
 import re
 from types import CodeType
-from typing import Any, Callable
+from dataclasses import dataclass, field, fields
+from typing import Any, Callable, Optional
 
 from ragjet.rag.doc_node import DocNode
+from ragjet.registry import Registry
 
 LONG_IDENTITY = 1000  # a function identity longer than this many characters is kept as its sha256
 
@@ -87,3 +89,35 @@ class NodeTransform:
         params = self._identity_params()
         body = ", ".join(f"{k}={_stable_repr(params[k])}" for k in sorted(params))
         return f"{type(self).__name__}({body})"
+
+
+TRANSFORMS: Registry[type] = Registry(
+    "transform", hint="Register one with ragjet.rag.transforms.register_transform(name) on a NodeTransform class.")
+
+
+def register_transform(name: str) -> Callable[[type], type]:
+    """Make a NodeTransform class usable by name: ``create_node_group(name, transform="SentenceSplitter")``."""
+    return TRANSFORMS.register(name)
+
+
+@dataclass(frozen=True)
+class TransformArgs:
+    """LazyLLM's description of a node group's transform: ``f`` (a NodeTransform class or its registered name,
+    or a function), its ``kwargs``, ``trans_node`` (a function receives the node, not its text). Also given as
+    a dict with these keys: ``create_node_group(transform=dict(f="SentenceSplitter", kwargs=...))``."""
+
+    f: Any
+    kwargs: dict = field(default_factory=dict)
+    trans_node: Optional[bool] = None
+    num_workers: int = 0
+    pattern: Optional[str] = None
+
+    @classmethod
+    def from_dict(cls, given: dict) -> "TransformArgs":
+        unknown = set(given) - {f.name for f in fields(cls)}
+        if unknown:
+            raise TypeError(f"transform dict keys {sorted(unknown)} are unknown; it takes f, kwargs, trans_node, "
+                            f"num_workers and pattern")
+        if "f" not in given:
+            raise TypeError("a transform dict needs 'f': the transform (a NodeTransform class or name, or a function)")
+        return cls(**given)

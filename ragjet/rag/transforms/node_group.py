@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from ..doc_node import LAZY_ROOT_NAME, DocNode, make_uid
-from .base import NodeTransform, function_identity
+from .base import TRANSFORMS, NodeTransform, TransformArgs, function_identity
 from .sentence_splitter import SentenceSplitter
 
 
@@ -78,7 +78,18 @@ class NodeGroup:
 
 
 def make_transform(group: str, transform: Any, trans_node: bool = False, **kwargs: Any) -> NodeTransform:
-    """Turn what a user passed as ``transform`` into a NodeTransform, or say clearly why it can't be."""
+    """Turn what a user passed as ``transform`` into a NodeTransform, or say clearly why it can't be: a
+    NodeTransform class (built with ``kwargs``) or its registered name, an instance, a function, or LazyLLM's
+    `TransformArgs` / dict form."""
+    if isinstance(transform, dict):
+        transform = TransformArgs.from_dict(transform)
+    if isinstance(transform, TransformArgs):
+        if transform.pattern is not None:
+            raise ValueError(f"node group {group!r}: a per-file pattern= in the transform is not supported; make "
+                             f"one node group per kind of file")
+        return make_transform(group, transform.f, bool(transform.trans_node), **{**transform.kwargs, **kwargs})
+    if isinstance(transform, str):
+        transform = TRANSFORMS.get(transform)
     if isinstance(transform, type) and issubclass(transform, NodeTransform):
         return transform(**kwargs)
     if kwargs:

@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 from ragjet.log import LOG
 from ragjet.rag.doc_node import DocNode, make_uid
-from ragjet.rag.transforms.base import NodeTransform
+from ragjet.rag.transforms.base import NodeTransform, register_transform
 from ragjet.text.token_count import APPROX_NAME, TokenCounter, approx_token_counts
 
 # Where a sentence ends; each match (with the whitespace that follows it) closes a piece.
@@ -86,6 +86,7 @@ def _counter_name(counter: TokenCounter) -> str:
     return f"{target.__module__}.{target.__qualname__}"
 
 
+@register_transform("SentenceSplitter")
 class SentenceSplitter(NodeTransform):
     """Splits text into chunks of at most ``chunk_size`` tokens, each starting with up to ``chunk_overlap``
     tokens of whole sentences from the end of the previous chunk.
@@ -165,7 +166,7 @@ class SentenceSplitter(NodeTransform):
         owners: list[int] = []
         longest = max(MIN_SEGMENT_CHARS, size * CHARS_PER_TOKEN_BOUND)
         for owner, text in enumerate(texts):
-            for sentence in _sentences(text):
+            for sentence in self.pieces(text):
                 for piece in _segments(sentence, longest):
                     pieces.append(piece)
                     owners.append(owner)
@@ -193,7 +194,7 @@ class SentenceSplitter(NodeTransform):
              size: int) -> tuple[list[str], list[int], list[int]]:
         """Cut every piece over ``size`` tokens until all fit (a single character may still not)."""
         while True:
-            parts = {i: _refine(p, c, size) for i, (p, c) in enumerate(zip(pieces, counts))
+            parts = {i: self.refine(p, c, size) for i, (p, c) in enumerate(zip(pieces, counts))
                      if c > size and len(p.strip()) > 1}
             if not parts:
                 return pieces, counts, owners
@@ -234,6 +235,15 @@ class SentenceSplitter(NodeTransform):
         if current:
             chunks.append("".join(pieces[j] for j in current).strip())
         return chunks
+
+    # -- where text is cut (what the other splitters change) ------------------------------------------------
+    def pieces(self, text: str) -> list[str]:
+        """The units chunks are made of, in order, joining back to ``text``: sentences (and lines)."""
+        return _sentences(text)
+
+    def refine(self, piece: str, count: int, size: int) -> list[str]:
+        """A piece of ``count`` tokens cut into smaller ones so each may fit ``size``: words, then characters."""
+        return _refine(piece, count, size)
 
     # -- NodeTransform --------------------------------------------------------------------------------
     def transform(self, node: DocNode) -> list[str]:

@@ -326,3 +326,41 @@ def test_overlap_repeats_the_end_of_the_previous_chunk():
         last_sentence = previous.rsplit(". ", 1)[-1].rstrip(".")
         assert current.startswith(last_sentence), (previous, current)
     assert max(splitter._count(chunks)) <= 30
+
+
+def test_named_transforms_and_lazyllm_s_dict_and_transform_args_forms(tmp_path):
+    """`create_node_group(transform=dict(f=..., kwargs=...))` was refused; transforms are picked by name."""
+    import ragjet
+    from ragjet.rag.transforms import TRANSFORMS, TransformArgs
+
+    (tmp_path / "a.md").write_text("First paragraph, with a comma.\n\nSecond paragraph, also with one.")
+    doc = ragjet.Document(tmp_path)
+    doc.create_node_group("by_name", transform="SentenceSplitter", chunk_size=64, chunk_overlap=8)
+    doc.create_node_group("as_dict", transform=dict(f="CharacterSplitter", kwargs=dict(chunk_size=8, overlap=0,
+                                                                                       separator=",")))
+    doc.create_node_group("as_args", transform=TransformArgs(f=ragjet.tools.rag.RecursiveSplitter,
+                                                             kwargs={"chunk_size": 10, "chunk_overlap": 0}))
+    doc.create_node_group("func", transform=dict(f=lambda text: text.split("\n\n")))
+    for group, expected in (("by_name", 1), ("as_dict", 3), ("as_args", 2), ("func", 2)):
+        nodes = ragjet.Retriever(doc, group, similarity="bm25", topk=5)("paragraph comma")
+        assert len(doc.store.get_nodes(group)) == expected, group
+        assert nodes
+    assert {"SentenceSplitter", "CharacterSplitter", "RecursiveSplitter"} <= set(TRANSFORMS.names())
+    with pytest.raises(KeyError, match="registered: .*SentenceSplitter"):
+        doc.create_node_group("nope", transform="TokenSplitterThatIsNotThere")
+    with pytest.raises(TypeError, match="unknown; it takes f, kwargs"):
+        doc.create_node_group("bad", transform=dict(f="SentenceSplitter", chunksize=3))
+
+
+def test_character_and_recursive_splitters_keep_every_character():
+    from ragjet.rag.transforms import CharacterSplitter, RecursiveSplitter
+
+    text = "a b c, d e f, g h i, j k l, m n o"
+    chunks = CharacterSplitter(chunk_size=8, overlap=0, separator=",").split_text(text)
+    assert chunks == ["a b c, d e f,", "g h i, j k l,", "m n o"]
+    doc = "Para one line one.\nPara one line two.\n\nPara two is here and it is longer than the others, really."
+    pieces = RecursiveSplitter(chunk_size=12, chunk_overlap=0).split_text(doc)
+    assert "".join(pieces).replace(" ", "").replace("\n", "") == doc.replace(" ", "").replace("\n", "")
+    assert max(approx_token_counts(pieces)) <= 12
+    with pytest.raises(ValueError, match="keep_separator=False would drop text"):
+        CharacterSplitter(keep_separator=False)
