@@ -39,6 +39,11 @@ def host_name(header: str) -> str:
     return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
 
 
+def origin_key(origin: str) -> str:
+    """An origin as compared: ``HTTP://Example.org/`` and ``http://example.org`` are one."""
+    return origin.strip().rstrip("/").lower()
+
+
 class OriginPolicy:
     """``OriginPolicy(listen_host, allowed_hosts, allowed_origins)``: `host_allowed` for the ``Host`` header,
     `origin_allowed` for a browser's ``Origin``. ``'*'`` in ``allowed_hosts`` serves every name (behind a
@@ -52,7 +57,7 @@ class OriginPolicy:
             hosts.add(host_name(listen_host))
         self.any_host = "*" in hosts
         self.hosts = frozenset(hosts - {"*"})
-        origins = {o.strip().rstrip("/").lower() for o in allowed_origins if o.strip()}
+        origins = {origin_key(o) for o in allowed_origins if o.strip()}
         for origin in origins - {"*"}:
             if urlsplit(origin).scheme not in ("http", "https") or not urlsplit(origin).netloc:
                 raise ValueError(f"allowed origin {origin!r} is not an origin: give scheme://host[:port], "
@@ -73,16 +78,15 @@ class OriginPolicy:
         file:// page) is foreign."""
         if origin is None:
             return True
-        origin = origin.strip().rstrip("/").lower()
-        if self.any_origin or origin in self.origins:
+        if self._listed(origin):
             return True
-        parts = urlsplit(origin)
+        parts = urlsplit(origin_key(origin))
         return (parts.scheme in ("http", "https") and host_header is not None
                 and parts.netloc == host_header.strip().lower())
 
     def cors_origin(self, origin: Optional[str]) -> Optional[str]:
         """The value of ``Access-Control-Allow-Origin`` for a listed ``origin`` (None: no CORS headers)."""
-        if origin is None:
-            return None
-        clean = origin.strip().rstrip("/").lower()
-        return origin.strip() if (self.any_origin or clean in self.origins) else None
+        return origin.strip() if origin is not None and self._listed(origin) else None
+
+    def _listed(self, origin: str) -> bool:
+        return self.any_origin or origin_key(origin) in self.origins

@@ -107,13 +107,18 @@ def test_identity_tracks_parameters_and_counter():
     assert base.identity() != before and "minilm" in base.identity()
 
 
-def test_explicit_counter_is_not_replaced():
-    calls = []
+def recording_counter() -> tuple:
+    """The approximate counter, recording the size of each batch it is asked to count."""
+    calls: list[int] = []
 
     def counter(texts: list[str]) -> list[int]:
         calls.append(len(texts))
         return approx_token_counts(texts)
+    return counter, calls
 
+
+def test_explicit_counter_is_not_replaced():
+    counter, calls = recording_counter()
     splitter = SentenceSplitter(chunk_size=50, chunk_overlap=5, token_counter=counter)
     identity = splitter.identity()
     assert not splitter.set_token_counter(lambda texts: [0] * len(texts), "other")
@@ -243,12 +248,7 @@ def test_call_with_docnode_returns_children():
 
 
 def test_batch_forward_counts_once_for_many_nodes():
-    calls = []
-
-    def counter(texts: list[str]) -> list[int]:
-        calls.append(len(texts))
-        return approx_token_counts(texts)
-
+    counter, calls = recording_counter()
     splitter = SentenceSplitter(chunk_size=40, chunk_overlap=5, token_counter=counter)
     nodes = [DocNode(text=chinese_text()), DocNode(text=""), DocNode(text="Short one. Two.")]
     result = splitter.batch_forward(nodes)
