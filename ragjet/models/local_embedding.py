@@ -7,6 +7,7 @@ pads little, and truncation at the model's limit is counted so a Document can wa
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import json
@@ -122,10 +123,11 @@ class LocalEmbedding:
             self._counter = tokenizer_counter(self._tokenizer())
         return self._counter(texts)
 
-    @property
+    @functools.cached_property
     def content_window(self) -> int:
         """How many tokens of text the model reads: its window less the special tokens it adds (MiniLM: 256 -
-        [CLS] and [SEP] = 254). A longer chunk is truncated when embedded."""
+        [CLS] and [SEP] = 254). A longer chunk is truncated when embedded. Read once: it parses the
+        tokenizer file, and every start asks it for each embedded group."""
         tokenizer = self._tokenizer()
         tokenizer.no_padding()
         tokenizer.no_truncation()
