@@ -9,8 +9,8 @@ from __future__ import annotations
 from types import ModuleType
 
 from ..registry import Registry
-from . import (ask_bench, coldstart_bench, deploy_bench, embed_bench, index_bench, llm_bench, quality_bench,
-               retrieval_bench, serve_bench, startup_bench, vectorstore_bench)
+from . import (ask_bench, coldstart_bench, deploy_bench, embed_bench, hugefile_bench, index_bench, llm_bench,
+               quality_bench, retrieval_bench, serve_bench, startup_bench, vectorstore_bench)
 from .report import Report, timeit_median
 
 BENCHES: Registry[ModuleType] = Registry("bench", hint="Run `ragjet bench --help` to list them.")
@@ -25,5 +25,6 @@ BENCHES.register("serve", serve_bench)
 BENCHES.register("deploy", deploy_bench)
 BENCHES.register("quality", quality_bench)
 BENCHES.register("ask", ask_bench)
+BENCHES.register("hugefile", hugefile_bench)
 
 __all__ = ["BENCHES", "Report", "timeit_median"]

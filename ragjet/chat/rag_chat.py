@@ -32,6 +32,9 @@ ANSWER_MAX_TOKENS = 200  # a brief answer with citations is 30-120 tokens; a loo
 ANSWER_PASSAGES = 2
 CANDIDATES = 3  # per route, before the reranker keeps ANSWER_PASSAGES of their union
 LEXICAL = ("bm25", "bm25_chinese")
+# A server (``defer_large``) answers at once from the other files and indexes files over this size behind:
+# a 4 MB text file is ~5,000 chunks, a minute or more of embedding on a laptop's CPU.
+LARGE_FILE_BYTES = 4 << 20
 _LINE_BREAK = re.compile(r"(?<=\S)\n(?=\S)")  # one newline between two lines of a paragraph
 
 
@@ -49,12 +52,13 @@ class RagChat:
     document and its retrievers (after an upload) and swaps them in, keeping the loaded models. ``llm`` is a
     model name or GGUF file, ``"auto"`` for `default_chat_model`, or None; ``deploy`` names a deploy method
     (``'llamacpp'``...) that serves the LLM in its own process instead of this one, decoding ``slots`` answers
-    at once where the engine can."""
+    at once where the engine can. ``defer_large`` (a server) starts answering before files over
+    `LARGE_FILE_BYTES` are indexed: they are indexed in the background and answered from once done."""
 
     def __init__(self, docs_dir: str | Path, embed: Optional[str] = "all-MiniLM-L6-v2", group: str = "MediumChunk",
                  similarity: Optional[str] = None, topk: int = ANSWER_PASSAGES, llm: Optional[str] = DEFAULT_LLM,
                  max_tokens: int = ANSWER_MAX_TOKENS, store_conf: Optional[dict[str, Any]] = None,
-                 deploy: Optional[str] = None, slots: Optional[int] = None) -> None:
+                 deploy: Optional[str] = None, slots: Optional[int] = None, defer_large: bool = False) -> None:
         if slots is not None and (not deploy or slots < 1):
             raise ValueError(f"slots={slots}: give a positive count with an inference engine (--deploy "
                              f"llama-server --slots 8); the in-process model answers one request at a time")
@@ -75,10 +79,11 @@ class RagChat:
                 self.llm = self.llm.deploy_method(deploy, {"slots": slots} if slots else None)
             self.llm.prompt(RagPrompter())
         self._lock = threading.Lock()
-        self._flow, self._retrievers = self._build()
+        self._flow, self._retrievers = self._build(LARGE_FILE_BYTES if defer_large else None)
+        self._behind: Optional[threading.Thread] = None
 
-    def _build(self) -> tuple[Callable[[str], Any], list[Retriever]]:
-        doc = Document(self.docs_dir, embed=self.embed, store_conf=self.store_conf)
+    def _build(self, defer_over: Optional[int] = None) -> tuple[Callable[[str], Any], list[Retriever]]:
+        doc = Document(self.docs_dir, embed=self.embed, store_conf=self.store_conf, defer_over=defer_over)
         if self.embed is None:
             retrievers = [Retriever(doc, self.group, similarity=self.similarity or "bm25", topk=self.topk)]
         else:
@@ -106,7 +111,32 @@ class RagChat:
         for model in (self.embed, self.llm):
             if model is not None:
                 model.start()
+        deferred = self._retrievers[0].doc.deferred
+        if deferred:
+            LOG.warning("answering from the other files now: %d file(s) over %d MB are indexed in the background "
+                        "(%s)", len(deferred), LARGE_FILE_BYTES >> 20, ", ".join(Path(p).name for p in deferred[:5]))
+            self._behind = threading.Thread(target=self._index_deferred, name="ragjet-index-large", daemon=True)
+            self._behind.start()
         return self
+
+    def _index_deferred(self) -> None:
+        """A daemon thread: stopping the server does not wait for minutes of embedding (the ledger makes an
+        interrupted ingestion resume on the next start)."""
+        try:
+            self.refresh()
+        except Exception:
+            LOG.exception("indexing the large files of %s failed; they are left out of the answers", self.docs_dir)
+
+    @property
+    def indexing(self) -> bool:
+        """Whether files left out of the start are being indexed in the background."""
+        return self._behind is not None and self._behind.is_alive()
+
+    def wait_indexed(self, timeout: Optional[float] = None) -> bool:
+        """Wait for the background indexing of large files, if any; whether it is done."""
+        if self._behind is not None:
+            self._behind.join(timeout)
+        return not self.indexing
 
     def refresh(self, changed: Optional[Path] = None) -> None:
         """Re-read the folder (stored embeddings are reused) and answer from the new index from now on."""

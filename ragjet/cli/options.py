@@ -68,11 +68,12 @@ def add_llm_options(parser: argparse.ArgumentParser) -> None:
                              "slots, default 4; vLLM's max-num-seqs...)")
 
 
-def rag_chat(args: argparse.Namespace) -> Any:
-    """The RAG chat the options describe (documents indexed, models loaded)."""
+def rag_chat(args: argparse.Namespace, defer_large: bool = False) -> Any:
+    """The RAG chat the options describe (documents indexed, models loaded; with ``defer_large``, files over
+    `LARGE_FILE_BYTES` indexed in the background)."""
     from ..chat import ANSWER_PASSAGES, RagChat
 
     return RagChat(args.docs or sample_corpus(), embed=None if args.embed.lower() == "none" else args.embed,
                    group=args.group, similarity=args.similarity, topk=args.topk or ANSWER_PASSAGES,
                    llm=None if args.llm.lower() == "none" else args.llm, max_tokens=args.max_tokens,
-                   store_conf=args.store, deploy=args.deploy, slots=args.slots).start()
+                   store_conf=args.store, deploy=args.deploy, slots=args.slots, defer_large=defer_large).start()

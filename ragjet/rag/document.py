@@ -65,11 +65,16 @@ class Document:
 
     ``cache`` (default on) keeps the embedding cache and, for the in-memory ``map`` store of a document with an
     embedding model, a restart snapshot in ragjet's home (``RAGJET_HOME``), so a second start with nothing
-    changed neither parses nor embeds."""
+    changed neither parses nor embeds.
+
+    ``defer_over`` (bytes) leaves new or changed files larger than that out of the start, what is stored of them
+    kept, and lists them in `deferred`: a server answers from the other files at once and indexes those in a
+    later start (a 50 MB file takes minutes to embed). Off by default: a script expects every file searched."""
 
     def __init__(self, dataset_path: str | Path, embed: Any = None, manager: bool = False,
                  store_conf: Optional[dict[str, Any]] = None, name: Optional[str] = None,
-                 cache: bool = True, create_ui: Optional[bool] = None) -> None:
+                 cache: bool = True, create_ui: Optional[bool] = None, *,
+                 defer_over: Optional[int] = None) -> None:
         manager = manager if create_ui is None else create_ui  # LazyLLM's older name for manager
         kind = (store_conf or {}).get("type", "map")
         if kind not in STORES:
@@ -80,6 +85,7 @@ class Document:
         self.manager = manager
         self.store_conf = store_conf
         self.cache = cache
+        self.defer_over = defer_over
         self.embedders: dict[str, Embedder] = make_embedders(embed)
         self._groups: dict[str, NodeGroup] = builtin_groups()
         self._readers: dict[str, Callable[..., Any]] = {}
@@ -222,7 +228,7 @@ class Document:
         self.read_report.merge(listing.report)
         if not files:
             LOG.warning("no documents found in %s: retrievers will return nothing", self.dataset_path)
-        self._ingestor.sync(files, kept=listing.unreadable_entries)
+        self._ingestor.sync(files, kept=listing.unreadable_entries, defer_over=self.defer_over)
         for path, _ in self._ingestor.stats.unreadable:
             self.read_report.add_skipped("unreadable", path)
         for path, (category, note) in self._ingestor.earlier_reads.items():  # not read again: as last time
@@ -269,6 +275,11 @@ class Document:
         """What the last start did (files parsed, chunks embedded, cache hits, nodes written)."""
         self.start()
         return self._ingestor.stats
+
+    @property
+    def deferred(self) -> list[str]:
+        """The large files this start left out (``defer_over``): a start without it indexes them."""
+        return self.stats.deferred
 
     def _build_index(self, cls: type, args: tuple, kwargs: dict) -> Any:
         def real(v: Any) -> Any:

@@ -22,7 +22,7 @@ from .answer_stream import Answer
 from .chat_request import RequestError, parse_chat_request
 from .errors import error_response, server_error
 from .guard import Guard
-from .indexing import JOBS_PATH, WAIT_UP_TO_BYTES, IndexingJobs
+from .indexing import JOBS_PATH, WAIT_UP_TO_BYTES, WAIT_UP_TO_SECONDS, IndexingJobs
 from .openai_shape import compact_json, sse_events, whole_answer
 from .uploads import UPLOAD_PATH, read_upload, store_upload
 
@@ -102,10 +102,14 @@ def create_app(web: "WebModule") -> Guard:
         if jobs is None:
             return JSONResponse(stored, status_code=201)
         job_id, done = jobs.start(path)
-        if len(data) > WAIT_UP_TO_BYTES:  # indexed in the background; the client asks the status URL
+        if len(data) <= WAIT_UP_TO_BYTES:
+            try:  # shielded: the job goes on when the request stops waiting for it
+                await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(done)), WAIT_UP_TO_SECONDS)
+            except asyncio.TimeoutError:
+                pass
+        if len(data) > WAIT_UP_TO_BYTES or not done.done():  # indexed behind; the client asks the status URL
             return JSONResponse({**stored, "state": "indexing", "status_url": f"{JOBS_PATH}/{job_id}"},
                                 status_code=202, headers={"Location": f"{JOBS_PATH}/{job_id}"})
-        await asyncio.wrap_future(done)
         status = jobs.status(job_id)
         if status is not None and status["state"] == "failed":
             return error_response(500, status["error"], "upload_error")

@@ -1,6 +1,7 @@
 """Uploads indexed off the request: a large file's ingestion runs in the background and its request answers
 at once (202, with a URL to ask how it went), so no HTTP request is held for minutes; a small file is indexed
-before its request answers (201), as a client expects of a quick upload.
+before its request answers (201), as a client expects of a quick upload, unless it has to queue behind other
+indexing work.
 """
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ from typing import Any, Callable, Optional
 from ..log import LOG
 
 WAIT_UP_TO_BYTES = 64 << 10  # uploads up to this size are indexed before the request answers
+# ... unless indexing takes longer than this (another upload, or the large files a server indexes after its
+# start, come first): the request then answers 202 like a large upload's.
+WAIT_UP_TO_SECONDS = 10.0
 KEPT_JOBS = 200  # finished jobs remembered for their status URL
 JOBS_PATH = "/v1/documents/jobs"
 

@@ -179,6 +179,25 @@ def test_coldstart_bench_one_run(tmp_path: Path) -> None:
 
 
 @needs_local_model
+def test_hugefile_bench_on_small_lines(tmp_path: Path) -> None:
+    report = BENCHES.get("hugefile").run(parse("hugefile", ["--sizes", "0.1,0.3"]))
+    check_report(report, tmp_path)
+    small, first, second, start = report.rows
+    assert small["chunks"] < first["chunks"] < second["chunks"] and start["chunks"] == second["chunks"]
+    assert first["s_per_mb"] > 0 and start["deferred"] == 0  # under LARGE_FILE_BYTES: indexed at once
+
+
+@pytest.mark.slow
+@needs_local_model
+def test_hugefile_bench_50_mb_stays_under_1_gb_and_the_small_files_are_served_first(tmp_path: Path) -> None:
+    """Finding 7 of the sturdiness review: a 50 MB one-line file had not finished after 120 s at 4.6 GB."""
+    report = BENCHES.get("hugefile").run(parse("hugefile", ["--sizes", "50"]))
+    check_report(report, tmp_path)
+    huge, start = report.rows[1], report.rows[2]
+    assert huge["peak_over_base_mib"] <= 1024 and start["deferred"] == 1 and start["found_small"]
+
+
+@needs_local_model
 def test_startup_bench_on_a_tiny_corpus(corpus: Path, tmp_path: Path) -> None:
     report = BENCHES.get("startup").run(parse("startup", ["--stores", "map,map-sqlite", "--docs", str(corpus),
                                                           "--repeat", "1"]))

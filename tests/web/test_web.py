@@ -265,6 +265,24 @@ def test_rag_chat_without_models_answers_with_passages(corpus):
     assert "Zebras" in "".join(chat("zebras stripes"))
 
 
+def test_a_server_answers_before_its_large_files_are_indexed(corpus, monkeypatch):
+    """Finding 7 of the sturdiness review: one huge file held back every answer. A server's chat answers from
+    the other files at once and from the large one when the background indexing is done."""
+    from ragjet.chat import rag_chat as module
+
+    monkeypatch.setattr(module, "LARGE_FILE_BYTES", 2000)
+    (corpus / "zebras.txt").write_text("Zebras have black and white stripes. " * 100, encoding="utf-8")
+    chat = RagChat(corpus, embed=None, llm=None, topk=1, defer_large=True)
+    release = threading.Event()
+    refresh = chat.refresh
+    monkeypatch.setattr(chat, "refresh", lambda: (release.wait(WAIT_S), refresh()))
+    chat.start()
+    assert chat.indexing and "Jupiter is the largest planet" in "".join(chat("Which planet is the largest?"))
+    assert "Zebras" not in "".join(chat("zebras stripes"))
+    release.set()
+    assert chat.wait_indexed(WAIT_S) and "Zebras" in "".join(chat("zebras stripes"))
+
+
 def test_serve_command_help_and_checks(capsys, tmp_path):
     with pytest.raises(SystemExit) as exc:
         build_parser().parse_args(["serve", "--help"])

@@ -254,3 +254,29 @@ def test_a_large_upload_is_indexed_off_the_request(corpus, answers, tmp_path):
             assert status["state"] == state
         assert "the index is read-only" in status["error"] and (docs / "broken.txt").exists()
         assert httpx.get(web.url + "/v1/documents/jobs/nope").status_code == 404
+
+
+def test_a_small_upload_behind_other_indexing_answers_202_instead_of_waiting(corpus, answers, tmp_path,
+                                                                            monkeypatch):
+    """A small upload waits for its indexing only a few seconds: behind a server's large files (or another
+    upload) it answers 202 with its status URL, and the job still runs."""
+    from ragjet.web import api
+
+    monkeypatch.setattr(api, "WAIT_UP_TO_SECONDS", 0.2)
+    release, indexed = threading.Event(), []
+
+    def queued_index(path: Path) -> None:
+        assert release.wait(WAIT_S)
+        indexed.append(path.name)
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    with WebModule(answering_flow(corpus, answers), docs_dir=docs, on_upload=queued_index) as web:
+        small = httpx.post(web.url + UPLOAD, files={"file": ("small.txt", b"a few words")}, timeout=WAIT_S)
+        assert small.status_code == 202 and indexed == []
+        release.set()
+        for _ in range(500):
+            if httpx.get(web.url + small.json()["status_url"]).json()["state"] == "done":
+                break
+            threading.Event().wait(0.02)
+        assert indexed == ["small.txt"]

@@ -43,6 +43,7 @@ class IngestStats:
     cache_hits: int = 0
     nodes_written: int = 0
     unreadable: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): skipped, stored nodes kept
+    deferred: list[str] = field(default_factory=list)  # large files left for a later start, stored nodes kept
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -69,10 +70,12 @@ class Ingestor:
         self._truncated: dict[tuple[str, str], list[int]] = {}
 
     # -- the folder ---------------------------------------------------------------------------------------
-    def sync(self, files: list[str], kept: Sequence[str] = ()) -> None:
+    def sync(self, files: list[str], kept: Sequence[str] = (), defer_over: Optional[int] = None) -> None:
         """Bring the store in line with ``files`` (absolute paths of the document's folder). ``kept`` are
         entries of the folder that cannot be read now (a broken link during an editor's save, a pipe): what is
-        stored of them stays until they are readable again or gone."""
+        stored of them stays until they are readable again or gone. New or changed files of more than
+        ``defer_over`` bytes are left for a later sync (``stats.deferred``), what is stored of them kept, so one
+        huge file does not hold back the others."""
         start = time.perf_counter()
         self._check_embed_models()
         readers_key = f"{LAZY_ROOT_NAME}@{self.scope}"  # one folder's readers, beside the groups' signatures
@@ -81,6 +84,10 @@ class Ingestor:
             LOG.info("the readers of %s changed: every file is read again (vectors come from the embedding cache)",
                      self.scope)
         diff = self.ledger.diff(files, self.scope, reread=reread)
+        if defer_over is not None:
+            self.stats.deferred = [f.path for f in diff.to_ingest if f.size > defer_over]
+            diff.changed = [f for f in diff.changed if f.size <= defer_over]
+            diff.added = [f for f in diff.added if f.size <= defer_over]
         present = set(kept)
         diff.deleted = [path for path in diff.deleted if path not in present]
         unchanged = set(diff.unchanged)

@@ -55,6 +55,15 @@ class Diff:
         return self.changed + self.added
 
 
+def _state_of(path: str) -> FileState:
+    """Size and mtime (0 when the file cannot be looked at: its reader then says why)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return FileState(path, 0, 0.0)
+    return FileState(path, st.st_size, st.st_mtime)
+
+
 class Ledger(Protocol):
     """What the ingestion engine asks of a ledger: `SqliteLedger` for a persistent store, `MemoryLedger` for one
     that forgets everything on exit."""
@@ -258,7 +267,7 @@ class MemoryLedger:
             if self._files.get(path) == DONE and not reread:
                 out.unchanged.append(path)
             else:
-                out.added.append(FileState(path, 0, 0.0))
+                out.added.append(_state_of(path))
         return out
 
     def begin(self, files: list[FileState]) -> None:

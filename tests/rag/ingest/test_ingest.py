@@ -18,10 +18,10 @@ def _store(tmp_path):
     return {"type": "map", "kwargs": {"uri": str(tmp_path / "store.sqlite")}}
 
 
-def _open(corpus, tmp_path, embed=None, sentence=lambda x: x.split(". "), store_conf="persisted"):
+def _open(corpus, tmp_path, embed=None, sentence=lambda x: x.split(". "), store_conf="persisted", defer_over=None):
     embed = embed or CountingEmbedder()
     conf = _store(tmp_path) if store_conf == "persisted" else store_conf
-    doc = ragjet.Document(corpus, embed=embed, store_conf=conf)
+    doc = ragjet.Document(corpus, embed=embed, store_conf=conf, defer_over=defer_over)
     doc.create_node_group("sentence", parent="MediumChunk", transform=sentence)
     retriever = ragjet.Retriever(doc, "sentence", topk=3)
     retriever.start()
@@ -363,3 +363,26 @@ def test_a_restart_reports_the_skipped_and_repaired_files_it_did_not_read_again(
     (corpus / "empty.md").write_text("Now it has text about volcanoes.")
     doc3, _, _ = _open(corpus, tmp_path)
     assert "empty" not in doc3.read_report.skipped and doc3.stats.files_parsed == 1
+
+
+def test_large_files_can_be_left_for_a_later_start_keeping_what_is_stored_of_them(corpus, tmp_path):
+    """Finding 7: one huge file held back the whole start. With ``defer_over`` the other files are indexed and
+    served; the large one is listed, and a changed large file keeps its old nodes until a start indexes it."""
+    big = corpus / "big.txt"
+    big.write_text("Volcanoes erupt lava. " * 100)
+    doc1, r1, _ = _open(corpus, tmp_path, defer_over=1000)
+    assert doc1.deferred == [str(big)] and doc1.stats.files_parsed == 3
+    assert not any(n.global_metadata["file_name"] == "big.txt" for n in r1("volcanoes lava"))
+    assert r1("red planet")[0].global_metadata["file_name"] != "big.txt"
+    doc1.store.close()
+    doc2, r2, _ = _open(corpus, tmp_path)
+    assert doc2.deferred == [] and doc2.stats.files_parsed == 1
+    assert r2("volcanoes lava")[0].global_metadata["file_name"] == "big.txt"
+    doc2.store.close()
+    big.write_text("Glaciers carve valleys. " * 100)
+    doc3, r3, _ = _open(corpus, tmp_path, defer_over=1000)
+    assert doc3.deferred == [str(big)] and doc3.stats.files_parsed == 0 and doc3.stats.files_deleted == 0
+    assert r3("volcanoes lava")[0].global_metadata["file_name"] == "big.txt"  # the old text, until indexed
+    doc3.store.close()
+    doc4, r4, _ = _open(corpus, tmp_path)
+    assert r4("glaciers valleys")[0].text.startswith("Glaciers")
