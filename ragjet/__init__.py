@@ -12,10 +12,11 @@ from .deploy import launchers
 from .flow import (_0, _1, _2, _3, _4, _5, _6, _7, _8, _9, bind, diverter, ifs, loop, package, parallel,
                    pipeline, switch, warp)
 from .log import LOG
-from .models import (BM25SparseEmbedding, ChatPrompter, OnlineChatModule, OnlineEmbeddingModule,
-                     TrainableModule)
+from .models import (AlpacaPrompter, BM25SparseEmbedding, ChatPrompter, OnlineChatModule, OnlineEmbeddingModule,
+                     Prompter, TrainableModule)
 from .rag import (DocNode, Document, IndexBase, MetadataMode, Reranker, Retriever, SentenceSplitter,
                   SimpleDirectoryReader, StoreBase, override, register_similarity)
+from .settings import config
 from .web import WebModule
 
 __version__ = "0.1.0"
@@ -24,7 +25,7 @@ __all__ = ["LOG", "TrainableModule", "DocNode", "Document", "IndexBase", "Metada
            "SentenceSplitter", "SimpleDirectoryReader", "StoreBase", "override", "register_similarity", "tools",
            "bind", "parallel", "pipeline", "ChatPrompter", "OnlineChatModule", "OnlineEmbeddingModule", "Reranker",
            "WebModule", "BM25SparseEmbedding"]
-__all__ += ["deploy", "launchers", "diverter", "ifs", "loop", "package", "switch", "warp",
+__all__ += ["AlpacaPrompter", "Prompter", "config", "deploy", "launchers", "diverter", "ifs", "loop", "package", "switch", "warp",
             "_0", "_1", "_2", "_3", "_4", "_5", "_6", "_7", "_8", "_9"]
 
 

@@ -5,17 +5,18 @@ start from an empty embedding cache without exporting the model again.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from .settings import config
 
 
 def ragjet_home() -> Path:
-    home = Path(os.environ.get("RAGJET_HOME") or Path.home() / ".cache" / "ragjet")
+    home = Path(config["home"]).expanduser()
     home.mkdir(parents=True, exist_ok=True)
     return home
 
 
 def models_home() -> Path:
-    path = Path(os.environ.get("RAGJET_MODELS") or ragjet_home() / "models")
+    path = Path(config["models"] or ragjet_home() / "models").expanduser()
     path.mkdir(parents=True, exist_ok=True)
     return path

@@ -21,6 +21,7 @@ _RAG_NAMES = ("Document", "Retriever", "Reranker", "register_reranker", "Sentenc
               "register_similarity", "DocNode", "SimpleDirectoryReader", "IndexBase", "StoreBase", "MetadataMode",
               "override")
 
+_PROMPTER_NAMES = ("ChatPrompter", "AlpacaPrompter", "Prompter")
 _TRANSFORM_NAMES = ("SentenceSplitter", "NodeTransform", "CharacterSplitter", "RecursiveSplitter", "TransformArgs")
 
 ALIASES: dict[str, dict[str, str]] = {
@@ -39,6 +40,9 @@ ALIASES: dict[str, dict[str, str]] = {
     "ragjet.tools.rag.similarity": {"register_similarity": "ragjet.rag.similarity"},
     "ragjet.tools.rag.utils": {"override": "ragjet.rag.index.base"},
     "ragjet.common": {"bind": "ragjet.flow", "package": "ragjet.flow", "override": "ragjet.rag.index.base"},
+    "ragjet.components": dict.fromkeys(_PROMPTER_NAMES, "ragjet.models"),
+    "ragjet.components.prompter": dict.fromkeys(_PROMPTER_NAMES, "ragjet.models"),
+    "ragjet.configs": dict.fromkeys(("config", "Config"), "ragjet.settings"),
     "ragjet.launcher": {"cleanup": "ragjet.deploy.process:stop_all",
                         **dict.fromkeys(("empty", "slurm", "sco", "remote"), "ragjet.deploy.launchers")},
 }

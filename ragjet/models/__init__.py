@@ -4,12 +4,14 @@ from .llama_cpp_llm import LocalChat
 from .local_embedding import LocalEmbedding
 from .online import OnlineChatModule, OnlineEmbeddingModule, OnlineRerankModule
 from .openai_client import OnlineModelError
+from .alpaca_prompter import AlpacaPrompter
 from .prompter import ChatPrompter
 from .registry import MODELS, ModelSpec, register_model
 from .rerank import EmbeddingRerank
 from .sparse_embedding import BM25SparseEmbedding
+from .template_prompter import Prompter
 from .trainable import TrainableModule
 
-__all__ = ["BM25SparseEmbedding", "ChatPrompter", "EmbeddingRerank", "LocalChat", "LocalEmbedding", "MODELS",
-           "ModelSpec", "OnlineChatModule", "OnlineEmbeddingModule", "OnlineModelError", "OnlineRerankModule",
-           "register_model", "TrainableModule"]
+__all__ = ["AlpacaPrompter", "BM25SparseEmbedding", "ChatPrompter", "EmbeddingRerank", "LocalChat", "LocalEmbedding",
+           "MODELS", "ModelSpec", "OnlineChatModule", "OnlineEmbeddingModule", "OnlineModelError", "OnlineRerankModule",
+           "Prompter", "register_model", "TrainableModule"]

@@ -27,8 +27,8 @@ class ChatPrompter:
     ``history`` is a fixed conversation put before each query: ``[[user, assistant], ...]`` or messages."""
 
     def __init__(self, instruction: str | Mapping[str, str] | None = None, extra_keys: Optional[Sequence[str]] = None,
-                 history: Optional[Sequence[Any]] = None, tools: Optional[list[dict[str, Any]]] = None,
-                 *, extro_keys: Optional[Sequence[str]] = None) -> None:
+                 show: bool = False, tools: Optional[list[dict[str, Any]]] = None,
+                 history: Optional[Sequence[Any]] = None, *, extro_keys: Optional[Sequence[str]] = None) -> None:
         if extra_keys is not None and extro_keys is not None:
             raise TypeError("pass extra_keys or its alias extro_keys, not both")
         if isinstance(instruction, Mapping):
@@ -45,19 +45,27 @@ class ChatPrompter:
             raise ValueError("'query' is always the user message; do not list it in extra_keys")
         self.history: list[Message] = history_messages(history)
         self.tools = tools
+        self.show = show
 
     def inputs(self, input: str | Mapping[str, Any]) -> dict[str, str]:
-        """``input`` as ``{"query": ..., key: ...}``; a plain string is the query with empty extra keys.
+        """``input`` as ``{"query": ..., key: ...}``; a plain string is the query with empty extra keys, or, as
+        in LazyLLM, fills the instruction's one ``{slot}`` (``ChatPrompter('Translate: {text}')('bonjour')``).
 
         A dict fills the extra keys and every other key its templates name (``{instruction}``); its query is
-        ``"query"``, or, as in LazyLLM, the one key left over (``dict(instruction=..., input=...)``)."""
+        ``"query"``, or, as in LazyLLM, the one key left over (``dict(instruction=..., input=...)``), or empty
+        when the templates name every key."""
+        slots = [k for k in self.template_keys() if k not in self.extra_keys and k != QUERY_KEY]
         if isinstance(input, str):
+            if len(slots) == 1:
+                return {QUERY_KEY: "", slots[0]: input, **{k: "" for k in self.extra_keys}}
             return {QUERY_KEY: input, **{k: "" for k in self.extra_keys}}
         if not isinstance(input, Mapping):
             raise TypeError(f"a prompter takes a str or a dict with 'query', got {type(input).__name__}")
-        named = [k for k in self.template_keys() if k in input and k not in self.extra_keys and k != QUERY_KEY]
+        named = [k for k in slots if k in input]
         left = [k for k in input if k not in (*self.extra_keys, *named)]
         query_key = QUERY_KEY if QUERY_KEY in input else left[0] if len(left) == 1 else None
+        if query_key is None and not left and named:
+            input, query_key = {**input, QUERY_KEY: ""}, QUERY_KEY
         missing = [k for k in ((QUERY_KEY,) if query_key is None else ()) + tuple(self.extra_keys) if k not in input]
         if missing:
             raise KeyError(f"prompter input lacks key(s) {missing}; it has {sorted(map(str, input))} and needs "
@@ -76,7 +84,7 @@ class ChatPrompter:
         local model applies its own chat template to the messages instead)."""
         messages = self.messages(input, history)
         tools = tools or self.tools
-        if show:
+        if show or self.show:
             LOG.info("prompt: %s", messages)
         if return_dict:
             return {"messages": messages, **({"tools": tools} if tools else {})}
