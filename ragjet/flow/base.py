@@ -8,8 +8,8 @@ assigned (``with pipeline() as inner:``) becomes a step of the outer flow, named
 first step is added: never silently dropped. Named steps read back as attributes.
 
 A value is passed to a step as its single argument, except a `package` (a parallel's default output, or the
-arguments of a multi-argument call), which is spread over a plain step's positional arguments; flows receive
-a package whole and spread it over their own first steps. A failing step raises `FlowError`, whose message
+arguments of a multi-argument call), which is spread over a plain step's positional arguments, and a `kwargs`,
+spread over its keyword arguments; flows receive them whole and spread them over their own first steps. A failing step raises `FlowError`, whose message
 walks the path of flow steps down to the failure and whose ``__cause__`` is the original exception.
 """
 from __future__ import annotations
@@ -22,6 +22,11 @@ from typing import Any, Callable, Optional
 
 class package(tuple):
     """A tuple meaning "several arguments": a plain step receives it spread as ``step(*values)``."""
+
+
+class kwargs(dict):
+    """A dict meaning "keyword arguments": a plain step receives it spread as ``step(**values)``
+    (``lazyllm.kwargs``; a step returns one to name what it passes on)."""
 
 
 class FlowError(RuntimeError):
@@ -47,11 +52,15 @@ def _open_flows() -> list["FlowBase"]:
     return stack
 
 
-def invoke(step: Callable[..., Any], value: Any, kwargs: dict[str, Any]) -> Any:
-    """Call ``step`` with ``value``: spread when it is a package and the step is not a flow."""
-    if isinstance(value, package) and not isinstance(step, FlowBase):
-        return step(*value, **kwargs)
-    return step(value, **kwargs)
+def invoke(step: Callable[..., Any], value: Any, extra: dict[str, Any]) -> Any:
+    """Call ``step`` with ``value``: spread when it is a package or kwargs and the step is not a flow."""
+    if isinstance(step, FlowBase):
+        return step(value, **extra)
+    if isinstance(value, package):
+        return step(*value, **extra)
+    if isinstance(value, kwargs):
+        return step(**value, **extra)
+    return step(value, **extra)
 
 
 class FlowBase:

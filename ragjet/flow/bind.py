@@ -10,9 +10,10 @@ positional arguments, when there are any, *replace* the call's positional argume
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
-from .placeholder import resolve
+from .base import package
+from .placeholder import Output, resolve
 
 _UNSET: Any = object()
 
@@ -39,7 +40,7 @@ class bind:
             raise TypeError(f"arguments {sorted(clash)} are already bound")
         given = args
         if self._args:
-            args = tuple(resolve(a, given) for a in self._args)
+            args = tuple(_positional(self._args, given))
         bound = {k: resolve(v, given) for k, v in self._kw.items()}
         return self._f(*args, **bound, **kwargs)
 
@@ -55,3 +56,13 @@ class bind:
 
 
 Bind = bind
+
+
+def _positional(bound: tuple[Any, ...], given: tuple[Any, ...]) -> Iterator[Any]:
+    """The bound positional arguments resolved; an unpacked output's package fills several."""
+    for arg in bound:
+        value = resolve(arg, given)
+        if isinstance(arg, Output) and arg.unpack and isinstance(value, package):
+            yield from value
+        else:
+            yield value

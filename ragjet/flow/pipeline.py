@@ -21,16 +21,17 @@ class Pipeline(FlowBase):
         """A placeholder for this pipeline's original input of the current call, for use in ``bind``."""
         return Input(self)
 
-    def output(self, step: Any) -> Output:
+    def output(self, step: Any, unpack: bool = False) -> Output:
         """A placeholder for the output of ``step`` (its name, or the step itself) in the current call, for
-        use in ``bind`` by a later step: ``ppl.f3 = f3 | bind(x=ppl.output('f1'))``."""
+        use in ``bind`` by a later step: ``ppl.f3 = f3 | bind(x=ppl.output('f1'))``. With ``unpack``, a
+        package output given as a positional argument fills several: ``bind(f, ppl.output('prl', unpack=True))``."""
         if isinstance(step, str):
             if step not in self._index:
                 raise KeyError(f"pipeline has no step named {step!r}; its steps: {', '.join(self._index) or '(none)'}")
-            return Output(self, self._index[step], repr(step))
+            return Output(self, self._index[step], repr(step), unpack)
         for i, candidate in enumerate(self._steps):
             if candidate is step:
-                return Output(self, i, repr(self._names[i] or f"#{i}"))
+                return Output(self, i, repr(self._names[i] or f"#{i}"), unpack)
         raise KeyError(f"{step!r} is not a step of this pipeline")
 
     def _run(self, value: Any, kwargs: dict[str, Any]) -> Any:

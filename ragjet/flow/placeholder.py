@@ -80,12 +80,13 @@ class Input(_Indexable):
 
 
 class Output(_Indexable):
-    """Stands for the output of step ``index`` of ``owner`` in its current call (``ppl.output('f1')``)."""
+    """Stands for the output of step ``index`` of ``owner`` in its current call (``ppl.output('f1')``);
+    with ``unpack``, a package output fills several positional arguments of the bound call."""
 
-    __slots__ = ("owner", "index", "label")
+    __slots__ = ("owner", "index", "label", "unpack")
 
-    def __init__(self, owner: object, index: int, label: str) -> None:
-        self.owner, self.index, self.label = owner, index, label
+    def __init__(self, owner: object, index: int, label: str, unpack: bool = False) -> None:
+        self.owner, self.index, self.label, self.unpack = owner, index, label, unpack
 
     def resolve(self, args: Sequence[Any] = ()) -> Any:
         call = _calls_of(self.owner)

@@ -2,29 +2,24 @@
 ``lazyllm.WebModule(ppl, port=23492, stream=True).start().wait()``.
 
 FastAPI and uvicorn (``ragjet[web]``) are imported by `start` only, so ``import ragjet`` stays fast and works
-without them. The socket is bound in `start` itself, so the URL accepts connections as soon as it returns and a
-port already in use fails there, not later in a background thread.
+without them; the socket is bound in `start` itself (`ServerThread`).
 """
 from __future__ import annotations
 
 import os
-import socket
-import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
 from ..log import LOG
-from ..registry import missing_extra
 from .admission import DEFAULT_MAX_QUEUE, Admission
 from .origins import OriginPolicy, is_loopback
+from .server_thread import ServerThread
 
 API_KEY_ENV = "RAGJET_API_KEY"
 READY_LINE = "ragjet serve: ready at"  # what `ragjet serve` prints once it answers (the serve bench waits for it)
 DEFAULT_MAX_REQUEST_BYTES = 1 << 20
 DEFAULT_MAX_UPLOAD_BYTES = 20 << 20
-SHUTDOWN_GRACE_S = 3
-_WEB_PACKAGES = ("fastapi", "starlette", "uvicorn", "pydantic")
 
 
 class WebModule:
@@ -64,9 +59,7 @@ class WebModule:
         self.docs_dir = Path(docs_dir).expanduser() if docs_dir is not None else None
         self.on_upload = on_upload
         self.started_at = time.time()
-        self._server: Any = None
-        self._thread: Optional[threading.Thread] = None
-        self._socket: Optional[socket.socket] = None
+        self._serving = ServerThread(host, port, "ragjet-web")
 
     @property
     def url(self) -> str:
@@ -76,43 +69,21 @@ class WebModule:
 
     def start(self) -> "WebModule":
         """Serve in a background thread and return at once; the socket already listens when this returns."""
-        if self._thread is not None:
-            raise RuntimeError(f"{self!r} is already started")
-        try:
-            import uvicorn
-
-            from .api import create_app
-        except ImportError as exc:
-            if exc.name and exc.name.split(".")[0] in _WEB_PACKAGES:
-                raise missing_extra("fastapi and uvicorn", "web") from exc
-            raise
-        self._socket = _listen(self.host, self.port)
-        self.port = self._socket.getsockname()[1]
-        config = uvicorn.Config(create_app(self), log_level="warning", access_log=False,
-                                timeout_graceful_shutdown=SHUTDOWN_GRACE_S)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]},
-                                        name="ragjet-web", daemon=True)
-        self._thread.start()
+        self.port = self._serving.start(lambda: _app(self))
         LOG.info("%s: chat page and API at %s", self.title, self.url)
         return self
 
     def wait(self) -> None:
         """Block until the server stops; Ctrl+C stops it."""
         try:
-            while self._thread is not None and self._thread.is_alive():
-                self._thread.join(0.5)
+            while self._serving.running:
+                self._serving.join(0.5)
         except KeyboardInterrupt:
             self.stop()
 
     def stop(self) -> None:
         """Stop serving (streams still open get a few seconds to finish) and free the port."""
-        if self._thread is None:
-            return
-        self._server.should_exit = True
-        self._thread.join(SHUTDOWN_GRACE_S + 5)
-        self._socket.close()
-        self._thread = self._server = self._socket = None
+        self._serving.stop()
 
     def __enter__(self) -> "WebModule":
         return self.start()
@@ -121,7 +92,7 @@ class WebModule:
         self.stop()
 
     def __repr__(self) -> str:
-        state = "serving" if self._thread is not None else "stopped"
+        state = "serving" if self._serving.running else "stopped"
         return f"WebModule({self.title!r}, {self.url}, {state})"
 
 
@@ -144,15 +115,7 @@ def api_key_of(api_key: Optional[str], host: str, no_auth: bool = False) -> Opti
     return key
 
 
-def _listen(host: str, port: Optional[int]) -> socket.socket:
-    """A listening TCP socket on ``host:port`` (port 0 or None: a free one)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port or 0))
-        sock.listen(128)
-    except OSError:
-        sock.close()
-        raise
-    return sock
+def _app(web: WebModule) -> Any:
+    from .api import create_app  # FastAPI is imported when a server starts, not with ragjet
+
+    return create_app(web)

@@ -185,3 +185,24 @@ def test_the_new_flows_keep_branches_concurrent():
         return x
     parallel.sequential(one_at_a_time, one_at_a_time)(1)
     assert seen == [threading.current_thread().name] * 2
+
+
+def test_a_step_returning_kwargs_passes_them_by_name():
+    with lazyllm.pipeline() as ppl:
+        ppl.split = lambda x: lazyllm.kwargs(a=x, b=x * 2)
+        ppl.add = lambda a, b: a + b
+    assert ppl(3) == 9
+    assert lazyllm.pipeline(lambda a, b=1: a - b)(lazyllm.kwargs(a=5, b=2)) == 3
+
+
+def test_an_unpacked_output_fills_several_positional_arguments():
+    with lazyllm.pipeline() as ppl:
+        ppl.prl = lazyllm.parallel(lambda x: x + 1, lambda x: x * 2)
+        ppl.ignored = lambda *a: "ignored"
+        ppl.f = lazyllm.bind(lambda a, b, c: (a, b, c), ppl.output("prl", unpack=True), ppl.input)
+    assert ppl(3) == (4, 6, 3)
+    with lazyllm.pipeline() as ppl:
+        ppl.prl = lazyllm.parallel(lambda x: x + 1, lambda x: x * 2)
+        ppl.ignored = lambda *a: "ignored"
+        ppl.f = lazyllm.bind(lambda a, b: (a, b), ppl.output("prl"), ppl.input)
+    assert ppl(3) == ((4, 6), 3)
