@@ -9,7 +9,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from ..registry import Registry
-from . import (ask_bench, coldstart_bench, deploy_bench, embed_bench, hugefile_bench, index_bench, llm_bench,
+from . import (ask_bench, coldstart_bench, deploy_bench, embed_bench, flow_bench, hugefile_bench, index_bench, llm_bench,
                quality_bench, retrieval_bench, serve_bench, startup_bench, vectorstore_bench)
 from .report import Report, timeit_median
 
@@ -26,5 +26,6 @@ BENCHES.register("deploy", deploy_bench)
 BENCHES.register("quality", quality_bench)
 BENCHES.register("ask", ask_bench)
 BENCHES.register("hugefile", hugefile_bench)
+BENCHES.register("flow", flow_bench)
 
 __all__ = ["BENCHES", "Report", "timeit_median"]

@@ -17,11 +17,27 @@ from __future__ import annotations
 import builtins
 import sys
 import threading
+import types
 from typing import Any, Callable, Optional
 
 
 class package(tuple):
-    """A tuple meaning "several arguments": a plain step receives it spread as ``step(*values)``."""
+    """A tuple meaning "several arguments": a plain step receives it spread as ``step(*values)``.
+
+    As LazyLLM's: ``package(1, 2, 3)`` or ``package([1, 2, 3])`` (one list, tuple or generator is the items),
+    and a slice or a sum of packages is a package."""
+
+    def __new__(cls, *items: Any) -> "package":
+        if len(items) == 1 and isinstance(items[0], (tuple, list, types.GeneratorType)):
+            return super().__new__(cls, items[0])
+        return super().__new__(cls, items)
+
+    def __getitem__(self, key: Any) -> Any:
+        item = super().__getitem__(key)
+        return package(item) if isinstance(key, slice) else item
+
+    def __add__(self, other: tuple) -> "package":
+        return package(tuple(self) + tuple(other))
 
 
 class kwargs(dict):

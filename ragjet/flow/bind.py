@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterator
 
 from .base import package
-from .placeholder import Output, resolve
+from .placeholder import Item, Output, resolve
 
 _UNSET: Any = object()
 
@@ -62,7 +62,7 @@ def _positional(bound: tuple[Any, ...], given: tuple[Any, ...]) -> Iterator[Any]
     """The bound positional arguments resolved; an unpacked output's package fills several."""
     for arg in bound:
         value = resolve(arg, given)
-        if isinstance(arg, Output) and arg.unpack and isinstance(value, package):
+        if isinstance(arg, (Output, Item)) and arg.unpack and isinstance(value, package):
             yield from value
         else:
             yield value

@@ -53,6 +53,11 @@ class Item(_Indexable):
     def __init__(self, base: Any, key: Any) -> None:
         self.base, self.key = base, key
 
+    @property
+    def unpack(self) -> bool:
+        """An item (a slice) of an unpacked output is unpacked too: ``ppl.output('f1', unpack=True)[2:0:-1]``."""
+        return getattr(self.base, "unpack", False)
+
     def resolve(self, args: Sequence[Any] = ()) -> Any:
         return self.base.resolve(args)[self.key]
 

@@ -178,6 +178,13 @@ def test_coldstart_bench_one_run(tmp_path: Path) -> None:
     assert report.rows[1]["in_process_s"] > 0
 
 
+def test_flow_bench_with_short_steps(tmp_path: Path) -> None:
+    report = BENCHES.get("flow").run(parse("flow", ["--step-ms", "5", "--repeat", "2"]))
+    check_report(report, tmp_path)
+    assert [r["slowest_path_ms"] for r in report.rows] == [5, 5, 5, 10, 10, 5, 10]
+    assert all(r["median_ms"] >= r["slowest_path_ms"] for r in report.rows)
+
+
 @needs_local_model
 def test_hugefile_bench_on_small_lines(tmp_path: Path) -> None:
     report = BENCHES.get("hugefile").run(parse("hugefile", ["--sizes", "0.1,0.3"]))

@@ -5,6 +5,8 @@ test says so and docs/lazyllm-compat.md lists it."""
 from __future__ import annotations
 
 import textwrap
+import threading
+import time
 
 import pytest
 
@@ -206,3 +208,122 @@ def test_an_unpacked_output_fills_several_positional_arguments():
         ppl.ignored = lambda *a: "ignored"
         ppl.f = lazyllm.bind(lambda a, b: (a, b), ppl.output("prl"), ppl.input)
     assert ppl(3) == ((4, 6), 3)
+
+
+def test_lazyllm_bind_unpack_test():
+    """LazyLLM's tests/basic_tests/test_flow.py::test_bind_pipeline_unpack."""
+    def func(x, y, z):
+        return lazyllm.package(x, y, z)
+
+    for bound, expected in (
+            (lambda ppl: lazyllm.bind(func, ppl.output("f1")[0], ppl.output("f1")[2], ppl.output("f1")[1]), (1, 3, 2)),
+            (lambda ppl: lazyllm.bind(func, ppl.output("f1")[0], ppl.output("f1", unpack=True)[2:0:-1]), (1, 3, 2)),
+            (lambda ppl: lazyllm.bind(func, ppl.output("f1", unpack=True)), (1, 2, 3))):
+        with lazyllm.pipeline() as ppl:
+            ppl.f1 = func
+            with lazyllm.parallel() as ppl.pp:
+                ppl.pp.func2 = func
+                ppl.pp.func3 = func
+            ppl.fout = bound(ppl)
+        assert ppl(1, 2, 3) == expected
+
+
+def test_package_as_lazyllm_documents_it():
+    p = lazyllm.package(1, 2, 3)
+    assert p == (1, 2, 3) and p[1] == 2 and isinstance(p[1:], lazyllm.package)
+    assert p + lazyllm.package([4, 5]) == (1, 2, 3, 4, 5) and isinstance(p + (4,), lazyllm.package)
+
+
+def test_lazyllm_graph_test():
+    """LazyLLM's tests/basic_tests/test_flow.py::test_graph, with the slow node at 0.2 s."""
+    def test1(x):
+        time.sleep(0.2)
+        return f"1 get {x};"
+
+    def test2(x): return f"2 get {x};"
+    def test3(x): return f"3 get {x};"
+    def add(x, y): return x + y
+    def concat(x, y): return [x, y]
+
+    with lazyllm.graph() as g:
+        g.test1 = test1
+        g.test2 = test2
+        g.test3 = test3
+        g.add = add
+        g.concat = concat
+    g.add_edge(g.start_node_name, ["test1", "test2", "test3"])
+    g.add_edge(["test1", "test2"], "add")
+    g.add_edge(["add", "test3"], "concat")
+    g.add_edge("concat", g.end_node_name)
+    assert g(1) == ["1 get 1;2 get 1;", "3 get 1;"]
+
+
+def test_graph_documented_examples():
+    with lazyllm.graph() as g:
+        g.add = lambda x, y: x + y
+        g.multiply = lambda x: x * 2
+    g.add_edge("__start__", "add")
+    g.add_const_edge(5, "add")
+    g.add_edge("add", "multiply")
+    g.add_edge("multiply", "__end__")
+    assert g(3) == 16 and g._constants == [5]
+    assert (g.start_node.name, g.end_node.name) == ("__start__", "__end__")
+    with lazyllm.graph() as g:
+        g.node1 = lambda x: x * 2
+        g.node2 = lambda x: x + 1
+        g.node3 = lambda x, y: x + y
+    g.add_edge("__start__", "node1")
+    g.add_edge("node1", "node2")
+    g.add_edge("node1", "node3", formatter=lambda v: v * 10)
+    g.add_edge("node2", "node3")
+    g.add_edge("node3", "__end__")
+    assert [n.name for n in g.topological_sort()] == ["__start__", "node1", "node2", "node3", "__end__"]
+    assert g._nodes["node1"].outputs == [g._nodes["node2"], g._nodes["node3"]] and g(1) == 23
+    g.add_edge("node3", "node1")
+    with pytest.raises(ValueError, match="cycle through"):
+        g(1)
+
+
+def test_graph_arg_names_and_keyword_inputs():
+    with lazyllm.graph() as g:
+        g.sub = lambda a, b: a - b
+        g.split = lambda x: lazyllm.kwargs(a=x, b=1)
+        g.sub2 = lambda a, b: a - b
+    g.set_node_arg_name([["b", "a"]])
+    g.add_edge("__start__", "sub")
+    g.add_const_edge(10, "sub")
+    g.add_edge("sub", "split")
+    g.add_edge("split", "sub2")
+    g.add_edge("sub2", "__end__")
+    assert g._nodes["sub"].arg_names == ["b", "a"] and g(3) == 6  # sub(b=3, a=10) = 7, then 7 - 1
+
+
+def test_graph_branches_run_at_once_and_errors_name_the_node():
+    meet = threading.Barrier(3, timeout=10)  # broken unless the three branches run at the same time
+
+    def slow(x):
+        meet.wait()
+        return x
+
+    with lazyllm.graph() as g:
+        g.a, g.b, g.c = slow, slow, slow
+        g.join = lambda *xs: sum(xs)
+    g.add_edge("__start__", ["a", "b", "c"])
+    g.add_edge(["a", "b", "c"], "join")
+    g.add_edge("join", "__end__")
+    assert g(2) == 6
+    with lazyllm.graph() as bad:
+        bad.f = lambda x: 1 / x
+    bad.add_edge("__start__", "f")
+    bad.add_edge("f", "__end__")
+    with pytest.raises(lazyllm.flow.FlowError, match="graph node 'f' failed: ZeroDivisionError"):
+        bad(0)
+    with pytest.raises(KeyError, match="graph has no node 'g'; its nodes: __start__, __end__, f"):
+        bad.add_edge("f", "g")
+    with pytest.raises(ValueError, match="already has an edge f → __end__"):
+        bad.add_edge("f", "__end__")
+    with lazyllm.graph() as dangling:
+        dangling.f = abs
+    dangling.add_edge("__start__", "f")
+    with pytest.raises(ValueError, match="nothing reaches __end__"):
+        dangling(-1)
