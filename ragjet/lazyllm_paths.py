@@ -22,7 +22,10 @@ _RAG_NAMES = ("Document", "Retriever", "Reranker", "register_reranker", "Sentenc
               "override")
 
 _PROMPTER_NAMES = ("ChatPrompter", "AlpacaPrompter", "Prompter")
-_TRANSFORM_NAMES = ("SentenceSplitter", "NodeTransform", "CharacterSplitter", "RecursiveSplitter", "TransformArgs")
+_CODE_SPLITTERS = ("CodeSplitter", "GeneralCodeSplitter", "JSONSplitter", "JSONLSplitter", "YAMLSplitter",
+                   "HTMLSplitter", "XMLSplitter")
+_TRANSFORM_NAMES = ("SentenceSplitter", "NodeTransform", "CharacterSplitter", "RecursiveSplitter", "TransformArgs",
+                    "MarkdownSplitter", *_CODE_SPLITTERS)
 
 ALIASES: dict[str, dict[str, str]] = {
     "ragjet.tools": {**dict.fromkeys(("Document", "Retriever", "Reranker", "SentenceSplitter"), _RAG),
@@ -30,6 +33,8 @@ ALIASES: dict[str, dict[str, str]] = {
     "ragjet.tools.rag": {**dict.fromkeys(_RAG_NAMES, _RAG), "LazyLLMStoreBase": "ragjet.rag:StoreBase",
                          **dict.fromkeys(_TRANSFORM_NAMES, "ragjet.rag.transforms")},
     "ragjet.tools.rag.transform": dict.fromkeys(_TRANSFORM_NAMES, "ragjet.rag.transforms"),
+    "ragjet.tools.rag.transform.markdown": {"MarkdownSplitter": "ragjet.rag.transforms"},
+    "ragjet.tools.rag.transform.code": dict.fromkeys(_CODE_SPLITTERS, "ragjet.rag.transforms"),
     "ragjet.tools.rag.doc_node": dict.fromkeys(("DocNode", "MetadataMode"), "ragjet.rag.doc_node"),
     "ragjet.tools.rag.store": dict.fromkeys(("StoreBase", "MapStore", "ChromaStore", "MilvusStore"),
                                             "ragjet.rag.store"),

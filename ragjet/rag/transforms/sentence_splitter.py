@@ -148,6 +148,10 @@ class SentenceSplitter(NodeTransform):
     def split_text(self, text: str, metadata_size: int = 0) -> list[str]:
         """The chunks of ``text``, stripped, never empty. ``metadata_size`` (LazyLLM's argument) is the tokens
         of metadata that will be embedded with each chunk: chunks are made that much smaller."""
+        return self._split_all([text], self._budget(metadata_size))[0]
+
+    def _budget(self, metadata_size: int) -> int:
+        """The tokens left for a chunk's text once ``metadata_size`` tokens of metadata are embedded with it."""
         size = self.size - metadata_size
         if size <= 0:
             raise ValueError(f"metadata_size={metadata_size} leaves no room in chunks of {self.size} tokens: use a "
@@ -155,23 +159,29 @@ class SentenceSplitter(NodeTransform):
         if metadata_size and size < SMALL_CHUNK:
             LOG.warning("metadata_size=%d leaves chunks of %d tokens; consider a larger chunk_size", metadata_size,
                         size)
-        return self._split_all([text], size)[0]
+        return size
 
     def split_texts(self, texts: list[str]) -> list[list[str]]:
         """`split_text` for many texts, counting the pieces of all of them in one call of the counter."""
         return self._split_all(texts, self.size)
 
     def _split_all(self, texts: list[str], size: int) -> list[list[str]]:
+        return self._split_pieces([self.pieces(text) for text in texts], size)
+
+    def _split_pieces(self, piece_lists: list[list[str]], size: int) -> list[list[str]]:
+        """The chunks of each list of pieces (a text already cut where it may be cut), all counted together:
+        the entry point of splitters that choose their cut points per part of a text (a code block by lines,
+        prose by sentences)."""
         pieces: list[str] = []
         owners: list[int] = []
         longest = max(MIN_SEGMENT_CHARS, size * CHARS_PER_TOKEN_BOUND)
-        for owner, text in enumerate(texts):
-            for sentence in self.pieces(text):
+        for owner, cut in enumerate(piece_lists):
+            for sentence in cut:
                 for piece in _segments(sentence, longest):
                     pieces.append(piece)
                     owners.append(owner)
         pieces, counts, owners = self._fit(pieces, self._count(pieces), owners, size)
-        result: list[list[str]] = [[] for _ in texts]
+        result: list[list[str]] = [[] for _ in piece_lists]
         lo = 0
         while lo < len(pieces):
             hi = lo
