@@ -39,6 +39,8 @@ ALIASES: dict[str, dict[str, str]] = {
     "ragjet.tools.rag.store": dict.fromkeys(("StoreBase", "MapStore", "ChromaStore", "MilvusStore"),
                                             "ragjet.rag.store"),
     "ragjet.tools.rag.index_base": {"IndexBase": "ragjet.rag.index.base"},
+    "ragjet.tools.rag.default_index": {"DefaultIndex": "ragjet.rag.index.default"},
+    "ragjet.tools.rag.smart_embedding_index": {"SmartEmbeddingIndex": "ragjet.rag.index.smart_embedding"},
     "ragjet.tools.rag.rerank": dict.fromkeys(("Reranker", "register_reranker"), "ragjet.rag.reranker"),
     "ragjet.tools.rag.retriever": {"Retriever": "ragjet.rag.retriever"},
     "ragjet.tools.rag.document": {"Document": "ragjet.rag.document"},

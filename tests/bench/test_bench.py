@@ -60,16 +60,16 @@ def write_words(path: Path, count: int = 2000) -> list[str]:
 
 # -- registry and CLI contract ----------------------------------------------------------------------------
 def test_benches_registered_with_cli_contract() -> None:
-    assert BENCHES.names() == ["ask", "coldstart", "deploy", "embed", "index", "llm", "quality", "retrieval", "serve",
-                               "startup", "vectorstore"]
+    assert BENCHES.names() == ["ask", "coldstart", "deploy", "embed", "flow", "hugefile", "index", "llm", "quality",
+                               "retrieval", "serve", "startup", "vectorstore"]
     for name in BENCHES.names():
         parser = argparse.ArgumentParser()
         BENCHES.get(name).add_arguments(parser)
         parser.add_argument("--json")  # the CLI adds these; a bench defining them would conflict here
         parser.add_argument("--plot")
         assert callable(BENCHES.get(name).run)
-    with pytest.raises(KeyError, match="registered: ask, coldstart, deploy, embed, index, llm, quality, retrieval, serve, "
-                                       "startup, vectorstore"):
+    with pytest.raises(KeyError, match="registered: ask, coldstart, deploy, embed, flow, hugefile, index, llm, quality, "
+                                       "retrieval, serve, startup, vectorstore"):
         BENCHES.get("indx")
 
 
