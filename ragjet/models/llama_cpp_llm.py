@@ -37,6 +37,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 # Tokens a chat template adds around each message, when the GGUF has no template to render and count.
 _MESSAGE_OVERHEAD = 8
+# A query longer than this share of the prompt budget is cut to it before any context is dropped: the answer
+# comes from the passages, and a pasted wall of text must not push them all out.
+QUERY_SHARE = 0.5
 
 
 def bundled_gguf(package: str, pattern: str) -> Path:
@@ -182,6 +185,13 @@ class LocalChat(ChatModule):
             return self.prompter.render(values, turns)
         size = self.count_tokens(self.prompter.render(values, turns))
         shrunk: list[str] = []
+        query_budget = int(budget * QUERY_SHARE)
+        query = values[QUERY_KEY]
+        if self.count_tokens([{"role": "user", "content": query}]) > query_budget:
+            kept = longest_prefix(query, lambda text: self.count_tokens([{"role": "user", "content": text}])
+                                  <= query_budget)
+            shrunk.append(_shrink_note(QUERY_KEY, query, kept))
+            values = {**values, QUERY_KEY: kept}
         for key in [*reversed(self.prompter.extra_keys), None, QUERY_KEY]:
             if key is None:
                 dropped = 0

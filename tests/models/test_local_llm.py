@@ -83,14 +83,28 @@ def test_context_overflow_drops_the_last_nodes_with_a_warning(small, caplog, mon
 
 
 @needs_llm
+def test_a_wall_of_text_as_question_is_cut_before_the_context_is_dropped(small, caplog, monkeypatch):
+    """A 100 kB question sent to the server dropped every passage and kept 9 kB of the question: the answer
+    then came from nothing. The question is cut to half the budget first."""
+    monkeypatch.setattr(lazyllm.LOG, "propagate", True)
+    small.prompt(lazyllm.ChatPrompter("Context:\n{context_str}", extra_keys=["context_str"]))
+    context = "Fact 0: the sky is blue.\nFact 1: grass is green.\n"
+    with caplog.at_level(logging.WARNING, logger="ragjet"):
+        messages = small._fit(small.prompter.inputs({"query": "Why? " * 3000, "context_str": context}), [], 8)
+    assert messages[0]["content"] == "Context:\n" + context  # every passage kept
+    assert "the end of query (15000 -> " in caplog.text and small.count_tokens(messages) <= 152
+
+
+@needs_llm
 def test_overlong_query_is_cut_and_old_turns_dropped(small, caplog, monkeypatch):
     monkeypatch.setattr(lazyllm.LOG, "propagate", True)
     small.prompt(None)
     history = [["tell me a story " * 20, "once upon a time " * 20], ["and then?", "the end"]]
     with caplog.at_level(logging.WARNING, logger="ragjet"):
         messages = small._fit(small.prompter.inputs("word " * 2000), history_messages(history), 8)
-    assert "the 2 oldest history turn(s)" in caplog.text and "the end of query (10000 -> " in caplog.text
-    assert [m["role"] for m in messages] == ["user"] and small.count_tokens(messages) <= 152
+    assert "the 1 oldest history turn(s)" in caplog.text and "the end of query (10000 -> " in caplog.text
+    assert [m["content"] for m in messages][:2] == ["and then?", "the end"]  # the recent turn is kept
+    assert [m["role"] for m in messages] == ["user", "assistant", "user"] and small.count_tokens(messages) <= 152
 
 
 def test_longest_prefix_keeps_leading_lines_then_cuts_one():
