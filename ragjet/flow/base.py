@@ -68,6 +68,17 @@ def _open_flows() -> list["FlowBase"]:
     return stack
 
 
+def flow_in(step: Any) -> Optional["FlowBase"]:
+    """The flow ``step`` is, or wraps with bound arguments (``pipeline().bind(extra=...)``); else None."""
+    return step if isinstance(step, FlowBase) else getattr(step, "bound_flow", None)
+
+
+def _functor_class(step: Any) -> bool:
+    """A class whose instances are callable (it defines ``__call__``): LazyLLM makes such a step its instance.
+    A class whose instances are not (``str``, a dataclass) stays what it is, a converter."""
+    return isinstance(step, type) and any("__call__" in vars(k) for k in step.__mro__[:-1])
+
+
 def invoke(step: Callable[..., Any], value: Any, extra: dict[str, Any]) -> Any:
     """Call ``step`` with ``value``: spread when it is a package or kwargs and the step is not a flow."""
     if isinstance(step, FlowBase):
@@ -85,7 +96,9 @@ class FlowBase:
     _kind = "flow"
     _step_word = "step"
 
-    def __init__(self, *steps: Callable[..., Any], **named_steps: Callable[..., Any]) -> None:
+    def __init__(self, *steps: Callable[..., Any], auto_capture: bool = False,
+                 **named_steps: Callable[..., Any]) -> None:
+        self._auto_capture = auto_capture
         self._steps: list[Callable[..., Any]] = []
         self._names: list[Optional[str]] = []
         self._index: dict[str, int] = {}
@@ -100,9 +113,11 @@ class FlowBase:
     def _add(self, name: Optional[str], step: Callable[..., Any]) -> None:
         if self._capturing:
             self._join_enclosing_flow()
+        step = step() if _functor_class(step) else step
         self._append(name, step)
-        if name is not None and isinstance(step, FlowBase) and step._capturing:
-            step._bind_short_name(name)
+        inner = flow_in(step)
+        if name is not None and inner is not None and inner._capturing:
+            inner._bind_short_name(name)
 
     def _append(self, name: Optional[str], step: Callable[..., Any]) -> None:
         label = f"{self._kind} {self._step_word} {name or f'#{len(self._steps)}'}"
@@ -135,15 +150,22 @@ class FlowBase:
         raise AttributeError(f"{type(self).__name__} has no attribute or {self._step_word} named {name!r}")
 
     def __enter__(self) -> "FlowBase":
+        return self._open(sys._getframe(1))
+
+    def _open(self, frame: Any) -> "FlowBase":
+        """Start capturing steps assigned in the ``with`` block of ``frame`` (the user's code)."""
         if self._steps:
             raise ValueError(f"this {self._kind} was built with steps already; open an empty one with `with`")
         self._capturing = True
-        self._frame = sys._getframe(1)
+        self._frame = frame
         self._short_name: Optional[str] = None
+        self._names_before = set(frame.f_locals) if self._auto_capture else set()
         _open_flows().append(self)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        if self._auto_capture and exc_info[0] is None:
+            self._capture_new_variables()
         self._capturing = False
         stack = _open_flows()
         if stack and stack[-1] is self:
@@ -154,13 +176,27 @@ class FlowBase:
             del frame.f_globals[name]  # in a function the short name lives as long as the block
         self._frame = None
 
+    def _capture_new_variables(self) -> None:
+        """``auto_capture``: the variables the block defined become steps, in the order they were defined
+        (LazyLLM's experimental form: ``with pipeline(auto_capture=True) as p: p1 = f1``)."""
+        for name, value in list(self._frame.f_locals.items()):
+            if name not in self._names_before and callable(value) and flow_in(value) is not self:
+                self._add(name, value)
+
+    def bind(self, *args: Any, **kwargs: Any) -> Any:
+        """This flow with bound arguments, as a step or a ``with`` block: ``with pipeline().bind(extra=
+        p1.input[0]) as p1.p2:`` passes ``extra`` to the inner pipeline's first step on every call."""
+        from .bind import bind
+
+        return bind(self, *args, **kwargs)
+
     def _join_enclosing_flow(self) -> None:
         """Add this flow to the flow whose ``with`` block it was opened in, if nobody assigned it there."""
         stack = _open_flows()
         if len(stack) < 2 or stack[-1] is not self:
             return
         outer = stack[-2]
-        if any(step is self for step in outer._steps):
+        if any(flow_in(step) is self for step in outer._steps):
             return
         frame = self.__dict__.get("_frame")
         names = [k for k, v in (frame.f_locals.items() if frame is not None else ()) if v is self]

@@ -10,9 +10,10 @@ positional arguments, when there are any, *replace* the call's positional argume
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+import sys
+from typing import Any, Callable, Iterator, Optional
 
-from .base import package
+from .base import FlowBase, package
 from .placeholder import Item, Output, resolve
 
 _UNSET: Any = object()
@@ -48,6 +49,28 @@ class bind:
         if name.startswith("__") or name in ("_f", "_args", "_kw"):
             raise AttributeError(name)
         return getattr(self._f, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in ("_f", "_args", "_kw"):
+            object.__setattr__(self, name, value)
+        else:  # a step added to a bound flow in its block: ``p1.p2.f3 = f3``
+            setattr(self._f, name, value)
+
+    @property
+    def bound_flow(self) -> Optional[FlowBase]:
+        """The flow this binds arguments to, if it is one."""
+        return self._f if isinstance(self._f, FlowBase) else None
+
+    def __enter__(self) -> "bind":
+        """``with flow.bind(...) as ppl.x:``: the flow's block, the bound flow its step."""
+        flow = self.bound_flow
+        if flow is None:
+            raise TypeError(f"only a bound flow opens a `with` block, not {self._f!r}")
+        flow._open(sys._getframe(1))
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.bound_flow.__exit__(*exc_info)
 
     def __repr__(self) -> str:
         bound = [repr(a) for a in self._args] + [f"{k}={v!r}" for k, v in self._kw.items()]
