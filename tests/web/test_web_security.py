@@ -3,6 +3,7 @@ rebinding, cross-site uploads), keys that cannot silently be empty, 4xx errors t
 the connection, the bounded chat queue, usage, and the page's hardening headers."""
 from __future__ import annotations
 
+import importlib.util
 import threading
 from pathlib import Path
 from typing import Iterator
@@ -280,3 +281,21 @@ def test_a_small_upload_behind_other_indexing_answers_202_instead_of_waiting(cor
                 break
             threading.Event().wait(0.02)
         assert indexed == ["small.txt"]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None, reason="needs llama-cpp-python (ragjet[local])")
+def test_a_prompt_cut_to_fit_the_context_says_so_in_the_response():
+    """Finding 10: a 100 kB question answered 200 with an empty answer, the cut only in the server log. The
+    answer now comes from the passages (the question is cut first) and the response names the cut."""
+    llm = ragjet.TrainableModule("SmolLM2-135M-Instruct", n_ctx=512, max_tokens=8, prompt_cache=False)
+    llm.prompt(ragjet.ChatPrompter("Answer from: {context_str}", extra_keys=["context_str"]))
+    flow = ragjet.pipeline(lambda q: {"query": q, "context_str": "Mars is red."}, llm)
+    question = "What colour is Mars? " + "Tell me everything. " * 5000  # ~100 kB
+    with WebModule(flow, title="test chat") as web:
+        whole = httpx.post(web.url + CHAT, json=ask(question), timeout=120).json()
+        assert whole["choices"][0]["message"]["content"].strip()
+        assert any("cut to fit the model's 512-token context" in n and "query" in n for n in whole["notices"])
+        assert not any("context_str" in n for n in whole["notices"])  # the passage was kept
+        with httpx.stream("POST", web.url + CHAT, json=ask(question, stream=True), timeout=120) as response:
+            events = sse(response)
+        assert any("cut to fit" in n for e in events if isinstance(e, dict) for n in e.get("notices", []))
