@@ -18,7 +18,7 @@ import builtins
 import sys
 import threading
 import types
-from typing import Any, Callable, Optional
+from typing import Any, Callable, ClassVar, Optional
 
 
 class package(tuple):
@@ -183,12 +183,13 @@ class FlowBase:
             if name not in self._names_before and callable(value) and flow_in(value) is not self:
                 self._add(name, value)
 
+    # `bind`, set by flow/bind.py, which imports this module: the seam keeps the two out of an import cycle.
+    _binder: ClassVar[Optional[Callable[..., Any]]] = None
+
     def bind(self, *args: Any, **kwargs: Any) -> Any:
         """This flow with bound arguments, as a step or a ``with`` block: ``with pipeline().bind(extra=
         p1.input[0]) as p1.p2:`` passes ``extra`` to the inner pipeline's first step on every call."""
-        from .bind import bind
-
-        return bind(self, *args, **kwargs)
+        return FlowBase._binder(self, *args, **kwargs)
 
     def _join_enclosing_flow(self) -> None:
         """Add this flow to the flow whose ``with`` block it was opened in, if nobody assigned it there."""

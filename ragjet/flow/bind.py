@@ -79,6 +79,7 @@ class bind:
 
 
 Bind = bind
+FlowBase._binder = bind
 
 
 def _positional(bound: tuple[Any, ...], given: tuple[Any, ...]) -> Iterator[Any]:
