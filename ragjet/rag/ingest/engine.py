@@ -15,9 +15,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Optional, Sequence
 
-from tqdm import tqdm
-
 from ...log import LOG
+from ...progress import Progress
 from ..doc_node import LAZY_ROOT_NAME, DocNode, MetadataMode
 from ..embedding import Embedder
 from ..readers.report import ReadReport
@@ -118,7 +117,7 @@ class Ingestor:
 
     def _ingest(self, todo: list[FileState], active: list[str]) -> None:
         """Parse, embed and write ``todo`` in batches, writing one batch while the next is prepared."""
-        with tqdm(total=len(todo), desc="ingesting files", unit="file", disable=None, leave=False) as bar, \
+        with Progress(len(todo), f"ingesting files of {self.scope}", "file") as bar, \
                 ThreadPoolExecutor(1, thread_name_prefix="ragjet-writer") as writer:
             writing: Optional[Future] = None
             for begin in range(0, len(todo), FILES_PER_BATCH):
@@ -273,7 +272,7 @@ class Ingestor:
             nodes_of.setdefault(text, []).append(node)
         texts = sorted(nodes_of, key=len)
         before = embedder.truncated_count
-        with tqdm(total=len(texts), desc=f"embedding {group}", unit="chunk", disable=None, leave=False) as bar:
+        with Progress(len(texts), f"embedding group {group!r}", "chunk") as bar:
             for begin in range(0, len(texts), embedder.batch_size):
                 batch = texts[begin:begin + embedder.batch_size]
                 vectors = embedder.embed_batch(batch)
