@@ -59,9 +59,8 @@ class ServerModule(ModuleBase):
     def _start(self) -> None:
         if self._serving is None or self._serving.running:
             return
-        port = self._serving.start(lambda: _app(self))
-        host = self._serving.host
-        self._url = f"http://{f'[{host}]' if ':' in host else host}:{port}"
+        self._serving.start(lambda: _app(self))
+        self._url = self._serving.url
         LOG.info("serving %r at %s%s", self.m, self._url, GENERATE_PATH)
 
     def _stop(self) -> None:

@@ -36,6 +36,12 @@ class ServerThread:
         self._socket: Optional[socket.socket] = None
 
     @property
+    def url(self) -> str:
+        """``http://host:port`` (the real port once started; an IPv6 host in brackets)."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 

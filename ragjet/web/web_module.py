@@ -64,8 +64,7 @@ class WebModule:
     @property
     def url(self) -> str:
         """``http://host:port`` (the real port once started)."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return self._serving.url
 
     def start(self) -> "WebModule":
         """Serve in a background thread and return at once; the socket already listens when this returns."""
