@@ -34,11 +34,15 @@ class ModuleBase:
         self.return_trace = return_trace
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if not name.startswith("_") and _startable(value):
-            subs = self.__dict__.setdefault("_submodules", [])
-            if not any(s is value for s in subs):
-                subs.append(value)
+        if not name.startswith("_"):
+            self._adopt(value)
         object.__setattr__(self, name, value)
+
+    def _adopt(self, value: Any) -> None:
+        """Make ``value`` a submodule when it is one to start with this module (once)."""
+        subs = self.__dict__.setdefault("_submodules", [])
+        if _startable(value) and not any(s is value for s in subs):
+            subs.append(value)
 
     @property
     def submodules(self) -> list[Any]:
@@ -105,8 +109,7 @@ class ActionModule(ModuleBase):
             action = tuple(action[0])
         self.action = action[0] if len(action) == 1 else pipeline(*action)
         for step in _steps_below(self.action):
-            if _startable(step) and not any(s is step for s in self._submodules):
-                self._submodules.append(step)
+            self._adopt(step)
 
     def forward(self, *args: Any, **kw: Any) -> Any:
         return self.action(*args, **kw)
