@@ -28,12 +28,13 @@ class _JSONChunker(SectionSplitter):
     """Sections of parsed JSON-like data: the packing shared by the JSON, JSONL and YAML splitters."""
 
     hidden_keys = ("filetype", "type", "depth", "is_complete", "keys", "length", "line")
+    default_filetype = "json"  # what ``filetype`` is when not given: each splitter names its format
 
     def __init__(self, chunk_size: int = 1024, chunk_overlap: Optional[int] = None,
                  token_counter: Optional[TokenCounter] = None, *, overlap: Optional[int] = None,
-                 num_workers: int = 0, filetype: str = "json", compact_output: bool = True) -> None:
+                 num_workers: int = 0, filetype: Optional[str] = None, compact_output: bool = True) -> None:
         super().__init__(chunk_size, chunk_overlap, token_counter, overlap=overlap, num_workers=num_workers)
-        self.filetype = filetype
+        self.filetype = filetype or self.default_filetype
         self.compact_output = compact_output
 
     def documents(self, text: str) -> Iterator[tuple[Any, dict[str, Any]]]:
@@ -119,11 +120,7 @@ class JSONLSplitter(_JSONChunker):
     """Splits JSON Lines (one JSON value per line, or values spanning lines one after another): each
     record is chunked like a JSON document, its first ``line`` in metadata."""
 
-    def __init__(self, chunk_size: int = 1024, chunk_overlap: Optional[int] = None,
-                 token_counter: Optional[TokenCounter] = None, *, overlap: Optional[int] = None,
-                 num_workers: int = 0, filetype: str = "jsonl", compact_output: bool = True) -> None:
-        super().__init__(chunk_size, chunk_overlap, token_counter, overlap=overlap, num_workers=num_workers,
-                         filetype=filetype, compact_output=compact_output)
+    default_filetype = "jsonl"
 
     def documents(self, text: str) -> Iterator[tuple[Any, dict[str, Any]]]:
         decoder = json.JSONDecoder()
@@ -148,11 +145,7 @@ class YAMLSplitter(_JSONChunker):
     """Splits YAML (every ``---`` document of it) like JSON; chunks are the data as JSON, as LazyLLM's.
     Needs PyYAML (``pip install 'ragjet[readers]'``)."""
 
-    def __init__(self, chunk_size: int = 1024, chunk_overlap: Optional[int] = None,
-                 token_counter: Optional[TokenCounter] = None, *, overlap: Optional[int] = None,
-                 num_workers: int = 0, filetype: str = "yaml", compact_output: bool = True) -> None:
-        super().__init__(chunk_size, chunk_overlap, token_counter, overlap=overlap, num_workers=num_workers,
-                         filetype=filetype, compact_output=compact_output)
+    default_filetype = "yaml"
 
     def documents(self, text: str) -> Iterator[tuple[Any, dict[str, Any]]]:
         try:
