@@ -130,7 +130,7 @@ class Graph(FlowBase):
     def _run(self, value: Any, extra: dict[str, Any]) -> Any:
         if self._order is None:
             self._order = self.topological_sort()
-        end = self._node(END)
+        end = self._graph_nodes[END]  # always there: no scan of the steps on every call
         if not end.inputs:
             raise ValueError(f"nothing reaches {END}: add an edge to it (g.add_edge('last node', '{END}'))")
         called_by_name = extra and isinstance(value, package) and not value  # g(a=1, b=2)
