@@ -19,7 +19,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import zlib
 from pathlib import Path
 from typing import Any, Optional
 
@@ -27,6 +26,7 @@ import numpy as np
 
 from ..chat.rag_chat import LARGE_FILE_BYTES
 from ..home import models_home
+from ..testing.embedders import CountingEmbedder
 from .report import Report, format_seconds, target_note
 
 MODEL = "all-MiniLM-L6-v2"
@@ -112,8 +112,8 @@ def _index(folder: Path, root: Path, embed: str, defer_over: Optional[int] = Non
 
 
 class HashedVectors:
-    """MiniLM's tokenizer and window, vectors by feature hashing of the words: the ingestion path (reading,
-    counting, splitting, storing) at its real cost, without the model's compute."""
+    """MiniLM's tokenizer and window, vectors from `CountingEmbedder`'s bags of hashed words: the ingestion path
+    (reading, counting, splitting, storing) at its real cost, without the model's compute."""
 
     dim = HASHED_DIM
 
@@ -121,17 +121,13 @@ class HashedVectors:
         self.model = model
         self.model_id = f"hashed-{HASHED_DIM}+{MODEL}-tokens"
         self.content_window = model.content_window
+        self._bags = CountingEmbedder(HASHED_DIM)  # its vector(); its embed_batch would keep every text
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         return self.model.count_tokens(texts)
 
     def embed_batch(self, texts: list[str]) -> np.ndarray:
-        out = np.zeros((len(texts), HASHED_DIM), np.float32)
-        for i, text in enumerate(texts):
-            for word in text.split():
-                out[i, zlib.crc32(word.encode("utf-8", "surrogatepass")) % HASHED_DIM] += 1.0
-        out[:, 0] += 1.0  # no zero vector for an empty text
-        return out
+        return np.stack([self._bags.vector(text) for text in texts])
 
 
 def child(folder: str, embed: str, defer_over: str) -> dict[str, Any]:
