@@ -36,11 +36,13 @@ def test_parameter_binding_three_ways():
         assert p(1) == 'get [1], [f3-5], [5]'
 
 
-def test_binding_items_of_nested_inputs():
-    def g1(input): return dict(a=input[0], b=input[1])
-    def g2(input): return input['a'] + input['b']
-    def g3(input, extra): return f'[{input} + {extra}]'
+# The tutorial's functions for a structured input (it defines them once for its two examples).
+def g1(input): return dict(a=input[0], b=input[1])
+def g2(input): return input['a'] + input['b']
+def g3(input, extra): return f'[{input} + {extra}]'
 
+
+def test_binding_items_of_nested_inputs():
     with pipeline() as p1:
         p1.f1 = g1
         with pipeline() as p1.p2:
@@ -51,10 +53,6 @@ def test_binding_items_of_nested_inputs():
 
 
 def test_pipeline_bind_passes_the_outer_input_in():
-    def g1(input): return dict(a=input[0], b=input[1])
-    def g2(input): return input['a'] + input['b']
-    def g3(input, extra): return f'[{input} + {extra}]'
-
     with pipeline() as p1:
         p1.f1 = g1
         p1.f2 = g2
