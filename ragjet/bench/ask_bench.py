@@ -10,7 +10,6 @@ included); the first start is the baseline of the ratios.
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 import statistics
 import subprocess
@@ -21,8 +20,7 @@ import time
 from typing import Any, Optional
 
 from ..data import SAMPLE_QUESTION
-from ..home import models_home
-from .report import Report, target_note
+from .report import Report, child_env, target_note
 
 MAX_SECOND_TTFT_S = 3.0
 OTHER_QUESTION = "Which store keeps every node in memory?"
@@ -41,8 +39,7 @@ def run(args: argparse.Namespace) -> Report:
         raise SystemExit(f"--repeat must be positive, got {args.repeat}")
     extra = shlex.split(args.ask_args)
     with tempfile.TemporaryDirectory(prefix="ragjet-bench-ask-") as home:
-        env = {**os.environ, "RAGJET_HOME": home, "RAGJET_MODELS": str(models_home()), "HF_HUB_OFFLINE": "1",
-               "RAGJET_LOG_LEVEL": "WARNING"}
+        env = child_env(home)
         runs = [("first start", [_ask(args.question, extra, env)])]
         runs.append(("second start, same question", [_ask(args.question, extra, env) for _ in range(args.repeat)]))
         runs.append(("second start, new question", [_ask(args.other_question, extra, env)]))

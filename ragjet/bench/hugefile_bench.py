@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -25,9 +24,8 @@ from typing import Any, Optional
 import numpy as np
 
 from ..chat.rag_chat import LARGE_FILE_BYTES
-from ..home import models_home
 from ..testing.embedders import CountingEmbedder
-from .report import Report, format_seconds, target_note
+from .report import Report, child_env, format_seconds, target_note
 
 MODEL = "all-MiniLM-L6-v2"
 DEFAULT_SIZES_MB = (5.0, 50.0)
@@ -101,8 +99,7 @@ def _folder(path: Path, size_mb: float) -> Path:
 def _index(folder: Path, root: Path, embed: str, defer_over: Optional[int] = None) -> dict[str, Any]:
     """Index ``folder`` in a new process; its measurements."""
     home = tempfile.mkdtemp(prefix="home-", dir=root)
-    env = {**os.environ, "RAGJET_HOME": home, "RAGJET_MODELS": str(models_home()),  # exported models shared
-           "HF_HUB_OFFLINE": "1", "RAGJET_LOG_LEVEL": "WARNING"}
+    env = child_env(home)
     code = "import sys, json; from ragjet.bench.hugefile_bench import child; print(json.dumps(child(*sys.argv[1:])))"
     proc = subprocess.run([sys.executable, "-c", code, str(folder), embed, str(defer_over or "")],
                           capture_output=True, text=True, env=env, timeout=RUN_TIMEOUT_S)

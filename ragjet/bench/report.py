@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
+from ..home import models_home
 from ..registry import missing_extra
 
 # Column-name suffix → seconds per unit.
@@ -182,6 +183,14 @@ def time_stream(open_stream: Callable[[], Iterable[Any]]) -> dict[str, float]:
     first = first or end
     gen = (tokens - 1) / (end - first) if tokens > 1 and end > first else 0.0
     return {"ttft_s": first - start, "tokens": tokens, "gen_tok_per_sec": gen, "total_s": end - start}
+
+
+def child_env(home: str | Path) -> dict[str, str]:
+    """The environment of a bench's child process: its own ragjet ``home`` (empty embedding cache, ledgers,
+    snapshots) with the exported models shared, since exporting a model is part of no start; offline, and
+    logging warnings only."""
+    return {**os.environ, "RAGJET_HOME": str(home), "RAGJET_MODELS": str(models_home()), "HF_HUB_OFFLINE": "1",
+            "RAGJET_LOG_LEVEL": "WARNING"}
 
 
 def target_note(what: str, value: str, target: str, met: bool) -> str:

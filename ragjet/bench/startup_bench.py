@@ -28,11 +28,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..home import models_home
 from ..rag.embedding import DEFAULT_EMBED_KEY
 from ..rag.store.naming import collection_name, safe_part
 from .corpus import build_corpus
-from .report import Report, target_note
+from .report import Report, child_env, target_note
 
 STORES = ("map", "chroma", "milvus")
 MAX_SECOND_INIT_S = 0.3
@@ -136,10 +135,7 @@ def run(args: argparse.Namespace) -> Report:
         for kind in stores:
             corpus = root / f"docs-{kind}"
             shutil.copytree(source, corpus)
-            # A fresh home (empty embedding cache, ledgers, snapshots) with the exported ONNX model shared:
-            # exporting it (torch, once per machine) is not part of any start.
-            env = {**os.environ, "RAGJET_HOME": str(root / f"home-{kind}"), "RAGJET_MODELS": str(models_home()),
-                   "HF_HUB_OFFLINE": "1", "RAGJET_LOG_LEVEL": "WARNING"}
+            env = child_env(root / f"home-{kind}")
             conf = store_conf(kind, root / f"store-{kind}")
             start = [sys.executable, "-c", CHILD, json.dumps(conf), str(corpus), QUESTION]
             baselines[kind] = raw.seconds()
