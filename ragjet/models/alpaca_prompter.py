@@ -48,7 +48,6 @@ class AlpacaPrompter(ChatPrompter):
         if return_dict:
             return super().generate_prompt(input, history, tools, label, show=show, return_dict=True)
         messages = self.messages(input, history)
-        if show or self.show:
-            super().generate_prompt(input, history, tools, label, show=True)
+        self._show(messages, show)
         body = "\n\n".join(m["content"] for m in messages if m["content"])
         return f"{body}\n\n{RESPONSE_HEADER}{label or ''}"

@@ -84,12 +84,16 @@ class ChatPrompter:
         local model applies its own chat template to the messages instead)."""
         messages = self.messages(input, history)
         tools = tools or self.tools
-        if show or self.show:
-            LOG.info("prompt: %s", messages)
+        self._show(messages, show)
         if return_dict:
             return {"messages": messages, **({"tools": tools} if tools else {})}
         text = "\n\n".join(f"{m['role']}:\n{m['content']}" for m in messages)
         return text + "\n\nassistant:\n" + (label or "")
+
+    def _show(self, messages: list[Message], show: bool) -> None:
+        """Log the prompt when this call (``show``) or the prompter (``show=True`` at construction) asks."""
+        if show or self.show:
+            LOG.info("prompt: %s", messages)
 
     def messages(self, input: str | Mapping[str, Any], history: Optional[Sequence[Any]] = None) -> list[Message]:
         """The messages for one call: system, fixed history, the call's ``history``, then the user query."""

@@ -11,7 +11,6 @@ import json
 import os
 from typing import Any, Mapping, Optional, Sequence
 
-from ..log import LOG
 from .prompter import _PLACEHOLDER, QUERY_KEY, ChatPrompter, Message, _fill, _text, history_messages
 
 # Prompt formats that fine-tuned models were trained on, by name.
@@ -104,8 +103,7 @@ class Prompter(ChatPrompter):
         if tools:
             raise ValueError("Prompter does not describe tools to a model; use ChatPrompter(tools=...)")
         messages = self.render(self.inputs(input), history_messages(history))
-        if show or self.show:
-            LOG.info("prompt: %s", messages)
+        self._show(messages, show)
         if return_dict:
             return {"messages": messages}
         return "\n\n".join(m["content"] for m in messages) + (label or "")
