@@ -148,5 +148,8 @@ config = (Config()
                description="where ragjet keeps its caches, snapshots and exported models")
           .add("models", str, None, "MODELS", description="where exported models go (default: <home>/models)")
           .add("log_level", str, "INFO", "LOG_LEVEL", description="the level of ragjet.LOG at import")
+          .add("model_aliases", str, "", "MODEL_ALIASES",
+               description="NAME=MODEL[:TYPE],...: a model name ragjet cannot run (the course's bge-large-zh-v1.5, "
+                           "bge-reranker-large...) served by a model it runs, so a program runs unedited")
           .add("thread_pool_worker_num", int, 16, "THREAD_POOL_WORKER_NUM",
                description="LazyLLM's setting, accepted for its users; ragjet sizes its pools itself"))

@@ -1,10 +1,11 @@
 """The RAG chat that ``ragjet ask`` and ``ragjet serve`` run: the lecture's pipeline on the embedded defaults.
 
-Retrieval is the lecture's: with an embedding model, a dense route and a lexical (bm25) route over the same
+Retrieval is the lecture's: with an embedding model, a dense route and a lexical (BM25) route over the same
 node group run in parallel (3 candidates each) and a reranker keeps the best ``topk`` (2: `ANSWER_PASSAGES`)
-of their merged results. A lexical
-``similarity`` (``bm25``, or ``bm25_chinese`` for Chinese documents, which the English MiniLM embedder cannot
-read) is the one route, and no embedder is loaded. The LLM (`default_chat_model`: Qwen2.5-Coder-0.5B-Instruct
+of their merged results. Both are chosen for the documents' language (`choose_for_documents`): English
+documents get all-MiniLM-L6-v2 and ``bm25``; documents with Chinese in them the multilingual Universal Sentence
+Encoder and ``bm25_chinese`` (jieba words). A lexical ``similarity`` is the one route, and no embedder is
+loaded. The LLM (`default_chat_model`: Qwen2.5-Coder-0.5B-Instruct
 when installed, run by llama.cpp) streams its answer from the `RagPrompter`, which numbers the passages and
 asks for a brief answer in the question's language with citations. With ``llm=None`` the answer is the
 retrieved passages themselves, which serves a folder with no chat model installed.
@@ -22,6 +23,7 @@ from ..models import TrainableModule
 from ..models.trainable import default_chat_model
 from ..rag import Document, Reranker, Retriever
 from ..rag.doc_node import DocNode
+from ..rag.language import AUTO, routes_for
 from .prompt import RagPrompter, numbered_context
 
 DEFAULT_LLM = "auto"  # the best chat model installed (`default_chat_model`)
@@ -55,7 +57,7 @@ class RagChat:
     at once where the engine can. ``defer_large`` (a server) starts answering before files over
     `LARGE_FILE_BYTES` are indexed: they are indexed in the background and answered from once done."""
 
-    def __init__(self, docs_dir: str | Path, embed: Optional[str] = "all-MiniLM-L6-v2", group: str = "MediumChunk",
+    def __init__(self, docs_dir: str | Path, embed: Optional[str] = AUTO, group: str = "MediumChunk",
                  similarity: Optional[str] = None, topk: int = ANSWER_PASSAGES, llm: Optional[str] = DEFAULT_LLM,
                  max_tokens: int = ANSWER_MAX_TOKENS, store_conf: Optional[dict[str, Any]] = None,
                  deploy: Optional[str] = None, slots: Optional[int] = None, defer_large: bool = False) -> None:
@@ -65,8 +67,10 @@ class RagChat:
         self.docs_dir = Path(docs_dir)
         self.store_conf = store_conf
         self.group = group
-        self.similarity = similarity
         self.topk = topk
+        embed, lexical = routes_for(self.docs_dir, embed, similarity)
+        self.lexical = lexical if lexical in LEXICAL else "bm25"  # the second route beside a dense similarity
+        self.similarity = similarity
         if similarity in LEXICAL:
             embed = None  # the one route is lexical: no vectors to compute
         self.embed = TrainableModule(embed) if embed else None
@@ -85,11 +89,11 @@ class RagChat:
     def _build(self, defer_over: Optional[int] = None) -> tuple[Callable[[str], Any], list[Retriever]]:
         doc = Document(self.docs_dir, embed=self.embed, store_conf=self.store_conf, defer_over=defer_over)
         if self.embed is None:
-            retrievers = [Retriever(doc, self.group, similarity=self.similarity or "bm25", topk=self.topk)]
+            retrievers = [Retriever(doc, self.group, similarity=self.similarity or self.lexical, topk=self.topk)]
         else:
             candidates = max(self.topk, CANDIDATES)
             retrievers = [Retriever(doc, self.group, similarity=self.similarity or "cosine", topk=candidates),
-                          Retriever(doc, self.group, similarity="bm25", topk=candidates)]
+                          Retriever(doc, self.group, similarity=self.lexical, topk=candidates)]
         with pipeline() as ppl:
             if len(retrievers) == 1:
                 ppl.retriever = retrievers[0]

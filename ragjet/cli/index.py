@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..data import sample_corpus
-from .options import add_doc_options
+from .options import add_doc_options, document
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -14,12 +13,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import ragjet
 
-    docs_dir = args.docs or sample_corpus()
-    embed = None if args.embed.lower() == "none" else ragjet.TrainableModule(args.embed)
-    doc = ragjet.Document(docs_dir, embed=embed, store_conf=args.store)
-    ragjet.Retriever(doc, group_name=args.group, similarity=args.similarity).start()
+    doc, similarity = document(args)
+    ragjet.Retriever(doc, group_name=args.group, similarity=similarity).start()
     stats = doc.stats
-    print(f"{docs_dir}: {stats.files_seen} files ({stats.files_parsed} parsed, {stats.files_deleted} removed), "
+    print(f"{doc.dataset_path}: {stats.files_seen} files ({stats.files_parsed} parsed, {stats.files_deleted} removed), "
           f"{stats.chunks_embedded} chunks embedded, {stats.cache_hits} from the embedding cache, "
           f"{doc.store.count(args.group)} {args.group} chunks stored, in {stats.seconds.get('sync', 0.0):.2f} s")
     if doc.read_report and doc.read_report.total_skipped:

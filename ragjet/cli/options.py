@@ -40,12 +40,14 @@ def add_doc_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--store", type=parse_store, default=None, metavar="TYPE[:WHERE]",
                         help="map (default, in memory), map:FILE.sqlite, chroma:DIR, milvus:FILE.db, or a server "
                              "URL after chroma: / milvus:")
-    parser.add_argument("--embed", default="all-MiniLM-L6-v2",
-                        help="local embedding model name or folder; 'none' for lexical search only")
+    parser.add_argument("--embed", default="auto",
+                        help="local embedding model name or folder; 'auto' (default): all-MiniLM-L6-v2 for English "
+                             "documents, the multilingual universal-sentence-encoder-multilingual-3 for documents "
+                             "with Chinese; 'none' for lexical search only")
     parser.add_argument("--group", default="MediumChunk", help="node group to search (default: MediumChunk)")
     parser.add_argument("--similarity", default=None,
-                        help="cosine (default with an embed model), bm25 or bm25_chinese (for Chinese documents: "
-                             "the default embedder reads English only)")
+                        help="cosine (default with an embed model), bm25 or bm25_chinese (lexical only; without an "
+                             "embed model the one for the documents' language)")
     parser.add_argument("--topk", type=int, default=None,
                         help="how many chunks to return (search: 3), or passages the model reads (ask, serve: 2)")
 
@@ -66,6 +68,23 @@ def add_llm_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--slots", type=int, default=None, metavar="N",
                         help="with --deploy: how many answers the engine decodes at once (llama-server's parallel "
                              "slots, default 4; vLLM's max-num-seqs...)")
+
+
+def document(args: argparse.Namespace) -> tuple[Any, Optional[str]]:
+    """The Document the options describe and the similarity to search it with (None: the embedder's cosine).
+    ``--embed auto`` and a lexical search with no ``--similarity`` are chosen for the documents' language."""
+    import ragjet
+    from ..chat.rag_chat import LEXICAL
+    from ..rag.language import AUTO, routes_for
+
+    docs_dir = args.docs or sample_corpus()
+    name = None if args.embed.lower() == "none" else args.embed
+    similarity = args.similarity
+    if name is None or name.lower() == AUTO:
+        name, lexical = routes_for(docs_dir, name and name.lower(), None if name is None else "cosine")
+        similarity = similarity or (lexical if name is None else None)
+    embed = None if name is None or similarity in LEXICAL else ragjet.TrainableModule(name)
+    return ragjet.Document(docs_dir, embed=embed, store_conf=args.store), similarity
 
 
 def rag_chat(args: argparse.Namespace, defer_large: bool = False) -> Any:

@@ -4,9 +4,9 @@ from __future__ import annotations
 import argparse
 import textwrap
 
-from ..data import SAMPLE_QUESTION, sample_corpus
+from ..data import SAMPLE_QUESTION
 from ..flow.source_view import describe_sources
-from .options import add_doc_options
+from .options import add_doc_options, document
 
 SEARCH_TOPK = 3
 
@@ -19,12 +19,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import ragjet
 
-    docs_dir = args.docs or sample_corpus()
-    embed = None if args.embed.lower() == "none" else ragjet.TrainableModule(args.embed)
-    doc = ragjet.Document(docs_dir, embed=embed, store_conf=args.store)
-    retriever = ragjet.Retriever(doc, group_name=args.group, similarity=args.similarity, topk=args.topk or SEARCH_TOPK)
+    doc, similarity = document(args)
+    retriever = ragjet.Retriever(doc, group_name=args.group, similarity=similarity, topk=args.topk or SEARCH_TOPK)
     nodes = retriever(args.question)
-    print(f"Top {len(nodes)} of {doc.store.count(args.group)} {args.group} chunks in {docs_dir} "
+    print(f"Top {len(nodes)} of {doc.store.count(args.group)} {args.group} chunks in {doc.dataset_path} "
           f"for: {args.question}\n")
     for rank, source in enumerate(describe_sources(nodes, limit=len(nodes), snippet_chars=320), 1):
         print(f"{rank}. score {source['score']:.3f}  {source['file'] or '?'}")

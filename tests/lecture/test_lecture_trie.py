@@ -72,3 +72,49 @@ def test_full_word_list(words_file, tmp_path):
     docs, retriever1, retriever2 = _lecture_docs(folder)
     assert docs.store.count("words") == len(words_file.read_bytes().split(b"\r\n"))
     _check(retriever1, retriever2, ["a", "zwitterionic", "aardvark", "python", "zyzzyva"])
+
+
+class CountingIndex(lazyllm.tools.rag.IndexBase):
+    """A custom index that counts the nodes the store's hooks give it and take back from it."""
+
+    def __init__(self):
+        self.received = 0
+        self.removed = 0
+
+    def update(self, nodes):
+        self.received += len(nodes)
+
+    def remove(self, uids, group_name=None):
+        self.removed += len(uids)
+
+    def query(self, *args, **kwargs):
+        return []
+
+
+def test_a_restart_after_an_edit_feeds_a_custom_index_the_final_nodes_once(words_file, tmp_path):
+    """Registered indexes are attached after the files are synced: a changed file's old nodes never reach them
+    only to be removed one by one (the course's linear index took minutes over the full list that way)."""
+    folder, words = _slice(words_file, tmp_path)
+    (folder / "extra.txt").write_bytes(b"lazyllm\r\nragjet")
+    conf = {"type": "map", "kwargs": {"uri": str(tmp_path / "words.sqlite")}}
+
+    def start():
+        docs = lazyllm.Document(dataset_path=str(folder), store_conf=conf)
+        docs.create_node_group(name='words', transform=(lambda d: d.split('\r\n')))
+        docs.register_index("counting", CountingIndex)
+        docs.register_index("trie_tree", TrieTreeIndex, docs.get_store())
+        retriever = lazyllm.Retriever(docs, group_name="words", index="trie_tree", topk=1)
+        retriever.start()
+        return docs, retriever, docs.store.get_index("counting")
+
+    docs, retriever, counting = start()
+    total = sum(docs.store.count(g) for g in docs.store.groups())
+    assert (counting.received, counting.removed) == (total, 0)
+    docs.stop()
+    (folder / "words_alpha.txt").write_bytes(b"\r\n".join(w.encode() for w in words[1:]) + b"\r\nzzznew")
+    docs, retriever, counting = start()
+    assert docs.stats.files_parsed == 1
+    total = sum(docs.store.count(g) for g in docs.store.groups())
+    assert (counting.received, counting.removed) == (total, 0)
+    assert retriever("zzznew")[0].text == "zzznew" and retriever("lazyllm")[0].text == "lazyllm"
+    assert retriever(words[0]) == []

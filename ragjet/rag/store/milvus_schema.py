@@ -16,7 +16,8 @@ field ``vec__none``. When a group's nodes gain an embed key the collection lacks
 collection is recreated with the added field and its rows written back (logged). Collection properties
 record the group and its keys (``ragjet.group``, ``ragjet.keys``), so both are found again after a restart.
 
-Text fields hold at most 65,535 bytes (Milvus's VARCHAR limit); a longer node fails with its uid and size.
+Text fields hold at most 65,535 bytes (Milvus's VARCHAR limit); a longer text (a whole file as a root node)
+lies in the group's long-text collection (`milvus_long`), its field holding a marker.
 """
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """The `milvus` store: one Milvus collection per node group, in Milvus Lite (a ``.db`` path) or on a server.
 
-The layout of a group's collection is `milvus_schema`'s.
+The layout of a group's collection is `milvus_schema`'s; texts longer than a VARCHAR holds (a whole file as a
+root node) lie beside it in `milvus_long`'s collection.
 
 Milvus Lite searches rows not yet flushed by brute force (~0.4 s for 5,000 384-dim rows), so on Lite the
 first search after writes flushes the collection, which builds its index.
@@ -33,7 +34,8 @@ from .connection import Deferred, connected, require_extra
 from .filters import milvus_filter, milvus_literal, scalar_fields
 from .locks import ProcessLock
 from .milvus_index import IndexKwargs, IndexPlan
-from .milvus_schema import DUMMY, DUMMY_VECTOR, MAX_VARCHAR, TEXT_FIELDS, GroupCollection
+from .milvus_long import LongTexts
+from .milvus_schema import DUMMY, DUMMY_VECTOR, TEXT_FIELDS, GroupCollection
 from .naming import check_prefix, collection_name, remote_ledger_path, safe_part
 from .serve import StoreServer, grpc_ready, tcp_open
 
@@ -95,6 +97,7 @@ class MilvusStore(StoreBase):
         self._connection: Optional[Deferred["MilvusClient"]] = Deferred(
             lambda: _connect(client_uri, token, db_name), "ragjet milvus connect", on_error=self._release_lite)
         self._cols: dict[str, GroupCollection] = {}
+        self._long: dict[str, LongTexts] = {}
         self._unflushed: set[str] = set()
 
     @property
@@ -126,6 +129,13 @@ class MilvusStore(StoreBase):
         self._client.load_collection(name)
         self._cols[group] = col
         return col
+
+    def _long_texts(self, col: GroupCollection) -> LongTexts:
+        """Where the texts of ``col``'s rows that are over the VARCHAR limit lie (`milvus_long`)."""
+        long = self._long.get(col.name)
+        if long is None:
+            long = self._long[col.name] = LongTexts(self._client, col.name, self.batch_size)
+        return long
 
     def _create(self, group: str, dims: dict[str, int]) -> GroupCollection:
         col = GroupCollection(collection_name(self.prefix, group), {key: safe_part(key) for key in sorted(dims)},
@@ -168,14 +178,11 @@ class MilvusStore(StoreBase):
         rows = []
         for rec, node in zip(records, nodes):
             row = scalar_fields(node, reserved)
+            if len(rec["uid"].encode("utf-8", "surrogatepass")) > 64:
+                raise ValueError(f"node {rec['uid']!r}: its uid is more than the 64 bytes the milvus store keeps "
+                                 f"as a primary key; use shorter uids (ragjet's own are 32 characters)")
             for name in ("uid", *TEXT_FIELDS):
-                value = rec[name]
-                size = len(value.encode("utf-8", "surrogatepass"))
-                if size > (64 if name == "uid" else MAX_VARCHAR):
-                    raise ValueError(f"node {rec['uid']!r}: its {name} is {size} bytes, more than the {MAX_VARCHAR} "
-                                     f"bytes a Milvus VARCHAR holds (uids at most 64); split such texts into smaller "
-                                     f"chunks or use another store for this group")
-                row[name] = value
+                row[name] = rec[name]
             for key, suffix in col.keys.items():
                 vec = rec["embedding"].get(key)
                 stored = _stored(vec)
@@ -188,6 +195,7 @@ class MilvusStore(StoreBase):
             if not col.keys:
                 row[DUMMY] = DUMMY_VECTOR
             rows.append(row)
+        self._long_texts(col).put(rows)
         for chunk in batches(rows, self.batch_size):
             self._client.upsert(col.name, list(chunk))
         self._unflushed.add(col.name)
@@ -211,14 +219,18 @@ class MilvusStore(StoreBase):
         if uids is None:
             removed = [row["uid"] for row in self._query(col, "", ["uid"])]
             self._client.drop_collection(col.name)
+            self._long_texts(col).drop_all()
             self._cols.pop(group, None)
             return removed
         def existing(ids: list[str]) -> list[str]:
             hits = self._client.query(col.name, filter=f"uid in {milvus_literal(ids)}", output_fields=["uid"])
             return [row["uid"] for row in hits]
 
-        return delete_existing(uids, existing, lambda found: self._client.delete(
-            col.name, filter=f"uid in {milvus_literal(found)}"), self.batch_size)
+        def delete(found: list[str]) -> None:
+            self._client.delete(col.name, filter=f"uid in {milvus_literal(found)}")
+            self._long_texts(col).drop(found)
+
+        return delete_existing(uids, existing, delete, self.batch_size)
 
     # -- reads ------------------------------------------------------------------------------------------
     def _get_nodes(self, group_name: str, uids: Optional[Iterable[str]] = None,
@@ -268,6 +280,8 @@ class MilvusStore(StoreBase):
         return rows
 
     def _decode(self, group_name: str, col: GroupCollection, rows: Iterable[dict[str, Any]]) -> list[DocNode]:
+        rows = list(rows)
+        self._long_texts(col).fill(rows)
         decode = NodeDecoder()
         nodes = []
         for row in rows:
@@ -319,9 +333,10 @@ class MilvusStore(StoreBase):
         hits = self._client.search(col.name, data=[query], anns_field=f"vec_{suffix}", filter=expr, limit=topk,
                                    output_fields=["uid", *TEXT_FIELDS],
                                    search_params=self._plan.search_params(embed_key, kind, self._lite, topk))[0]
+        entities = [{**{k: hit["entity"].get(k) for k in ("uid", *TEXT_FIELDS)}, "group": group_name} for hit in hits]
+        self._long_texts(col).fill(entities)
         decode = NodeDecoder()
-        return [(decode({**{k: hit["entity"].get(k) for k in ("uid", *TEXT_FIELDS)}, "group": group_name}),
-                 float(hit["distance"])) for hit in hits]
+        return [(decode(entity), float(hit["distance"])) for entity, hit in zip(entities, hits)]
 
     def raw_search(self, group_name: str, embed_key: str, query: np.ndarray, topk: int) -> list[str]:
         col = self._collection(group_name)

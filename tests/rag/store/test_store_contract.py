@@ -123,14 +123,14 @@ def test_serve_store_refuses_a_busy_port(tmp_path: Path) -> None:
             serve_store("milvus", str(tmp_path / "s.db"), busy.getsockname()[1])
 
 
-def test_milvus_refuses_oversized_text_clearly(tmp_path: Path) -> None:
+def test_milvus_refuses_an_oversized_uid_clearly_and_writes_nothing(tmp_path: Path) -> None:
     skip_without("milvus")
     from ragjet.rag.store import MilvusStore
 
     store = MilvusStore(str(tmp_path / "limits.db"))
     try:
-        with pytest.raises(ValueError, match=r"'huge'.*70000 bytes.*65535"):
-            store.update_nodes([DocNode(uid="huge", text="x" * 70000, group="g")])
+        with pytest.raises(ValueError, match=r"'u{70}'.*64 bytes.*shorter uids"):
+            store.update_nodes([DocNode(uid="u" * 70, text="x" * 70000, group="g")])
         assert store.count("g") == 0
     finally:
         store.close()
