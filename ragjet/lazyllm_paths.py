@@ -45,7 +45,8 @@ ALIASES: dict[str, dict[str, str]] = {
     "ragjet.tools.rag.retriever": {"Retriever": "ragjet.rag.retriever"},
     "ragjet.tools.rag.document": {"Document": "ragjet.rag.document"},
     "ragjet.tools.rag.similarity": {"register_similarity": "ragjet.rag.similarity"},
-    "ragjet.tools.rag.utils": {"override": "ragjet.rag.index.base"},
+    "ragjet.tools.rag.utils": {"override": "ragjet.rag.index.base",
+                               "parallel_do_embedding": "ragjet.rag.embedding"},
     "ragjet.common": {**dict.fromkeys(("bind", "package", "kwargs"), "ragjet.flow"),
                       "override": "ragjet.rag.index.base"},
     "ragjet.module": {**dict.fromkeys(("ModuleBase", "ActionModule"), "ragjet.flow.module"),
@@ -110,3 +111,38 @@ def install() -> None:
     """Add the import hook (once)."""
     if not any(isinstance(finder, _AliasFinder) for finder in sys.meta_path):
         sys.meta_path.append(_AliasFinder())
+
+
+class _LazyLLMNameFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """``lazyllm`` and ``lazyllm.X`` as the modules ``ragjet`` and ``ragjet.X`` themselves (not copies): what
+    `alias_lazyllm` installs for a program written for ``import lazyllm``."""
+
+    def find_spec(self, fullname: str, path: Optional[Sequence[str]] = None,
+                  target: Optional[types.ModuleType] = None) -> Optional[importlib.machinery.ModuleSpec]:
+        if fullname != "lazyllm" and not fullname.startswith("lazyllm."):
+            return None
+        real = "ragjet" + fullname[len("lazyllm"):]
+        try:
+            importlib.import_module(real)
+        except ModuleNotFoundError as exc:
+            if exc.name != real:
+                raise
+            raise ModuleNotFoundError(f"No module named {fullname!r}: ragjet offers no {real!r} (LazyLLM's paths "
+                                      f"ragjet has are listed in docs/lazyllm-compat.md)", name=fullname) from None
+        return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
+        return sys.modules["ragjet" + spec.name[len("lazyllm"):]]
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        """The ragjet module is already executed."""
+
+
+def alias_lazyllm() -> None:
+    """Make ``import lazyllm`` (and ``from lazyllm.tools.rag import ...``) import ragjet in this process, so a
+    program written for LazyLLM runs unedited (``ragjet run program.py``). Refused when LazyLLM itself is
+    already imported: two libraries under one name would mix."""
+    if "lazyllm" in sys.modules and not sys.modules["lazyllm"].__name__.startswith("ragjet"):
+        raise RuntimeError("LazyLLM itself is already imported in this process; ragjet cannot stand in for it")
+    if not any(isinstance(finder, _LazyLLMNameFinder) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _LazyLLMNameFinder())

@@ -151,5 +151,8 @@ config = (Config()
           .add("model_aliases", str, "", "MODEL_ALIASES",
                description="NAME=MODEL[:TYPE],...: a model name ragjet cannot run (the course's bge-large-zh-v1.5, "
                            "bge-reranker-large...) served by a model it runs, so a program runs unedited")
+          .add("path_aliases", str, "", "PATH_ALIASES",
+               description="OLD=NEW,...: a dataset_path under OLD (a course program's /mnt/lustre/... folder) read "
+                           "from NEW instead, so the program runs unedited")
           .add("thread_pool_worker_num", int, 16, "THREAD_POOL_WORKER_NUM",
                description="LazyLLM's setting, accepted for its users; ragjet sizes its pools itself"))

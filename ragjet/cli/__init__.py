@@ -11,10 +11,10 @@ import sys
 from types import ModuleType
 from typing import Optional, Sequence
 
-from . import ask, bench, index, search, serve, serve_store
+from . import ask, bench, index, run, search, serve, serve_store
 
 COMMANDS: dict[str, ModuleType] = {"index": index, "search": search, "ask": ask, "serve": serve,
-                                   "serve-store": serve_store, "bench": bench}
+                                   "serve-store": serve_store, "bench": bench, "run": run}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
-from ..home import ragjet_home
+from ..home import aliased_path, ragjet_home
 from ..log import LOG
 from .doc_node import LAZY_ROOT_NAME, DocNode
 from ..text.token_count import AtLeastGPT2
@@ -52,7 +52,7 @@ def resolve_dataset_path(dataset_path: str | Path) -> Path:
     """An absolute ``dataset_path`` as it is; a relative one in the working directory when it is there, else
     under ``$RAGJET_DATA_PATH`` or ``$LAZYLLM_DATA_PATH`` (LazyLLM's data folder) where it is, else in the
     first of them that is set (the folder may be created later)."""
-    path = Path(dataset_path).expanduser()
+    path = aliased_path(Path(dataset_path).expanduser())
     if path.is_absolute() or path.exists():
         return path.resolve()
     roots = [Path(os.environ[env]).expanduser() for env in DATA_PATH_ENVS if os.environ.get(env)]

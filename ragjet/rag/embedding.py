@@ -15,14 +15,19 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import Future
-from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
+from .doc_node import MetadataMode
 from .sparse_vector import SPARSE_DIM, SparseVector, as_sparse, is_sparse
+
+if TYPE_CHECKING:
+    from .doc_node import DocNode
 
 Vectors = Union[np.ndarray, list[SparseVector]]  # (n, dim) float32, or n sparse vectors
 DEFAULT_EMBED_KEY = "default"
+LAZYLLM_DEFAULT_KEY = "__default__"  # LazyLLM's name for the key of ``Document(embed=model)``: the same key
 QUERY_MEMORY = 256  # recent query vectors kept per embedder
 
 
@@ -43,6 +48,12 @@ class Embedder:
         self._lock = threading.Lock()
         self._query_lock = threading.Lock()
         self._queries: dict[str, Future] = {}
+
+    def __call__(self, text: str) -> list[float] | SparseVector:
+        """One text's vector, as LazyLLM's embed callables return it (``docs.get_embed()[key](query)`` in a
+        custom index)."""
+        vec = self.embed_query(text)
+        return vec if self.sparse else vec.tolist()
 
     @property
     def batched(self) -> bool:
@@ -142,3 +153,48 @@ def make_embedders(embed: Any) -> dict[str, Embedder]:
 def _callable_name(fn: Any) -> str:
     name = getattr(fn, "__qualname__", None) or type(fn).__qualname__
     return f"{getattr(fn, '__module__', '') or type(fn).__module__}.{name}"
+
+
+def parallel_do_embedding(embed: Mapping[str, Any], embed_keys: Optional[Iterable[str]], nodes: list["DocNode"],
+                          group_embed_keys: Optional[Mapping[str, Iterable[str]]] = None) -> list["DocNode"]:
+    """LazyLLM's helper for custom indexes: give ``nodes`` the vectors they lack, ``node.embedding[key]``.
+
+    The keys of a node are ``group_embed_keys[its group]`` (a group it does not name is left alone), else
+    ``embed_keys``, else every key of ``embed``; a vector the node already has is kept, and LazyLLM's
+    ``"__default__"`` is ragjet's ``"default"`` (its vector is shared, not computed twice). Each key's missing
+    texts go to its model in batches (`Embedder.embed_batch`), not one call per node. Returns the nodes that
+    gained a vector."""
+    embedders = {key: fn if isinstance(fn, Embedder) else Embedder(key, fn) for key, fn in embed.items()}
+    todo: dict[str, list[DocNode]] = {}
+    changed: dict[int, DocNode] = {}
+    for node in nodes:
+        if group_embed_keys is not None:
+            keys = list(group_embed_keys.get(node._group) or ())
+            if not keys:
+                continue
+        else:
+            keys = list(embed_keys or ()) or list(embedders)
+        for key in keys:
+            have = node.embedding or {}
+            if key in have:
+                continue
+            source = _model_key(key, embedders)
+            if source in have:
+                node.embedding = {**have, key: have[source]}
+                changed[id(node)] = node
+            else:
+                todo.setdefault(key, []).append(node)
+    for key, batch in todo.items():
+        vectors = embedders[_model_key(key, embedders)].embed_batch([n.get_text(MetadataMode.EMBED) for n in batch])
+        for node, vec in zip(batch, vectors):
+            node.embedding = {**(node.embedding or {}), key: vec}
+            changed[id(node)] = node
+    return list(changed.values())
+
+
+def _model_key(key: str, embedders: Mapping[str, Embedder]) -> str:
+    if key in embedders:
+        return key
+    if key == LAZYLLM_DEFAULT_KEY and DEFAULT_EMBED_KEY in embedders:
+        return DEFAULT_EMBED_KEY
+    raise KeyError(f"no embed model for key {key!r}; the embed dict has: {', '.join(embedders) or '(none)'}")

@@ -109,8 +109,12 @@ class RecordingIndex(IndexBase):
 def long_text(size: int, seed: str) -> str:
     """One line of about ``size`` UTF-8 bytes, Chinese and ASCII mixed (3-byte and 1-byte characters), so
     a cut at a byte limit can land inside a character: what a whole file as a root node looks like."""
-    unit = f"{seed}：牛车水是新加坡的唐人街。Chinatown {seed} "
-    return (unit * (size // len(unit.encode("utf-8")) + 1))[: size // 2]
+    units, total, i = [], 0, 0
+    while total < size:
+        units.append(f"{seed}{i}：牛车水是新加坡的唐人街。Chinatown w{i} ")
+        total += len(units[-1].encode("utf-8"))
+        i += 1
+    return "".join(units)
 
 
 FILTERS = [None, {"subject": "bio"}, {"subject": ["bio", "chem"]}, {"subject": "chem", "level": [1, 3]},
@@ -273,6 +277,7 @@ class StoreContract:
                         metadata={"subject": "bio"}, global_metadata=meta, embedding={"default": EMBED("long")})
         short = DocNode(uid="short", text="short", group="chunk", parent=root, global_metadata=meta,
                         embedding={"default": EMBED("short")})
+        root.children.setdefault("chunk", []).extend([chunk, short])  # as node-group transforms link them
         store = make_store()
         try:
             store.update_nodes([root, chunk, short])

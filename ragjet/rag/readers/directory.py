@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
 
 from tqdm import tqdm
 
+from ragjet.home import aliased_path
 from ragjet.log import LOG
 from ragjet.rag.doc_node import LAZY_ROOT_NAME, DocNode, make_uid
 from ragjet.rag.readers.registry import READERS, UnreadableFile, normalize_ext
@@ -81,10 +82,10 @@ class SimpleDirectoryReader:
                  num_files_limit: Optional[int] = None) -> None:
         if input_dir is None and not input_files:
             raise ValueError("SimpleDirectoryReader needs input_dir or input_files")
-        self.input_dir = Path(os.path.abspath(input_dir)) if input_dir is not None else None
+        self.input_dir = Path(os.path.abspath(aliased_path(Path(input_dir)))) if input_dir is not None else None
         if self.input_dir is not None and not self.input_dir.exists():
             raise FileNotFoundError(f"input_dir {str(input_dir)!r} does not exist (resolved to {self.input_dir})")
-        self.input_files = [Path(os.path.abspath(f)) for f in input_files or ()]
+        self.input_files = [Path(os.path.abspath(aliased_path(Path(f)))) for f in input_files or ()]
         for given, path in zip(input_files or (), self.input_files):
             if not path.is_file():
                 raise FileNotFoundError(f"input file {str(given)!r} does not exist or is not a file")

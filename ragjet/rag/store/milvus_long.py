@@ -58,6 +58,8 @@ class LongTexts:
     def exists(self) -> bool:
         if not self._exists:  # asked again while absent: another process may create it
             self._exists = self._client.has_collection(self.name)
+            if self._exists:  # made by an earlier start: loaded before it is read
+                self._client.load_collection(self.name)
         return self._exists
 
     def _create(self) -> None:
@@ -103,7 +105,8 @@ class LongTexts:
         if not marked:
             return
         pieces: dict[tuple[str, str], dict[int, str]] = {}
-        for chunk in batches(list(dict.fromkeys(row["uid"] for row in marked)), self._batch_size):
+        uids = list(dict.fromkeys(row["uid"] for row in marked)) if self.exists else []
+        for chunk in batches(uids, self._batch_size):
             for part in self._parts(list(chunk)):
                 pieces.setdefault((part["uid"], part["field"]), {})[part["seq"]] = part["text"]
         for row in marked:
