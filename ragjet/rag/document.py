@@ -256,7 +256,10 @@ class Document:
             return self.store_conf
         conf = dict(self.store_conf or {})
         kind = conf.get("type", "map")
-        identity = f"{self.dataset_path}\0{self.name}".encode("utf-8", "surrogatepass")
+        # The embedders are part of the snapshot's name: it is ragjet's own cache, so another model means another
+        # snapshot, never a "store holds other vectors" error for a store the user never named.
+        models = "\0".join(f"{key}={e.model_id}" for key, e in sorted(self.embedders.items()))
+        identity = f"{self.dataset_path}\0{self.name}\0{models}".encode("utf-8", "surrogatepass")
         digest = hashlib.blake2b(identity, digest_size=8).hexdigest()
         label = re.sub(r"[^\w.-]", "_", self.name)[:40]
         snapshot = ragjet_home() / "snapshots" / f"{label}-{digest}.sqlite"
