@@ -183,7 +183,8 @@ class Document:
                         raise FileNotFoundError(
                             f"dataset_path {self._given_path!r} is not a folder (resolved to {self.dataset_path}); "
                             f"a relative path is looked up in the working directory, then under "
-                            f"${DATA_PATH_ENVS[0]} and ${DATA_PATH_ENVS[1]}")
+                            f"${DATA_PATH_ENVS[0]} and ${DATA_PATH_ENVS[1]}; another machine's folder is "
+                            f"read from this one's with RAGJET_PATH_ALIASES=OLD=NEW (ragjet run --path OLD=NEW)")
                     try:
                         self._init_store()
                     except BaseException:  # a failed start gives its store back (an embedded database's lock)

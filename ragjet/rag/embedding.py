@@ -178,9 +178,9 @@ def parallel_do_embedding(embed: Mapping[str, Any], embed_keys: Optional[Iterabl
             have = node.embedding or {}
             if key in have:
                 continue
-            source = _model_key(key, embedders)
-            if source in have:
-                node.embedding = {**have, key: have[source]}
+            same = next((k for k in _same_keys(key) if k in have), None)
+            if same is not None:
+                node.embedding = {**have, key: have[same]}
                 changed[id(node)] = node
             else:
                 todo.setdefault(key, []).append(node)
@@ -190,6 +190,12 @@ def parallel_do_embedding(embed: Mapping[str, Any], embed_keys: Optional[Iterabl
             node.embedding = {**(node.embedding or {}), key: vec}
             changed[id(node)] = node
     return list(changed.values())
+
+
+def _same_keys(key: str) -> tuple[str, ...]:
+    """The names a vector of ``key`` may be stored under (LazyLLM's and ragjet's default key are one)."""
+    defaults = (DEFAULT_EMBED_KEY, LAZYLLM_DEFAULT_KEY)
+    return defaults if key in defaults else (key,)
 
 
 def _model_key(key: str, embedders: Mapping[str, Embedder]) -> str:
