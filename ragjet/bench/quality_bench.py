@@ -5,11 +5,13 @@ writes one text file per paragraph under ragjet's home (made once per content), 
 of a ``paragraph`` group (the unit is the whole paragraph; ingestion does not embed the root group itself)
 and ranks the paragraphs for every question with:
 
-* ``dense``: cosine over all-MiniLM-L6-v2 embeddings;
+* ``dense``: cosine over the embeddings of the model ragjet picks for the data's language (``--embed``:
+  all-MiniLM-L6-v2 for English, the multilingual Universal Sentence Encoder for Chinese);
 * ``bm25``: lexical, ``bm25_chinese`` (jieba words) when most characters are CJK;
-* ``hybrid``: reciprocal rank fusion of the two (``Retriever(similarity=['cosine', lexical])``), and
+* ``hybrid``: reciprocal rank fusion of the two (``Retriever(similarity=['cosine', lexical])``; a dense route
+  whose model cannot read the question is left out, `Embedder.reads`), and
   ``hybrid_weighted``, the same routes fused by min-max normalised scores;
-* ``dense+rerank``: dense top-20, reordered by the MiniLM rerank module (`EmbeddingRerank`).
+* ``dense+rerank``: dense top-20, reordered by the embedder's rerank module (`EmbeddingRerank`).
 
 It reports recall@1/@5/@10 of the answer's paragraph and MRR@10, and ``either@5``: the share of questions
 that dense or bm25 alone finds in its top 5, a rough ceiling of what fusing the two can reach at 5. Then the
@@ -34,12 +36,13 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from ..home import ragjet_home
+from ..models.use_embedding import USE_MODEL_ID
+from ..rag.language import AUTO, ENGLISH_EMBED
 from ..rag.doc_node import DocNode
 from .corpus import DEFAULT_SOURCES, SHARED_DATA, Dataset, Question, load_dataset, paragraph_folder
 from .quality_answers import ANSWER_CONTEXT, answer_notes, answer_rows, answer_setups, load_answer_model
 from .report import Report, target_note
 
-EMBED_MODEL = "all-MiniLM-L6-v2"
 GROUP = "paragraph"
 KS = (1, 5, 10)
 RERANK_CANDIDATES = 20
@@ -63,6 +66,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--baseline-llm", default="SmolLM2-135M-Instruct",
                         help="a second model answering from the same paragraphs, for comparison ('none': skip)")
     parser.add_argument("--seed", type=int, default=0, help="random seed for the samples (default: %(default)s)")
+    parser.add_argument("--embed", default=AUTO,
+                        help="embedding model of the dense routes; 'auto' (default): the one ragjet picks for the "
+                             "data's language, as ragjet ask does (all-MiniLM-L6-v2 for English, "
+                             f"{USE_MODEL_ID} for Chinese)")
 
 
 def run(args: argparse.Namespace) -> Report:
@@ -78,8 +85,15 @@ def run(args: argparse.Namespace) -> Report:
     from ..models import TrainableModule
     from ..models.trainable import default_chat_model
 
-    embed = MemoEmbedding(TrainableModule(EMBED_MODEL))
-    rerank = TrainableModule(EMBED_MODEL, type="rerank", embed=embed)
+    loaded: dict[str, tuple[MemoEmbedding, Any]] = {}
+
+    def models_for(language: str) -> tuple[str, MemoEmbedding, Any]:
+        name = args.embed if args.embed != AUTO else (USE_MODEL_ID if language == "zh" else ENGLISH_EMBED)
+        if name not in loaded:
+            embed = MemoEmbedding(TrainableModule(name))
+            loaded[name] = (embed, TrainableModule(name, type="rerank", embed=embed))
+        return (name, *loaded[name])
+
     model = args.llm or default_chat_model()
     baseline = None if (args.baseline_llm or "none").lower() == "none" else args.baseline_llm
     setups = answer_setups(model, baseline) if args.answers else []
@@ -92,8 +106,9 @@ def run(args: argparse.Namespace) -> Report:
     for path in files:
         data = load_dataset(Path(path), args.paragraphs)
         sample = _sample(data.questions, args.questions, args.seed)
+        embed_name, embed, rerank = models_for(data.language)
         routes = rankers(data, embed, rerank)
-        data_rows = evaluate(data, sample, routes)
+        data_rows = [{**row, "embed": embed_name} for row in evaluate(data, sample, routes)]
         rows += data_rows
         notes.append(_hybrid_note(data, data_rows))
         if setups:
@@ -104,14 +119,14 @@ def run(args: argparse.Namespace) -> Report:
                      f"{ANSWER_CONTEXT} paragraphs of the hybrid route (English) or bm25_chinese (Chinese), gold = "
                      f"the question's own paragraph; SQuAD normalisation, character F1 for Chinese")
         notes += answer_notes(answers, model)
-    columns = ["data", "lang", "route", "questions", "recall_at_1", "recall_at_5", "recall_at_10", "mrr",
+    columns = ["data", "lang", "embed", "route", "questions", "recall_at_1", "recall_at_5", "recall_at_10", "mrr",
                "either_at_5", "em", "f1", "loop_rate", "s_per_answer"]
     return Report(
-        title=f"quality: finding the answer's paragraph ({EMBED_MODEL} dense, bm25, hybrid, rerank) and answering",
+        title="quality: finding the answer's paragraph (dense, bm25, hybrid, rerank) and answering",
         columns=columns, rows=[{c: row.get(c) for c in columns} for row in rows + answers], notes=notes,
         plot_columns=["recall_at_1", "recall_at_5", "recall_at_10", "mrr", "em", "f1"],
         plot_label=["data", "route"],
-        meta={"files": [str(f) for f in files], "embed": EMBED_MODEL, "seed": args.seed, "llm": model,
+        meta={"files": [str(f) for f in files], "embed": args.embed, "seed": args.seed, "llm": model,
               "baseline_llm": baseline, "paragraphs": args.paragraphs, "questions": args.questions,
               "answers": args.answers})
 

@@ -123,6 +123,28 @@ class LocalEmbedding:
             self._counter = tokenizer_counter(self._tokenizer())
         return self._counter(texts)
 
+    def unknown_share(self, text: str) -> float:
+        """The share of ``text``'s tokens this model's vocabulary does not hold (``[UNK]``): all-MiniLM-L6-v2
+        reads 56% of Chinese characters so. A retrieval route whose model cannot read the question is left
+        out of a fusion (`Embedder.reads`)."""
+        if self._unk_id is None:
+            return 0.0
+        ids = self._plain_tokenizer.encode(text, add_special_tokens=False).ids
+        return sum(1 for i in ids if i == self._unk_id) / len(ids) if ids else 0.0
+
+    @functools.cached_property
+    def _plain_tokenizer(self) -> Any:
+        tokenizer = self._tokenizer()
+        tokenizer.no_padding()
+        tokenizer.no_truncation()
+        return tokenizer
+
+    @functools.cached_property
+    def _unk_id(self) -> Optional[int]:
+        model = json.loads((self.model_dir / "tokenizer.json").read_text()).get("model", {})
+        token = model.get("unk_token")
+        return self._plain_tokenizer.token_to_id(token) if isinstance(token, str) else None
+
     @functools.cached_property
     def content_window(self) -> int:
         """How many tokens of text the model reads: its window less the special tokens it adds (MiniLM: 256 -

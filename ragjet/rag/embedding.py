@@ -29,6 +29,7 @@ Vectors = Union[np.ndarray, list[SparseVector]]  # (n, dim) float32, or n sparse
 DEFAULT_EMBED_KEY = "default"
 LAZYLLM_DEFAULT_KEY = "__default__"  # LazyLLM's name for the key of ``Document(embed=model)``: the same key
 QUERY_MEMORY = 256  # recent query vectors kept per embedder
+BLIND_SHARE = 0.25  # a model that reads more of a text than this as unknown tokens cannot judge it
 
 
 class Embedder:
@@ -45,6 +46,7 @@ class Embedder:
         self.sparse: bool = bool(getattr(fn, "sparse", False))
         self.dim: Optional[int] = SPARSE_DIM if self.sparse else getattr(fn, "dim", None)
         self._query = getattr(fn, "embed_query", None)
+        self._unknown_share: Optional[Callable[[str], float]] = getattr(fn, "unknown_share", None)
         self._lock = threading.Lock()
         self._query_lock = threading.Lock()
         self._queries: dict[str, Future] = {}
@@ -54,6 +56,11 @@ class Embedder:
         custom index)."""
         vec = self.embed_query(text)
         return vec if self.sparse else vec.tolist()
+
+    def reads(self, text: str) -> bool:
+        """Whether the model can read ``text``: at most `BLIND_SHARE` of its tokens unknown to the model's
+        vocabulary (a model that does not say is taken to read everything)."""
+        return self._unknown_share is None or self._unknown_share(text) <= BLIND_SHARE
 
     @property
     def batched(self) -> bool:
