@@ -13,6 +13,7 @@ from typing import Any, Iterator, Mapping, Optional, Sequence
 
 from ..models.prompter import ChatModule
 from ..models.registry import ModelSpec, register_model
+from ..models.trainable import local_stand_in
 from .module import DeployedModel, deploy_model
 from .registry import MethodLike
 
@@ -44,11 +45,18 @@ class DeployableModel(ChatModule):
         return deploy_model(method, args, model=self.hub_id, served_name=self.name, stream=self._stream,
                             prompter=self.prompter, options=self.options)
 
+    def start(self) -> "DeployableModel":
+        """Not possible without an engine: the error says how to serve it, or what runs in its place here."""
+        raise self._no_runtime()
+
     def _chat(self, input: str | Mapping[str, Any], history: Optional[Sequence[Any]], stream: bool,
               **kw: Any) -> Iterator[str]:
-        raise RuntimeError(f"{self.name!r} has no local runtime (its weights are fetched by a GPU engine); serve it "
-                           f"first: TrainableModule({self.name!r}).deploy_method(deploy.Vllm).start() (or "
-                           f"deploy.LMDeploy, deploy.Lightllm)")
+        raise self._no_runtime()
+
+    def _no_runtime(self) -> RuntimeError:
+        return RuntimeError(f"{self.name!r} has no local runtime (its weights are fetched by a GPU engine); serve it "
+                            f"on a GPU machine: TrainableModule({self.name!r}).deploy_method(deploy.Vllm).start() (or "
+                            f"deploy.LMDeploy, deploy.Lightllm); or, on this machine, {local_stand_in(self.name, 'llm')}")
 
     def __repr__(self) -> str:
         return f"DeployableModel({self.hub_id!r})"

@@ -121,7 +121,7 @@ def resolve_role(name: str) -> tuple[ModelSpec, Optional[str]]:
     """The spec ``name`` stands for and the role it is asked in (None: the spec's default): a registered
     model, a model file, or an alias from ``config['model_aliases']`` (in the role of the aliased name)."""
     aliases = model_aliases()
-    if name in aliases and name not in MODELS:
+    if name in aliases:  # the user's mapping wins, over a GPU-only model of that name too
         target, kind = aliases[name]
         return resolve(target), kind or COURSE_MODELS.get(name)
     return resolve(name), None
@@ -138,13 +138,18 @@ def resolve(name: str) -> ModelSpec:
         return ModelSpec(str(path), {"embed": lambda **kw: LocalEmbedding(path, path.name, **kw)})
     role = COURSE_MODELS.get(name)
     if role is not None:
-        bundled = BUNDLED_BY_ROLE[role]
-        suffix = f":{role}" if role != MODELS.get(bundled).default_type else ""
-        raise ValueError(f"model {name!r} ({role}) cannot run here: ragjet runs the local models it ships, and "
-                         f"its {role} model is {bundled!r}. Use that name, or map this one to it so the program "
-                         f"runs unedited: RAGJET_MODEL_ALIASES='{name}={bundled}{suffix}' (or "
-                         f"ragjet.config['model_aliases'] = '{name}={bundled}{suffix}')")
+        raise ValueError(f"model {name!r} ({role}) cannot run here: {local_stand_in(name, role)}")
     raise ValueError(MODELS.unknown_message(name))
+
+
+def local_stand_in(name: str, role: str) -> str:
+    """How to run a program that names ``name`` (a model ragjet cannot run here) on the bundled model of the
+    same ``role``: the one hint every such error gives."""
+    bundled = BUNDLED_BY_ROLE[role]
+    suffix = f":{role}" if role != MODELS.get(bundled).default_type else ""
+    return (f"ragjet runs the local models it ships, and its {role} model is {bundled!r}. Use that name, or map "
+            f"this one to it so the program runs unedited: RAGJET_MODEL_ALIASES='{name}={bundled}{suffix}' (or "
+            f"ragjet.config['model_aliases'] = '{name}={bundled}{suffix}')")
 
 
 def _minilm(**kw: Any) -> LocalEmbedding:

@@ -206,3 +206,27 @@ def test_rag_final_serves_the_page_and_answers_from_the_regulation(course_data, 
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+def test_the_courses_local_models_name_models_ragjet_maps_by_alias(course_data, tmp_path):
+    """``local_models.py`` names bge-large-zh-v1.5, bge-reranker-large and internlm2-chat-20b: each is an error
+    that names the bundled model and the alias, and with the aliases the file runs unedited."""
+    folder = tmp_path / "course"
+    folder.mkdir()
+    shutil.copy(CODE / "local_models.py", folder / "local_models.py")
+    env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
+    proc = subprocess.run([sys.executable, "-m", "ragjet", "run", "local_models.py"], cwd=folder, capture_output=True,
+                          text=True, timeout=300, env=env)
+    assert proc.returncode == 1
+    assert "RAGJET_MODEL_ALIASES='bge-large-zh-v1.5=universal-sentence-encoder-multilingual-3'" in proc.stderr
+    aliases = ["bge-large-zh-v1.5=universal-sentence-encoder-multilingual-3",
+               "bge-reranker-large=universal-sentence-encoder-multilingual-3:rerank"]
+    proc = subprocess.run([sys.executable, "-m", "ragjet", "run", *(f"--model={a}" for a in aliases),
+                           "local_models.py"], cwd=folder, capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 1 and "RAGJET_MODEL_ALIASES='internlm2-chat-20b=Qwen2.5-Coder-0.5B-Instruct'" \
+        in proc.stderr, proc.stderr[-2000:]
+    _needs_chat_model()
+    proc = subprocess.run([sys.executable, "-m", "ragjet", "run", *(f"--model={a}" for a in aliases),
+                           "--model=internlm2-chat-20b=Qwen2.5-Coder-0.5B-Instruct", "local_models.py"], cwd=folder,
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]

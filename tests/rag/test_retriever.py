@@ -93,3 +93,35 @@ def test_parallel_routes_embed_the_question_once(doc, counting_embed):
     before = len(counting_embed.batches)
     assert routes("which planet is red")
     assert [b for b in counting_embed.batches[before:]] == [["which planet is red"]]
+
+
+def test_a_lazyllm_batch_similarity_returning_node_score_pairs(corpus):
+    """LazyLLM's form of a batch text similarity: ``(node, score)`` pairs of the nodes it keeps."""
+    from ragjet import register_similarity
+
+    @register_similarity(mode="text", batch=True)
+    def shared_words(query, nodes, **kwargs):
+        words = set(query.lower().split())
+        scored = [(node, float(len(words & set(node.text.lower().split())))) for node in nodes]
+        return [(node, score) for node, score in scored if score > 0]
+
+    doc = Document(corpus)
+    got = Retriever(doc, "MediumChunk", similarity="shared_words", topk=5)("cheese is made from milk")
+    assert got and "Cheese" in got[0].text and all(n.similarity_score > 0 for n in got)
+
+
+def test_a_lazyllm_transform_calling_super_init_with_num_workers(corpus):
+    from ragjet.tools.rag import NodeTransform
+
+    class Halves(NodeTransform):
+        def __init__(self):
+            super().__init__(num_workers=0)
+
+        def transform(self, node, **kwargs):
+            text = node.get_text()
+            return [text[: len(text) // 2], text[len(text) // 2:]]
+
+    doc = Document(corpus)
+    doc.create_node_group("halves", transform=Halves)
+    assert "milk" in Retriever(doc, "halves", similarity="bm25", topk=2)("milk")[0].text
+    assert doc.store.count("halves") == 2 * doc.store.count("lazyllm_root")

@@ -23,6 +23,7 @@ from urllib.parse import quote
 import numpy as np
 
 from ...text.lexical import TOKENIZERS
+from ..doc_node import DocNode
 from ..embedding import comparable
 from ..fusion import ROUTE_DEPTH, merge_embed_keys
 from ..similarity import SIMILARITIES, Similarity
@@ -34,7 +35,6 @@ from .dense import normalise, top_k
 from .sparse import SparseMatrix
 
 if TYPE_CHECKING:
-    from ..doc_node import DocNode
     from ..embedding import Embedder
     from ..store.base import StoreBase
 
@@ -210,7 +210,7 @@ class DefaultIndex(IndexBase):
         nodes = self._store.get_nodes(group)
         uids = [n.uid for n in nodes]
         if sim.batch:
-            scores = np.asarray(sim.func(query, nodes), dtype=np.float32)
+            scores = _batch_scores(sim, sim.func(query, nodes), uids)
         else:
             scores = np.array([sim.func(query, n) for n in nodes], dtype=np.float32)
         return _rank(sim, uids, scores, topk, self._mask(group, uids, filters))
@@ -254,6 +254,17 @@ def matches(node: "DocNode", filters: Mapping[str, Any]) -> bool:
         elif value != wanted:
             return False
     return True
+
+
+def _batch_scores(sim: Similarity, result: Any, uids: list[str]) -> np.ndarray:
+    """The scores of ``uids`` from a batch similarity's result: one score per node in order, or LazyLLM's form,
+    ``(node, score)`` pairs of the nodes it keeps (a node left out ranks last and is not returned)."""
+    result = list(result)
+    if result and isinstance(result[0], (tuple, list)) and len(result[0]) == 2 and isinstance(result[0][0], DocNode):
+        kept = {node.uid: float(score) for node, score in result}
+        missing = -np.inf if sim.descend else np.inf
+        return np.array([kept.get(uid, missing) for uid in uids], dtype=np.float32)
+    return np.asarray(result, dtype=np.float32)
 
 
 def _rank(sim: Similarity, uids: list[str], scores: np.ndarray, topk: int,

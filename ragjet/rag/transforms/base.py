@@ -70,6 +70,11 @@ class NodeTransform:
     definition changed and must be rebuilt.
     """
 
+    def __init__(self, num_workers: int = 0) -> None:
+        """``num_workers`` is LazyLLM's (a subclass calls ``super().__init__(num_workers=0)``); ragjet runs
+        transforms in the ingestion engine's own order and keeps the value only to accept it."""
+        self._num_workers = num_workers
+
     def __call__(self, node: DocNode) -> list[str | DocNode]:
         return self.transform(node)
 
