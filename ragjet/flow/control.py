@@ -17,12 +17,12 @@ DEFAULT = "default"  # the case that matches every input, as in LazyLLM
 
 
 def _split_judged(value: Any, kind: str) -> tuple[Any, Any]:
-    """``judge_on_full_input=False``: the input is (what to judge, what to pass on...)."""
+    """``judge_on_full_input=False``: the input is (what to judge, what to pass on...). What is passed on stays a
+    package, one item too, as LazyLLM passes it: a loop ending on ``(done, 32)`` returns ``(32,)``."""
     if not isinstance(value, tuple) or len(value) < 2:
         raise ValueError(f"{kind}(judge_on_full_input=False) needs an input of two or more items: (what to judge, "
                          f"what to pass on), got {type(value).__name__}")
-    rest = value[1] if len(value) == 2 else package(value[1:])
-    return value[0], rest
+    return value[0], package(value[1:])
 
 
 class Switch(FlowBase):

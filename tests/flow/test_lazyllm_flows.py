@@ -327,3 +327,14 @@ def test_graph_branches_run_at_once_and_errors_name_the_node():
     dangling.add_edge("__start__", "f")
     with pytest.raises(ValueError, match="nothing reaches __end__"):
         dangling(-1)
+
+
+def test_a_loop_judging_the_first_item_passes_the_rest_on_as_a_package():
+    """LazyLLM: with judge_on_full_input=False, what a loop passes on (and returns) stays a package."""
+    from ragjet import loop
+
+    def double(x):
+        return x * 2 >= 32, x * 2
+
+    flow = loop(double, stop_condition=lambda done: done, judge_on_full_input=False, count=10)
+    assert flow(1) == (32,) and isinstance(flow(1), tuple)
