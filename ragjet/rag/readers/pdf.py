@@ -26,4 +26,8 @@ def read_pdf(path: Path) -> list[tuple[str, dict[str, Any]]]:
         raise UnreadableFile(f"encrypted PDF: {exc}") from None
     except PyPdfError as exc:
         raise UnreadableFile(f"broken PDF: {exc}") from None
-    return [(text, meta) for text, meta in pages if text.strip()]
+    kept = [(text, meta) for text, meta in pages if text.strip()]
+    if pages and not kept:  # pages, but no text layer: page images, as a scanner writes them
+        raise UnreadableFile(f"scanned PDF: its {len(pages)} page(s) hold no text, only images; add a text layer with "
+                             f"OCR (e.g. ocrmypdf) to search it", category="scanned")
+    return kept

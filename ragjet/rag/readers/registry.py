@@ -23,16 +23,18 @@ READERS: Registry[Reader] = Registry(
 class UnreadableFile(Exception):
     """Raised by a reader for a file it cannot decode; the directory reader skips the file and says why.
 
-    ``reason`` is "binary" for files that are not text at all, else a short explanation."""
+    ``reason`` is "binary" for files that are not text at all, else a short explanation; ``category`` names the
+    `ReadReport` count a reader wants it under (a scanned PDF: "scanned")."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, category: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self._category = category
 
     @property
     def category(self) -> str:
-        """The `ReadReport` category the file is counted under: "binary" or "unreadable"."""
-        return "binary" if self.reason == "binary" else "unreadable"
+        """The `ReadReport` category the file is counted under: the reader's, else "binary" or "unreadable"."""
+        return self._category or ("binary" if self.reason == "binary" else "unreadable")
 
 
 def normalize_ext(ext: str) -> str:

@@ -8,7 +8,7 @@ from typing import Iterator, Optional
 
 # The order categories are listed in by `ReadReport.summary`.
 REPAIRED = "repaired"
-SKIP_CATEGORIES = ("unsupported", "binary", "unreadable", "empty", "missing-extra", "error")
+SKIP_CATEGORIES = ("unsupported", "binary", "unreadable", "scanned", "empty", "missing-extra", "error")
 
 
 @dataclass

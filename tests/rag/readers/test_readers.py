@@ -183,6 +183,34 @@ def test_broken_pdf_is_unreadable(tmp_path):
     assert report.skipped == {"unreadable": [str(tmp_path / "broken.pdf")]}
 
 
+def test_a_scanned_pdf_is_counted_and_named_as_such(tmp_path, caplog):
+    pypdf = pytest.importorskip("pypdf")
+    writer = pypdf.PdfWriter()
+    writer.add_blank_page(width=200, height=200)  # a page with no text layer, as a scanner writes one
+    writer.add_blank_page(width=200, height=200)
+    with open(tmp_path / "scan.pdf", "wb") as f:
+        writer.write(f)
+    (tmp_path / "a.txt").write_text("still read")
+    with caplog.at_level(logging.WARNING, logger="ragjet"), _propagating():
+        nodes, report = read(tmp_path)
+    assert [n.text for n in nodes] == ["still read"]
+    assert report.skipped == {"scanned": [str(tmp_path / "scan.pdf")]}
+    assert "scan.pdf" in caplog.text and "scanned PDF: its 2 page(s) hold no text" in caplog.text and "OCR" in caplog.text
+    assert "1 scanned" in report.summary()
+
+
+def test_a_docx_that_is_a_zip_of_something_else_is_named(tmp_path):
+    pytest.importorskip("docx")
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "fake.docx", "w") as archive:
+        archive.writestr("notes.txt", "not a Word document")
+    (tmp_path / "a.txt").write_text("still read")
+    nodes, report = read(tmp_path)
+    assert [n.text for n in nodes] == ["still read"]
+    assert report.skipped == {"unreadable": [str(tmp_path / "fake.docx")]}
+
+
 def test_missing_extra_skips_with_warning(tmp_path, monkeypatch, caplog):
     monkeypatch.setitem(sys.modules, "pypdf", None)
     (tmp_path / "hello.pdf").write_bytes(tiny_pdf("Hello"))
