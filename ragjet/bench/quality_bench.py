@@ -11,7 +11,9 @@ and ranks the paragraphs for every question with:
 * ``hybrid``: reciprocal rank fusion of the two (``Retriever(similarity=['cosine', lexical])``; a dense route
   whose model cannot read the question is left out, `Embedder.reads`), and
   ``hybrid_weighted``, the same routes fused by min-max normalised scores;
-* ``dense+rerank``: dense top-20, reordered by the embedder's rerank module (`EmbeddingRerank`).
+* ``dense+rerank``: dense top-20, reordered by the embedder's rerank module (`EmbeddingRerank`);
+* ``lecture``: the lecture's two dense routes (MediumChunk, and a ``sentence`` group mapped to MediumChunk, 6
+  each) summed by ``parallel().sum`` and reranked, the paragraphs in the order of their best chunk.
 
 It reports recall@1/@5/@10 of the answer's paragraph and MRR@10, and ``either@5``: the share of questions
 that dense or bm25 alone finds in its top 5, a rough ceiling of what fusing the two can reach at 5. Then the
@@ -47,6 +49,8 @@ GROUP = "paragraph"
 KS = (1, 5, 10)
 RERANK_CANDIDATES = 20
 MIN_HYBRID_GAIN = 0.03
+LECTURE_TOPK = 6  # each of the lecture's two routes (MediumChunk; sentence mapped to MediumChunk)
+SENTENCE_END = {"en": ".", "zh": "。"}  # the lecture's sentence group splits on the language's full stop
 ANSWER_ROUTE = {"en": "hybrid", "zh": "bm25"}  # the route the chat's retrieval is closest to, per language
 
 Ranker = Callable[[str], list[DocNode]]
@@ -178,14 +182,23 @@ def _sample(items: list[Any], limit: Optional[int], seed: int) -> list[Any]:
 # -- retrieval ----------------------------------------------------------------------------------------------
 def rankers(data: Dataset, embed: Any, rerank: Any) -> dict[str, Ranker]:
     """The routes compared, each ``question -> paragraphs best first``, over one Document of ``data``."""
-    from ..flow import bind, pipeline
+    from ..flow import bind, parallel, pipeline
     from ..rag import Document, Reranker, Retriever
 
     doc = Document(corpus_folder(data), embed=embed).create_node_group(GROUP, transform=whole_paragraph)
+    end = SENTENCE_END[data.language]
+    doc.create_node_group("sentence", parent="MediumChunk", transform=lambda text: text.split(end))
     lexical, depth = data.lexical, max(KS)
     with pipeline() as reranked:
         reranked.candidates = Retriever(doc, GROUP, similarity="cosine", topk=RERANK_CANDIDATES)
         reranked.rerank = Reranker("ModuleReranker", model=rerank, topk=depth) | bind(query=reranked.input)
+    with pipeline() as lecture:  # the lecture's multi-route flow, its paragraphs in the order of their best chunk
+        with parallel().sum as lecture.routes:
+            lecture.routes.r1 = Retriever(doc, "MediumChunk", similarity="cosine", topk=LECTURE_TOPK)
+            lecture.routes.r2 = Retriever(doc, "sentence", similarity="cosine", target="MediumChunk",
+                                          topk=LECTURE_TOPK)
+        lecture.rerank = Reranker("ModuleReranker", model=rerank, topk=2 * LECTURE_TOPK) | bind(query=lecture.input)
+        lecture.files = first_per_file
     return {
         "dense": Retriever(doc, GROUP, similarity="cosine", topk=depth),
         "bm25": Retriever(doc, GROUP, similarity=lexical, topk=depth),
@@ -193,6 +206,7 @@ def rankers(data: Dataset, embed: Any, rerank: Any) -> dict[str, Ranker]:
         "hybrid_weighted": Retriever(doc, GROUP, similarity=["cosine", lexical], fusion="weighted",
                                      topk=depth),
         "dense+rerank": reranked,
+        "lecture": lecture,
     }
 
 
@@ -212,6 +226,12 @@ def evaluate(data: Dataset, questions: list[Question], routes: dict[str, Ranker]
         row.update({f"recall_at_{k}": sum(_hit(r, k) for r in found) / n if n else 0.0 for k in KS})
         rows.append(row)
     return rows
+
+
+def first_per_file(nodes: list[DocNode]) -> list[DocNode]:
+    """The first node of each file, in order: chunks ranked into the paragraphs (files) they come from."""
+    seen: set[Optional[str]] = set()
+    return [n for n in nodes if not (n.docpath in seen or seen.add(n.docpath))]
 
 
 def rank_of(nodes: list[DocNode], paragraph: int) -> Optional[int]:

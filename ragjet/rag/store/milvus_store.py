@@ -374,4 +374,9 @@ def _connect(uri: str, token: Optional[str], db_name: Optional[str]) -> "MilvusC
         if parsed.hostname and not tcp_open(parsed.hostname, port):
             raise ConnectionError(f"no Milvus server answers at {uri} (nothing listens on {parsed.hostname}:{port}):"
                                   f" start one (ragjet serve-store milvus) or fix the uri")
+        # pymilvus pings an idle connection every 10 s; a server on gRPC's defaults (Milvus Lite's) takes pings
+        # without calls as abuse and closes the connection ("too_many_pings") after ~30 s of idling, which a
+        # long first start leaves a client. Pinging only during calls keeps it.
+        return MilvusClient(uri=uri, token=token or "", db_name=db_name or "",
+                            grpc_options={"grpc.keepalive_permit_without_calls": False})
     return MilvusClient(uri=uri, token=token or "", db_name=db_name or "")
