@@ -37,6 +37,8 @@ SOURCES.register("qwen", Source("https://dashscope.aliyuncs.com/compatible-mode/
                                 "text-embedding-v3"))
 SOURCES.register("glm", Source("https://open.bigmodel.cn/api/paas/v4", "glm-4-flash", "embedding-3"))
 SOURCES.register("kimi", Source("https://api.moonshot.cn/v1", "moonshot-v1-8k"))
+SOURCES.register("doubao", Source("https://ark.cn-beijing.volces.com/api/v3", "doubao-pro-32k",
+                                  "doubao-embedding-large-text-240915"))
 SOURCES.register("siliconflow", Source("https://api.siliconflow.cn/v1", "Qwen/Qwen2.5-7B-Instruct", "BAAI/bge-m3",
                                        "BAAI/bge-reranker-v2-m3"))
 
@@ -120,14 +122,35 @@ def _record_usage(answer: Any) -> None:
 
 class OnlineEmbeddingModule(_OnlineModule):
     """An embedding model behind ``/embeddings``: ``str -> list[float]``, ``list[str] -> list[list[float]]``, and
-    ``embed_batch`` for ragjet's Document (batched, concurrent, order kept)."""
+    ``embed_batch`` for ragjet's Document (batched, concurrent, order kept).
+
+    LazyLLM's spellings are taken too: ``embed_model_name`` / ``model_name`` for ``model``, ``embed_url`` /
+    ``url`` for ``base_url``, ``num_worker`` for ``max_concurrency``, and ``type="rerank"``, which makes the
+    source's `OnlineRerankModule` instead."""
 
     _model_field = "embed_model"
+    _path = "/embeddings"
+
+    def __new__(cls, *args: Any, type: Optional[str] = None, **kwargs: Any) -> Any:  # noqa: A002 - LazyLLM's name
+        if type is not None and type.lower() == "rerank":
+            kwargs = _lazyllm_names(kwargs)
+            kwargs.pop("batch_size", None)
+            kwargs.pop("max_concurrency", None)
+            return OnlineRerankModule(*args, **kwargs)
+        if type is not None and type.lower() != "embed":
+            raise ValueError(f"OnlineEmbeddingModule type={type!r}: choose 'embed' or 'rerank'")
+        return super().__new__(cls)
 
     def __init__(self, source: str = "openai", base_url: Optional[str] = None, api_key: Optional[str] = None,
                  model: Optional[str] = None, batch_size: int = 32, max_concurrency: int = 4, timeout: float = 60,
-                 max_retries: int = 3, backoff: float = 0.5) -> None:
-        super().__init__(source, base_url, api_key, model, timeout, max_retries, backoff)
+                 max_retries: int = 3, backoff: float = 0.5, *, type: Optional[str] = None,  # noqa: A002
+                 **lazyllm_names: Any) -> None:
+        names = _lazyllm_names(lazyllm_names)
+        base_url, model = names.pop("base_url", base_url), names.pop("model", model)
+        max_concurrency = names.pop("max_concurrency", max_concurrency)
+        if names:
+            raise TypeError(f"OnlineEmbeddingModule got unexpected keyword(s): {', '.join(sorted(names))}")
+        super().__init__(source or "openai", base_url, api_key, model, timeout, max_retries, backoff)
         if batch_size < 1 or max_concurrency < 1:
             raise ValueError("batch_size and max_concurrency must be >= 1")
         self.batch_size = batch_size
@@ -160,16 +183,62 @@ class OnlineEmbeddingModule(_OnlineModule):
         return out
 
     def _embed(self, texts: list[str]) -> np.ndarray:
-        answer = self.client.post("/embeddings", self._payload(input=texts))
+        answer = self.client.post(self._path, self._payload(input=texts))
         try:
             rows = sorted(answer["data"], key=lambda row: row.get("index", 0))
             vectors = np.asarray([row["embedding"] for row in rows], dtype=np.float32)
         except (KeyError, TypeError, ValueError):
-            raise self._bad_answer("/embeddings", answer) from None
-        if vectors.ndim != 2 or len(vectors) != len(texts):
-            raise OnlineModelError(self.client.url("/embeddings"),
-                                   f"expected {len(texts)} vectors, got array of shape {vectors.shape}")
+            raise self._bad_answer(self._path, answer) from None
+        return self._checked(vectors, len(texts))
+
+    def _checked(self, vectors: np.ndarray, expected: int) -> np.ndarray:
+        if vectors.ndim != 2 or len(vectors) != expected:
+            raise OnlineModelError(self.client.url(self._path),
+                                   f"expected {expected} vectors, got array of shape {vectors.shape}")
         return vectors
+
+
+class OnlineEmbeddingModuleBase(OnlineEmbeddingModule):
+    """LazyLLM's base for an embedding service of one's own: subclass it, build each request's JSON in
+    ``_encapsulated_data(text, **kwargs)`` and read the vector out of the answer in ``_parse_response``; the
+    request is POSTed to ``embed_url`` itself, one text at a time (``max_concurrency`` in flight).
+    ``model_series`` (the course's spelling) is accepted and kept."""
+
+    _path = ""
+
+    def __init__(self, embed_url: str, embed_model_name: Optional[str] = None, api_key: Optional[str] = None,
+                 model_series: Optional[str] = None, batch_size: int = 32, num_worker: int = 4,
+                 timeout: float = 60, **kwargs: Any) -> None:
+        super().__init__(source="custom", base_url=embed_url or "http://embed-url-not-set", api_key=api_key,
+                         model=embed_model_name, batch_size=batch_size, max_concurrency=num_worker,
+                         timeout=timeout, **kwargs)
+        self.model_series = model_series
+        self._embed_model_name = embed_model_name
+
+    def _encapsulated_data(self, text: str, **kwargs: Any) -> dict[str, Any]:
+        """The JSON of one request (OpenAI's form unless a subclass says otherwise)."""
+        return {"input": [text], "model": self._embed_model_name, **kwargs}
+
+    def _parse_response(self, response: Any) -> Any:
+        """The vector in one answer (OpenAI's form unless a subclass says otherwise)."""
+        return response["data"][0]["embedding"]
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        vectors = []
+        for text in texts:
+            answer = self.client.post(self._path, self._encapsulated_data(text))
+            try:
+                vectors.append(np.asarray(self._parse_response(answer), dtype=np.float32).reshape(-1))
+            except (KeyError, IndexError, TypeError, ValueError):
+                raise self._bad_answer(self._path, answer) from None
+        return self._checked(np.stack(vectors), len(texts))
+
+
+def _lazyllm_names(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """LazyLLM's keyword spellings of an online module's options as ragjet's."""
+    renames = {"embed_model_name": "model", "model_name": "model", "embed_url": "base_url", "url": "base_url",
+               "num_worker": "max_concurrency"}
+    return {renames.get(k, k): v for k, v in kwargs.items()}
 
 
 class OnlineRerankModule(_OnlineModule):

@@ -43,7 +43,8 @@ class OpenAIClient:
         self._http = httpx.Client(base_url=self.base_url + "/", headers=headers, timeout=timeout)
 
     def url(self, path: str) -> str:
-        return f"{self.base_url}/{path.lstrip('/')}"
+        """``base_url`` + ``path``; an empty path is ``base_url`` itself (a service's full endpoint)."""
+        return f"{self.base_url}/{path.lstrip('/')}" if path else self.base_url
 
     def post(self, path: str, payload: dict[str, Any]) -> Any:
         """The decoded JSON answer to ``payload``."""
@@ -77,8 +78,8 @@ class OpenAIClient:
         last = ""
         for attempt in range(self.max_retries + 1):
             try:
-                response = self._http.send(self._http.build_request("POST", path.lstrip("/"), json=payload),
-                                           stream=stream)
+                target = path.lstrip("/") if path else self.base_url  # httpx would add a "/" to the bare base
+                response = self._http.send(self._http.build_request("POST", target, json=payload), stream=stream)
             except retry_errors as exc:
                 last = f"{type(exc).__name__}: {exc}"
                 retry_after = None

@@ -143,6 +143,51 @@ def test_online_rerank(scripted):
     assert body == {"model": "r", "query": "a", "documents": ["b", "aaa", "a"], "top_n": 2}
 
 
+def test_lazyllm_spellings_and_a_rerank_type(scripted):
+    embed = lazyllm.OnlineEmbeddingModule(source="doubao", embed_url=scripted.url, embed_model_name="e", api_key="k",
+                                          num_worker=2, **FAST)
+    assert embed("abc") == [3.0, 1.0, 0.0] and (embed.model, embed.max_concurrency) == ("e", 2)
+    rerank = lazyllm.OnlineEmbeddingModule(source="qwen", url=scripted.url, api_key="k", type="rerank", **FAST)
+    assert isinstance(rerank, OnlineRerankModule)
+    assert rerank(text="a", documents=["b", "a"], top_n=1) == [(1, 0.1)]
+
+
+def test_a_custom_embedding_service_as_the_course_writes_it(scripted):
+    """The course's ``CustomOnlineEmbeddingModule``: LazyLLM's base with its own request and answer forms."""
+    from ragjet.module import OnlineEmbeddingModuleBase
+
+    class CustomOnlineEmbeddingModule(OnlineEmbeddingModuleBase):
+        def __init__(self, embed_url, embed_model_name, api_key, model_series):
+            super().__init__(embed_url=embed_url, embed_model_name=embed_model_name, api_key=api_key,
+                             model_series=model_series)
+
+        def _encapsulated_data(self, text, **kwargs):
+            return {"inputs": text, "model": self._embed_model_name}
+
+        def _parse_response(self, response):
+            return response
+
+    class TeiLike(Scripted):  # a text-embeddings-inference server: the vector itself is the answer
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            self.server.requests.append((self.path, body, self.headers.get("Authorization")))
+            return self._json(200, [float(len(body["inputs"])), 2.0])
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), TeiLike)
+    server.requests = []
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/embed"
+        model = CustomOnlineEmbeddingModule(embed_url=url, embed_model_name="BAAI/bge-m3", api_key="",
+                                            model_series="bge")
+        assert model.embed_batch(["ab", "abcd"]).tolist() == [[2.0, 2.0], [4.0, 2.0]]
+        assert sorted(body["inputs"] for path, body, _ in server.requests if path == "/embed") == ["ab", "abcd"]
+        assert model.model_series == "bge"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_sse_parser_joins_multiline_data_and_stops_at_done():
     lines = [": comment", "data: {\"a\":", "data: 1}", "", "data: [DONE]", "", "data: {\"b\": 2}", ""]
     assert list(iter_sse(lines)) == [{"a": 1}]
