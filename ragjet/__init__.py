@@ -9,7 +9,7 @@ _install_lazyllm_paths()
 from . import tools  # noqa: E402  (built by the import hook just installed)
 from . import deploy
 from .deploy import launchers
-from .flow import (_0, _1, _2, _3, _4, _5, _6, _7, _8, _9, bind, diverter, graph, ifs, kwargs, loop, package, parallel,
+from .flow import (_0, _1, _2, _3, _4, _5, _6, _7, _8, _9, barrier, bind, diverter, graph, ifs, kwargs, loop, package, parallel,
                    pipeline, switch, warp)
 from .flow.module import ActionModule, ModuleBase
 from .log import LOG
@@ -26,7 +26,7 @@ __all__ = ["LOG", "TrainableModule", "DocNode", "Document", "IndexBase", "Metada
            "SentenceSplitter", "SimpleDirectoryReader", "StoreBase", "override", "register_similarity", "tools",
            "bind", "parallel", "pipeline", "ChatPrompter", "OnlineChatModule", "OnlineEmbeddingModule", "Reranker",
            "WebModule", "BM25SparseEmbedding"]
-__all__ += ["ActionModule", "AlpacaPrompter", "ModuleBase", "Prompter", "ServerModule", "config", "graph", "kwargs", "deploy", "launchers", "diverter", "ifs", "loop", "package", "switch", "warp",
+__all__ += ["barrier", "ActionModule", "AlpacaPrompter", "ModuleBase", "Prompter", "ServerModule", "config", "graph", "kwargs", "deploy", "launchers", "diverter", "ifs", "loop", "package", "switch", "warp",
             "_0", "_1", "_2", "_3", "_4", "_5", "_6", "_7", "_8", "_9"]
 
 

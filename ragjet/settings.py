@@ -154,5 +154,9 @@ config = (Config()
           .add("path_aliases", str, "", "PATH_ALIASES",
                description="OLD=NEW,...: a dataset_path under OLD (a course program's /mnt/lustre/... folder) read "
                            "from NEW instead, so the program runs unedited")
+          .add("parallel_multiprocessing", bool, False, "PARALLEL_MULTIPROCESSING",
+               description="LazyLLM's setting, accepted for its users: ragjet runs parallel branches in threads "
+                           "(True is refused: processes could not share a Document's store)",
+               options=[False])
           .add("thread_pool_worker_num", int, 16, "THREAD_POOL_WORKER_NUM",
                description="LazyLLM's setting, accepted for its users; ragjet sizes its pools itself"))

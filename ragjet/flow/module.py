@@ -23,6 +23,11 @@ def _startable(value: Any) -> bool:
             and type(value).__module__.startswith("ragjet."))
 
 
+class ModuleExecutionError(RuntimeError):
+    """A module failed where its caller cannot see the original exception (a served module: its type and
+    message as the server reported them). LazyLLM's name (``lazyllm.module.module.ModuleExecutionError``)."""
+
+
 class ModuleBase:
     """Subclass it and implement ``forward(*args, **kw)``; ``module(x)`` calls it. Modules and ragjet models
     set as public attributes are its `submodules`, started by `start` (LazyLLM's `update` does the same:

@@ -14,7 +14,7 @@ import operator
 import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextvars import Context, copy_context
+from contextvars import Context, ContextVar, copy_context
 from functools import reduce
 from typing import Any, Optional
 
@@ -22,6 +22,22 @@ from .base import FlowBase, FlowError, package
 
 _POOL: Optional[ThreadPoolExecutor] = None
 _POOL_LOCK = threading.Lock()
+_BARRIER: ContextVar[Optional[threading.Barrier]] = ContextVar("ragjet_flow_barrier", default=None)
+BARRIER_TIMEOUT = 60.0  # seconds a branch waits at a barrier for the others
+
+
+def barrier(*args: Any) -> Any:
+    """LazyLLM's ``barrier`` step: each branch of the enclosing parallel waits here until every branch has
+    reached it, then passes its value on. In a sequential parallel, or outside one, it only passes it on."""
+    shared = _BARRIER.get()
+    if shared is not None:
+        try:
+            shared.wait(BARRIER_TIMEOUT)
+        except threading.BrokenBarrierError:
+            raise RuntimeError(f"barrier: not every branch of the parallel reached it within {BARRIER_TIMEOUT:.0f} s "
+                               f"(a branch without the barrier, or one that could not start while the flow thread "
+                               f"pool was full)") from None
+    return args[0] if len(args) == 1 else package(args)
 
 
 def _pool() -> ThreadPoolExecutor:
@@ -123,12 +139,20 @@ class Parallel(FlowBase):
         if last < 0:
             return []
         if not self._concurrent:
-            return [self._invoke(i, value, kwargs) for i, value in jobs]
+            token = _BARRIER.set(None)  # one branch after another: nothing to wait for
+            try:
+                return [self._invoke(i, value, kwargs) for i, value in jobs]
+            finally:
+                _BARRIER.reset(token)
         outputs: list[Any] = [None] * (last + 1)
+        shared = threading.Barrier(last + 1) if last else None  # the branches' `barrier` steps meet here
         contexts: list[Context] = [copy_context() for _ in range(last)]
+        for ctx in contexts:
+            ctx.run(_BARRIER.set, shared)
         pool = _pool() if last else None
         futures: list[Future] = [pool.submit(ctx.run, self._invoke, i, value, kwargs)
                                  for ctx, (i, value) in zip(contexts, jobs)] if pool else []
+        token = _BARRIER.set(shared)
         try:
             inline_error: Optional[FlowError] = None
             try:
@@ -146,6 +170,7 @@ class Parallel(FlowBase):
                 raise inline_error
             return outputs
         finally:
+            _BARRIER.reset(token)
             for future in futures:
                 future.cancel()
 

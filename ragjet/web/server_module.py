@@ -15,7 +15,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
 
-from ..flow.module import ModuleBase
+from ..flow.module import ModuleBase, ModuleExecutionError
 from ..log import LOG
 from .origins import OriginPolicy
 from .server_thread import ServerThread
@@ -29,7 +29,7 @@ DEFAULT_TIMEOUT_S = 600.0
 WORKERS = 8
 
 
-class ServerModuleError(RuntimeError):
+class ServerModuleError(ModuleExecutionError):
     """The served module failed (its type and message, as the server reported them), or the server refused."""
 
 

@@ -338,3 +338,26 @@ def test_a_loop_judging_the_first_item_passes_the_rest_on_as_a_package():
 
     flow = loop(double, stop_condition=lambda done: done, judge_on_full_input=False, count=10)
     assert flow(1) == (32,) and isinstance(flow(1), tuple)
+
+
+def test_a_barrier_holds_each_branch_until_all_reach_it():
+    """LazyLLM's barrier: branches of a parallel wait at it for each other."""
+    import threading
+
+    from ragjet import barrier, parallel, pipeline
+
+    seen, lock = [], threading.Lock()
+
+    def step(name):
+        def record(x):
+            with lock:
+                seen.append((name, x))
+            return x + 1
+        return record
+
+    flow = pipeline(step("in"), parallel(pipeline(step("a"), barrier, step("a")),
+                                         pipeline(step("b"), step("b"), step("b"), barrier, step("b"))))
+    assert flow(0) == (3, 5)
+    before = seen.index(("a", 2))  # branch a's step after the barrier ran after branch b reached it
+    assert ("b", 3) in seen[:before]
+    assert barrier(7) == 7 and parallel.sequential(pipeline(barrier, step("s")), step("t"))(1) == (2, 2)

@@ -1,3 +1,7 @@
+import json
+
+import pytest
+
 from ragjet.rag.doc_node import DocNode, MetadataMode, make_uid
 from ragjet.tools.rag.doc_node import MetadataMode as LectureMetadataMode
 
@@ -65,3 +69,28 @@ def test_root_node_and_get_nodes_with_lazyllm_1_4_keywords(corpus):
 
     with pytest.raises(TypeError, match="get_nodes needs the group"):
         doc.store.get_nodes()
+
+
+def test_a_json_node_is_its_json_and_the_embedder_reads_what_the_formatter_picks():
+    from ragjet.rag.doc_node import JsonDocNode, MetadataMode
+
+    value = {"key": "value", "nested": {"a": 1, "b": [1, 2]}, "名": "牛车水"}
+    node = JsonDocNode(content=value, group="g", formatter_str="[key,nested]")
+    assert node.text == json.dumps(value, ensure_ascii=False) and node.json_object is value
+    assert node.get_content() == '["value", {"a": 1, "b": [1, 2]}]'
+    assert node.get_content(MetadataMode.LLM) == node.text
+    assert JsonDocNode(content=value, formatter_str="{key}").get_content() == '{"key": "value"}'
+    assert JsonDocNode(content=value, formatter_str="[nested][b][0:1]").get_content() == "[1]"
+    assert JsonDocNode(content=[{"id": 1}, {"id": 2}]).get_content() == '[{"id": 1}, {"id": 2}]'
+    with pytest.raises(ValueError, match="must be JSON"):
+        JsonDocNode(content={"x": object()})
+
+
+def test_lazyllm_model_types_name_ragjet_roles():
+    from ragjet.models.registry import LLMType
+    from ragjet.models.trainable import build, resolve
+
+    assert LLMType("embed") is LLMType.EMBED and LLMType.CHAT.role == "llm"
+    spec = resolve("all-MiniLM-L6-v2")
+    assert type(build(spec, LLMType.RERANK, {})).__name__ == "EmbeddingRerank"
+    assert type(build(spec, "Embed", {})).__name__ == "LocalEmbedding"
