@@ -29,6 +29,19 @@ _SUFFIX = "__long"
 _PARTS_PER_QUERY = 16000  # Milvus caps one query's limit at 16,384 rows
 
 
+def query_pages(client: "MilvusClient", collection: str, expr: str, fields: list[str],
+                batch_size: int) -> list[dict[str, Any]]:
+    """Every row of ``collection`` matching ``expr``, read page by page (Milvus caps one query's window)."""
+    rows: list[dict[str, Any]] = []
+    it = client.query_iterator(collection, batch_size=batch_size, filter=expr, output_fields=fields)
+    try:
+        while batch := it.next():
+            rows.extend(batch)
+    finally:
+        it.close()
+    return rows
+
+
 def utf8_size(text: str) -> int:
     return len(text.encode("utf-8", "surrogatepass"))
 
@@ -120,16 +133,8 @@ class LongTexts:
                     row[name] = "".join(got[seq] for seq in sorted(got))
 
     def _parts(self, uids: list[str]) -> list[dict[str, Any]]:
-        expr = f"uid in {milvus_literal(uids)}"
-        out: list[dict[str, Any]] = []
-        it = self._client.query_iterator(self.name, batch_size=min(self._batch_size, _PARTS_PER_QUERY), filter=expr,
-                                         output_fields=["uid", "field", "seq", "text"])
-        try:
-            while batch := it.next():
-                out.extend(batch)
-        finally:
-            it.close()
-        return out
+        return query_pages(self._client, self.name, f"uid in {milvus_literal(uids)}", ["uid", "field", "seq", "text"],
+                           min(self._batch_size, _PARTS_PER_QUERY))
 
     def drop(self, uids: list[str]) -> None:
         """Delete the parts of ``uids`` (nothing to do while the collection does not exist)."""

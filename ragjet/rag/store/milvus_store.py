@@ -34,7 +34,7 @@ from .connection import Deferred, connected, require_extra
 from .filters import milvus_filter, milvus_literal, scalar_fields
 from .locks import ProcessLock
 from .milvus_index import IndexKwargs, IndexPlan
-from .milvus_long import LongTexts
+from .milvus_long import LongTexts, query_pages
 from .milvus_schema import DUMMY, DUMMY_VECTOR, TEXT_FIELDS, GroupCollection
 from .naming import check_prefix, collection_name, remote_ledger_path, safe_part
 from .serve import StoreServer, grpc_ready, tcp_open
@@ -270,14 +270,7 @@ class MilvusStore(StoreBase):
         iterator (which pages by primary key)."""
         if self._count(col) <= _QUERY_WINDOW:
             return list(self._client.query(col.name, filter=expr, output_fields=fields, limit=_QUERY_WINDOW))
-        rows: list[dict[str, Any]] = []
-        it = self._client.query_iterator(col.name, batch_size=self.batch_size, filter=expr, output_fields=fields)
-        try:
-            while batch := it.next():
-                rows.extend(batch)
-        finally:
-            it.close()
-        return rows
+        return query_pages(self._client, col.name, expr, fields, self.batch_size)
 
     def _decode(self, group_name: str, col: GroupCollection, rows: Iterable[dict[str, Any]]) -> list[DocNode]:
         rows = list(rows)
