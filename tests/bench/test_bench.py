@@ -273,9 +273,11 @@ def test_quality_bench_on_a_tiny_slice(tmp_path: Path, name: str, lang: str) -> 
     report = BENCHES.get("quality").run(parse("quality", ["--data", str(path), "--paragraphs", "6",
                                                           "--questions", "8", "--answers", "0"]))
     check_report(report, tmp_path)
-    assert [r["route"] for r in report.rows] == ["dense", "bm25", "hybrid", "hybrid_weighted", "dense+rerank"]
+    assert [r["route"] for r in report.rows] == ["dense", "bm25", "hybrid", "hybrid_weighted", "dense+rerank",
+                                                 "lecture"]
     for row in report.rows:
         assert row["lang"] == lang and row["questions"] == 8
+        assert row["embed"] == ("all-MiniLM-L6-v2" if lang == "en" else "universal-sentence-encoder-multilingual-3")
         assert 0 <= row["recall_at_1"] <= row["recall_at_5"] <= row["recall_at_10"] <= 1 and 0 <= row["mrr"] <= 1
     assert report.rows[2]["either_at_5"] >= max(report.rows[0]["recall_at_5"], report.rows[1]["recall_at_5"])
     assert any("hybrid recall@5" in note for note in report.notes)
