@@ -140,25 +140,30 @@ class MapStore(StoreBase):
         if not table:
             return []
         if uids is None:
-            removed = list(table)
+            gone = list(table.values())
             self._nodes.pop(group)
             self._by_doc.pop(group, None)
         else:
-            removed = []
+            gone = []
             by_doc = self._by_doc.get(group, {})
             for uid in uids:
                 node = table.pop(uid, None)
                 if node is None:
                     continue
-                removed.append(uid)
+                gone.append(node)
                 members = by_doc.get(node.global_metadata.get("doc_id"))
                 if members is not None:
                     members.discard(uid)
+        removed = [n.uid for n in gone]
         if self._db is not None and removed:
+            # Only nodes with vectors have vector rows: a group of 370k words that nothing embeds deletes its
+            # nodes alone (a third of the statements a blind delete from all three tables ran).
+            dense = [(n.uid,) for n in gone if n.embedding and any(not is_sparse(v) for v in n.embedding.values())]
+            sparse = [(n.uid,) for n in gone if n.embedding and any(is_sparse(v) for v in n.embedding.values())]
             with self._db.transaction() as conn:
                 conn.executemany("DELETE FROM nodes WHERE uid = ?", [(u,) for u in removed])
-                conn.executemany("DELETE FROM vectors WHERE uid = ?", [(u,) for u in removed])
-                conn.executemany("DELETE FROM sparse_vectors WHERE uid = ?", [(u,) for u in removed])
+                conn.executemany("DELETE FROM vectors WHERE uid = ?", dense)
+                conn.executemany("DELETE FROM sparse_vectors WHERE uid = ?", sparse)
         return removed
 
     def _get_nodes(self, group_name: str, uids: Optional[Iterable[str]] = None,
