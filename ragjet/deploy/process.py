@@ -19,6 +19,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Optional, Sequence
 
+from ..procs import engine_env
+
 STOP_GRACE_S = 10.0
 EXIT_GRACE_S = 3.0
 
@@ -56,7 +58,7 @@ def spawn(command: Sequence[str], name: str) -> tuple[subprocess.Popen, Path]:
     log_path = Path(log_name)
     with os.fdopen(fd, "ab") as log:
         proc = subprocess.Popen(list(command), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+                                start_new_session=True, env=engine_env())
     _remember(proc)
     return proc, log_path
 

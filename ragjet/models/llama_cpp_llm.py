@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 
 from ..flow.sources import record_notice, record_usage
 from ..log import LOG
-from ..procs import DEFAULT_THREADS, PROMPT_THREADS
+from ..procs import DEFAULT_THREADS, PROMPT_THREADS, use_openmp_defaults
 from ..registry import missing_extra
 from .deployment import deployer
 from .loop_guard import DEFAULT_LOOP_RULES, LoopRules
@@ -90,6 +90,7 @@ class LocalChat(ChatModule):
         return self
 
     def _load(self) -> tuple[Any, Any]:
+        use_openmp_defaults()
         try:
             from llama_cpp import Llama
             from llama_cpp.llama_chat_format import Jinja2ChatFormatter

@@ -428,3 +428,18 @@ def test_rag_chat_answers_through_a_deployed_llm(corpus):
     finally:
         chat.llm.stop()
     assert process.live_pids() == []
+
+
+def test_engines_wait_passively_unless_the_user_says_otherwise(monkeypatch):
+    """OpenMP's spin-waiting starves a shared 2-core machine: engines get OMP_WAIT_POLICY=PASSIVE by default."""
+    from ragjet.deploy import process
+
+    def policy_seen_by_a_child() -> str:
+        proc, log = process.spawn([sys.executable, "-c", "import os; print(os.environ.get('OMP_WAIT_POLICY'))"], "omp")
+        proc.wait(timeout=30)
+        return log.read_text().strip()
+
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    assert policy_seen_by_a_child() == "PASSIVE"
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    assert policy_seen_by_a_child() == "ACTIVE"
