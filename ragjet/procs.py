@@ -25,6 +25,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from .settings import environment, environment_default
+
 DEFAULT_THREADS = max(1, (os.cpu_count() or 2) // 2)
 PROMPT_THREADS = os.cpu_count() or 1
 # OpenMP's default lets a waiting llama.cpp thread spin on its core; beside any other busy process (an indexer,
@@ -37,12 +39,12 @@ def use_openmp_defaults() -> None:
     """Set `OPENMP_DEFAULTS` in this process where the user set nothing (before llama.cpp's library loads:
     OpenMP reads them once)."""
     for name, value in OPENMP_DEFAULTS.items():
-        os.environ.setdefault(name, value)
+        environment_default(name, value)
 
 
 def engine_env() -> dict[str, str]:
     """The environment of an engine process: this one's, with `OPENMP_DEFAULTS` where the user set nothing."""
-    return {**OPENMP_DEFAULTS, **os.environ}
+    return {**OPENMP_DEFAULTS, **environment()}
 
 
 def wait_until_ready(proc: subprocess.Popen, ready: Callable[[], bool], timeout: float, log_path: Path,

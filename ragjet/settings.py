@@ -134,6 +134,26 @@ class Config:
         return f"Config({self.get_all_configs()})"
 
 
+def environ(*names: str) -> Optional[str]:
+    """The value of the first of ``names`` set in the environment, read as named (an empty value counts, so a
+    caller can tell set-but-empty from unset). The one place ragjet reads a variable that is no `config` entry:
+    another program's (``CUDA_VISIBLE_DEVICES``, ``MILVUS_TOKEN``), a service's key (``DEEPSEEK_API_KEY``), or
+    one whose emptiness means something (``RAGJET_API_KEY``)."""
+    return next((os.environ[name] for name in names if name in os.environ), None)
+
+
+def environment(**values: str) -> dict[str, str]:
+    """A copy of this process's environment with ``values`` on top: what a child process (an engine, a bench
+    run) is started with."""
+    return {**os.environ, **values}
+
+
+def environment_default(name: str, value: str) -> None:
+    """Set variable ``name`` in this process unless the user set it (for libraries that read it once, at load:
+    OpenMP's wait policy, Hugging Face's offline switch)."""
+    os.environ.setdefault(name, value)
+
+
 def _convert(raw: str, type: type, variable: str) -> Any:
     if type is bool:
         return raw.strip().lower() in _TRUE
@@ -158,5 +178,17 @@ config = (Config()
                description="LazyLLM's setting, accepted for its users: ragjet runs parallel branches in threads "
                            "(True is refused: processes could not share a Document's store)",
                options=[False])
+          .add("launcher", str, "slurm", "LAUNCHER",
+               description="the cluster launcher a deploy method's launcher=None means on a cluster: slurm or sco")
+          .add("slurm_part", str, None, "SLURM_PART", description="the slurm partition engines are submitted to")
+          .add("sco_spec", str, None, "SCO_SPEC", description="sco: the resource spec of a submitted engine")
+          .add("sco_workspace", str, None, "SCO_WORKSPACE", description="sco: the workspace name")
+          .add("sco_partition", str, None, "SCO_PARTITION", description="sco: the aec2 partition")
+          .add("sco_image", str, None, "SCO_IMAGE", description="sco: the container image URL")
+          .add("llama_server", str, None, "LLAMA_SERVER",
+               description="llama.cpp's llama-server binary (default: <home>/bin/llama-server, then PATH)")
+          .add("ann_threshold", str, "", "ANN_THRESHOLD",
+               description="rows above which a group's vectors get an HNSW graph: an integer, or off")
+          .add("ann_ef", str, "", "ANN_EF", description="HNSW efSearch: a positive integer (default 96)")
           .add("thread_pool_worker_num", int, 16, "THREAD_POOL_WORKER_NUM",
                description="LazyLLM's setting, accepted for its users; ragjet sizes its pools itself"))

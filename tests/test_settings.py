@@ -47,3 +47,31 @@ def test_lazyllm_configs_path():
     from ragjet.configs import config
 
     assert config is lazyllm.config
+
+
+def test_the_environment_is_read_in_settings_and_home_only():
+    """One home per fact: every variable ragjet reads goes through ``ragjet.settings`` (`config` entries, and
+    `environ` / `environment` / `environment_default` for variables of other programs and child processes)."""
+    import re
+    from pathlib import Path
+
+    import ragjet
+
+    package = Path(ragjet.__file__).parent
+    readers = sorted(str(path.relative_to(package)) for path in package.rglob("*.py")
+                     if re.search(r"\bos\.(environ|getenv|putenv)\b", path.read_text(encoding="utf-8"))
+                     and path.name not in ("settings.py", "home.py"))
+    assert readers == []
+
+
+def test_environ_tells_set_but_empty_from_unset(monkeypatch):
+    from ragjet.settings import environ, environment, environment_default
+
+    monkeypatch.delenv("RAGJET_TEST_A", raising=False)
+    monkeypatch.setenv("RAGJET_TEST_B", "")
+    assert environ("RAGJET_TEST_A") is None and environ("RAGJET_TEST_B") == ""
+    assert environ("RAGJET_TEST_A", "RAGJET_TEST_B") == ""
+    assert environment(RAGJET_TEST_A="x")["RAGJET_TEST_A"] == "x" and "RAGJET_TEST_A" not in environment()
+    monkeypatch.setenv("RAGJET_TEST_C", "mine")
+    environment_default("RAGJET_TEST_C", "default")
+    assert environ("RAGJET_TEST_C") == "mine"

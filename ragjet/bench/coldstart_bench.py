@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import os
 import statistics
 import subprocess
 import sys
 import time
 from typing import Optional
 
+from ..settings import environment
 from .report import Report, target_note
 
 MODEL = "all-MiniLM-L6-v2"
@@ -83,7 +83,7 @@ def _spawn(backend: Optional[str]) -> tuple[float, Optional[float]]:
     """Run one child process; return its wall time and (unless it is the bare baseline) its own timing."""
     cmd = [sys.executable, "-c", "pass"] if backend is None else [sys.executable, "-c", CHILD, backend]
     start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=environment(HF_HUB_OFFLINE="1"))
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         raise RuntimeError(f"coldstart child ({backend or 'baseline'}) failed with exit code {proc.returncode}:\n"

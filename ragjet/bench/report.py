@@ -24,6 +24,7 @@ import numpy as np
 
 from ..home import models_home
 from ..registry import missing_extra
+from ..settings import environment
 
 # Column-name suffix → seconds per unit.
 TIME_UNITS: dict[str, float] = {"_s": 1.0, "_ms": 1e-3, "_us": 1e-6}
@@ -189,7 +190,7 @@ def child_env(home: str | Path) -> dict[str, str]:
     """The environment of a bench's child process: its own ragjet ``home`` (empty embedding cache, ledgers,
     snapshots) with the exported models shared, since exporting a model is part of no start; offline, and
     logging warnings only."""
-    return {**os.environ, "RAGJET_HOME": str(home), "RAGJET_MODELS": str(models_home()), "HF_HUB_OFFLINE": "1",
+    return {**environment(), "RAGJET_HOME": str(home), "RAGJET_MODELS": str(models_home()), "HF_HUB_OFFLINE": "1",
             "RAGJET_LOG_LEVEL": "WARNING"}
 
 

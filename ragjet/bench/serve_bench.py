@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import queue
 import shlex
 import signal
@@ -32,6 +31,7 @@ import numpy as np
 
 from ..data import SAMPLE_QUESTION
 from ..registry import missing_extra
+from ..settings import environment
 from .report import Report, target_note
 
 SERVER_START_TIMEOUT_S = 600.0
@@ -249,7 +249,7 @@ class ServerProcess:
 
         command = [sys.executable, "-m", "ragjet", "serve", "--host", "127.0.0.1", "--port", "0", *extra_args]
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                        env={**os.environ, "RAGJET_LOG_LEVEL": "WARNING"})
+                                        env=environment(RAGJET_LOG_LEVEL="WARNING"))
         self.output: deque[str] = deque(maxlen=OUTPUT_LINES)
         ready: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._read, args=(READY_LINE, ready), daemon=True).start()

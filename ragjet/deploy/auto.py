@@ -2,12 +2,12 @@
 installed, with the reason logged."""
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from typing import Any, Mapping, Optional
 
 from ..log import LOG
+from ..settings import environ
 from .base import DeployMethod
 from .lightllm import Lightllm
 from .llama_cpp import LlamaCpp
@@ -20,7 +20,7 @@ _HIDDEN = {"", "-1", "none", "nodevfiles"}
 
 def gpu_visible() -> tuple[bool, str]:
     """Whether this process sees an NVIDIA GPU, and why (``CUDA_VISIBLE_DEVICES``, then ``nvidia-smi -L``)."""
-    devices = os.environ.get("CUDA_VISIBLE_DEVICES")
+    devices = environ("CUDA_VISIBLE_DEVICES")
     if devices is not None and devices.strip().lower() in _HIDDEN:
         return False, f"CUDA_VISIBLE_DEVICES={devices!r} hides every GPU"
     smi = shutil.which("nvidia-smi")

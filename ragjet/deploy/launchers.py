@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Optional
 
+from ..settings import config
 from . import process
 
 
@@ -68,7 +69,7 @@ class SlurmLauncher(Launcher):
     partition: Optional[str] = None
 
     def wrap(self, command: list[str], job_name: str) -> list[str]:
-        partition = self.partition or os.environ.get("RAGJET_SLURM_PART")
+        partition = self.partition or config["slurm_part"]
         head = ["srun"] if self.sync else ["sbatch"]
         head += ["-p", partition] if partition else []
         head += ["-N", str(self.nnode), "--ntasks-per-node=1", f"--gres=gpu:{self.ngpus}", f"--job-name={job_name}"]
@@ -89,11 +90,11 @@ class ScoLauncher(Launcher):
     framework: str = "pytorch"
 
     def wrap(self, command: list[str], job_name: str) -> list[str]:
-        spec = self.spec or os.environ.get("RAGJET_SCO_SPEC")
-        options = {"--workspace-name": self.workspace or os.environ.get("RAGJET_SCO_WORKSPACE"),
-                   "--aec2-name": self.partition or os.environ.get("RAGJET_SCO_PARTITION"),
+        spec = self.spec or config["sco_spec"]
+        options = {"--workspace-name": self.workspace or config["sco_workspace"],
+                   "--aec2-name": self.partition or config["sco_partition"],
                    "--job-name": job_name,
-                   "--container-image-url": self.image or os.environ.get("RAGJET_SCO_IMAGE"),
+                   "--container-image-url": self.image or config["sco_image"],
                    "--training-framework": self.framework,
                    "--worker-nodes": str(self.nnode),
                    "--worker-spec": f"{spec}.{self.ngpus}" if spec else str(self.ngpus),
@@ -120,7 +121,7 @@ def sco(nnode: int = 1, ngpus: int = 1, sync: bool = True, **options: Optional[s
 
 def remote(nnode: int = 1, ngpus: int = 1, sync: bool = True, **options: Optional[str]) -> Launcher:
     """The cluster named by ``$RAGJET_LAUNCHER`` (``slurm``, the default, or ``sco``), as LazyLLM's ``remote``."""
-    kind = os.environ.get("RAGJET_LAUNCHER", "slurm")
+    kind = config["launcher"]
     if kind not in CLUSTER_LAUNCHERS:
         raise ValueError(f"RAGJET_LAUNCHER={kind!r}; choose one of: {', '.join(CLUSTER_LAUNCHERS)}")
     return CLUSTER_LAUNCHERS[kind](nnode=nnode, ngpus=ngpus, sync=sync, **options)

@@ -31,6 +31,7 @@ from typing import Any, ClassVar, Mapping, Optional
 
 from ..home import ragjet_home
 from ..procs import DEFAULT_THREADS
+from ..settings import config
 from .base import DeployMethod, EngineNotInstalled
 
 # Set by ragjet from start()'s arguments, so not engine arguments a user passes.
@@ -43,7 +44,7 @@ BUILD_HINT = ("build it with `bash scripts/build-llama-server.sh` (ragjet's repo
 
 def llama_server_binary() -> Optional[Path]:
     """The C++ ``llama-server`` to run: ``$RAGJET_LLAMA_SERVER``, ``$RAGJET_HOME/bin/llama-server``, then PATH."""
-    for candidate in (os.environ.get("RAGJET_LLAMA_SERVER"), ragjet_home() / "bin" / "llama-server",
+    for candidate in (config["llama_server"], ragjet_home() / "bin" / "llama-server",
                       shutil.which("llama-server")):
         if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
             return Path(candidate)

@@ -27,13 +27,14 @@ from ..flow.sources import record_notice, record_usage
 from ..log import LOG
 from ..procs import DEFAULT_THREADS, PROMPT_THREADS, use_openmp_defaults
 from ..registry import missing_extra
+from ..settings import environment_default
 from .deployment import deployer
 from .loop_guard import DEFAULT_LOOP_RULES, LoopRules
 from .prompt_cache import PromptCache
 from .prompter import QUERY_KEY, ChatModule, Message, history_messages
 from .turns import TurnQueue
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+environment_default("HF_HUB_OFFLINE", "1")
 
 # Tokens a chat template adds around each message, when the GGUF has no template to render and count.
 _MESSAGE_OVERHEAD = 8

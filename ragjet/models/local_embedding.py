@@ -11,7 +11,6 @@ import functools
 import hashlib
 import importlib.util
 import json
-import os
 import re
 import threading
 from pathlib import Path
@@ -22,9 +21,10 @@ import numpy as np
 from ..home import models_home
 from ..log import LOG
 from ..registry import missing_extra
+from ..settings import environment_default
 from .onnx_export import cached_onnx
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+environment_default("HF_HUB_OFFLINE", "1")
 
 
 def bundled_model_dir(package: str) -> Path:

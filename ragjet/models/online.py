@@ -7,7 +7,6 @@ thousands of chunks waits for the slowest batch of each round rather than for ev
 """
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Iterator, Mapping, Optional, Sequence
@@ -16,6 +15,7 @@ import numpy as np
 
 from ..flow.sources import record_usage
 from ..registry import Registry
+from ..settings import environ
 from .openai_client import OnlineModelError, OpenAIClient
 from .prompter import ChatModule
 
@@ -46,7 +46,7 @@ SOURCES.register("siliconflow", Source("https://api.siliconflow.cn/v1", "Qwen/Qw
 def _env_key(source: str) -> Optional[str]:
     """The source's key from ``<SOURCE>_API_KEY`` or LazyLLM's ``LAZYLLM_<SOURCE>_API_KEY``."""
     name = source.upper()
-    return os.environ.get(f"{name}_API_KEY") or os.environ.get(f"LAZYLLM_{name}_API_KEY")
+    return environ(f"{name}_API_KEY") or environ(f"LAZYLLM_{name}_API_KEY")
 
 
 class _OnlineModule:

@@ -7,7 +7,6 @@ in batches, and writes them to the store, whose hooks keep every registered inde
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import threading
 from pathlib import Path
@@ -15,8 +14,9 @@ from typing import Any, Callable, Iterable, Optional
 
 from ..home import aliased_path, ragjet_home
 from ..log import LOG
-from .doc_node import LAZY_ROOT_NAME, DocNode
+from ..settings import environ
 from ..text.token_count import AtLeastGPT2
+from .doc_node import LAZY_ROOT_NAME, DocNode
 from .embedding import Embedder, make_embedders
 from .index.base import INDEXES
 from .index.default import DefaultIndex
@@ -55,7 +55,7 @@ def resolve_dataset_path(dataset_path: str | Path) -> Path:
     path = aliased_path(Path(dataset_path).expanduser())
     if path.is_absolute() or path.exists():
         return path.resolve()
-    roots = [Path(os.environ[env]).expanduser() for env in DATA_PATH_ENVS if os.environ.get(env)]
+    roots = [Path(root).expanduser() for root in map(environ, DATA_PATH_ENVS) if root]
     found = next((root / path for root in roots if (root / path).exists()), None)
     return (found or (roots[0] / path if roots else path)).resolve()
 

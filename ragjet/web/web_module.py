@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
 from ..log import LOG
+from ..settings import environ
 from .admission import DEFAULT_MAX_QUEUE, Admission
 from .origins import OriginPolicy, is_loopback
 from .server_thread import ServerThread
@@ -102,7 +103,7 @@ def api_key_of(api_key: Optional[str], host: str, no_auth: bool = False) -> Opti
     if api_key is not None and not api_key.strip():
         raise ValueError("the API key is empty (was the variable it came from unset?): give a key, or leave "
                          "--api-key out to serve without one on 127.0.0.1")
-    env = os.environ.get(API_KEY_ENV)
+    env = environ(API_KEY_ENV)
     if api_key is None and env is not None and not env.strip():
         raise ValueError(f"${API_KEY_ENV} is set but empty: give it a key, or unset it to serve without one")
     key = api_key or env

@@ -54,6 +54,7 @@ import numpy as np
 
 from ...log import LOG
 from ...registry import missing_extra
+from ...settings import config
 from .dense import DenseMatrix, normalise
 
 FORMAT_VERSION = 1
@@ -74,12 +75,12 @@ class AnnConfig:
     def from_env(cls) -> "AnnConfig":
         """Defaults, overridden by ``RAGJET_ANN_THRESHOLD`` (an integer or ``off``) and ``RAGJET_ANN_EF``."""
         threshold: Optional[int] = cls.threshold
-        raw = os.environ.get("RAGJET_ANN_THRESHOLD", "").strip().lower()
+        raw = config["ann_threshold"].strip().lower()
         if raw in ("off", "none", "never"):
             threshold = None
         elif raw:
             threshold = _positive("RAGJET_ANN_THRESHOLD", raw)
-        ef_raw = os.environ.get("RAGJET_ANN_EF", "").strip()
+        ef_raw = config["ann_ef"].strip()
         return cls(threshold=threshold, ef=_positive("RAGJET_ANN_EF", ef_raw) if ef_raw else cls.ef)
 
 

@@ -160,9 +160,6 @@ class StoreBase(ABC):
     def is_group_active(self, name: str) -> bool:
         return name in self._active_groups
 
-    def active_groups(self) -> list[str]:
-        return sorted(self._active_groups)
-
     # -- indexes ----------------------------------------------------------------------------------------
     def register_index(self, name: str, index: "IndexBase") -> None:
         """Attach ``index`` and feed it the nodes already stored, so late registration loses nothing (unless the

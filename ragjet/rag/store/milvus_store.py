@@ -15,7 +15,6 @@ server-mode fix (``ragjet serve-store milvus --path FILE --port N``).
 from __future__ import annotations
 
 import json
-import os
 import sys
 from functools import cached_property
 from pathlib import Path
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence
 import numpy as np
 
 from ...log import LOG
+from ...settings import environ
 from ..doc_node import DocNode
 from ..sparse_vector import SparseVector, as_sparse, is_sparse, vector_dim
 from .base import STORES, StoreBase
@@ -68,8 +68,9 @@ class MilvusStore(StoreBase):
         """``milvus:FILE.db`` (Milvus Lite) or ``milvus:http://HOST:PORT``, whose token comes from
         ``MILVUS_TOKEN``."""
         kwargs = super().location_kwargs(where)
-        if where.startswith(_REMOTE_SCHEMES) and os.environ.get("MILVUS_TOKEN"):
-            kwargs["token"] = os.environ["MILVUS_TOKEN"]
+        token = environ("MILVUS_TOKEN")
+        if where.startswith(_REMOTE_SCHEMES) and token:
+            kwargs["token"] = token
         return kwargs
 
     def __init__(self, uri: str, token: Optional[str] = None, db_name: Optional[str] = None,
