@@ -160,6 +160,11 @@ class ChatModule:
         self.prompter = as_prompter(prompter)
         return self
 
+    @property
+    def _prompt(self) -> ChatPrompter:
+        """LazyLLM's name of the module's prompter (programs render with ``llm._prompt.generate_prompt(...)``)."""
+        return self.prompter
+
     def __call__(self, input: str | Mapping[str, Any], history: Optional[Sequence[Any]] = None,
                  **kw: Any) -> str | Iterator[str]:
         if self._stream:

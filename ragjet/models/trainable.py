@@ -81,6 +81,15 @@ class UnresolvedModel:
         self._prompter = prompter
         return self
 
+    @property
+    def _prompt(self) -> Any:
+        """The prompter given so far (LazyLLM's name): a model that cannot resolve here still renders prompts."""
+        if self._module is not None:
+            return self._module.prompter
+        from .prompter import as_prompter
+
+        return as_prompter(self._prompter)
+
     def start(self) -> Any:
         return self._resolved().start()
 

@@ -87,3 +87,14 @@ def test_lazyllm_s_documented_chat_prompter_example():
     assert text.endswith("assistant:\n")
     tools = [{"type": "function", "function": {"name": "f"}}]
     assert lazyllm.ChatPrompter("x").generate_prompt("q", tools=tools, return_dict=True)["tools"] == tools
+
+
+def test_a_model_that_cannot_run_here_still_renders_its_prompt():
+    """LazyLLM programs render with ``llm._prompt.generate_prompt(...)``, a GPU-only or unknown model too."""
+    import ragjet as lazyllm
+
+    for name in ("internlm2-chat-20b", "no-such-model-anywhere"):
+        llm = lazyllm.TrainableModule(name).prompt(lazyllm.ChatPrompter("Answer briefly.", extra_keys=["context_str"]))
+        text = llm._prompt.generate_prompt({"query": "where is it?", "context_str": "Chinatown"})
+        assert "Answer briefly." in text and "Chinatown" in text and "where is it?" in text
+    assert lazyllm.TrainableModule("no-such-model-anywhere")._prompt.generate_prompt("hi").strip()
