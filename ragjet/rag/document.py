@@ -252,8 +252,10 @@ class Document:
         `StoreBase.snapshot_kwargs`; ``cache=True``): a second start then reads the nodes back instead of
         parsing every file and looking up every chunk's vector again (see `MapStore`). A document without an
         embedding model gets none: re-reading its files costs about what reading a snapshot back does (the
-        lecture's 370k words: 9 s without, 19 s with), and writing the snapshot would slow its first start."""
-        if not self.cache or not self.embedders:
+        lecture's 370k words: 9 s without, 19 s with), and writing the snapshot would slow its first start.
+        Nor does one whose retrievers embed nothing (the course's trie program passes a model it never uses):
+        the snapshot would only be reloaded, and rewritten whole when its one file changes."""
+        if not self.cache or not self.embedders or not any(self._wanted.values()):
             return self.store_conf
         conf = dict(self.store_conf or {})
         kind = conf.get("type", "map")
