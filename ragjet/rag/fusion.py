@@ -17,7 +17,7 @@ fusion='rrf')``, where each route contributes its best ``max(topk, ROUTE_DEPTH)`
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence
 
 from .doc_node import DocNode
 
@@ -86,6 +86,22 @@ def merge_embed_keys(hits: Sequence[Sequence[tuple[str, float]]], comparable: bo
     else:
         best = rank_fusion([[uid for uid, _ in key_hits] for key_hits in hits], [1.0] * len(hits))
     return sorted(best.items(), key=lambda kv: -kv[1])[:topk]
+
+
+def rank_embed_keys(keys: Sequence[str], comparable: bool, topk: int,
+                    similarity_cut_off: "float | Mapping[str, float]",
+                    search: Callable[[str, int], Iterable[tuple[str, float]]]) -> list[tuple[str, float]]:
+    """One query over several embed keys, the one way every vector index does it: ``search(key, depth)`` gives
+    each key's (uid, score) hits best first, searched ``topk`` deep (``ROUTE_DEPTH`` when the keys' scores are
+    not ``comparable`` and must be rank-fused); each key's hits are cut at ``similarity_cut_off`` (a number, or
+    a number per key), then merged (`merge_embed_keys`)."""
+    depth = topk if comparable else max(topk, ROUTE_DEPTH)
+    hits = []
+    for key in keys:
+        cut = similarity_cut_off.get(key, float("-inf")) if isinstance(similarity_cut_off, Mapping) \
+            else similarity_cut_off
+        hits.append([(uid, score) for uid, score in search(key, depth) if score >= cut])
+    return merge_embed_keys(hits, comparable, topk)
 
 
 def weighted_scores(routes: Sequence[Sequence[DocNode]], weights: Sequence[float]) -> dict[str, float]:

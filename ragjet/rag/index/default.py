@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence
 from urllib.parse import quote
 
 import numpy as np
@@ -25,7 +25,7 @@ import numpy as np
 from ...text.lexical import TOKENIZERS
 from ..doc_node import DocNode
 from ..embedding import comparable
-from ..fusion import ROUTE_DEPTH, merge_embed_keys
+from ..fusion import rank_embed_keys
 from ..similarity import SIMILARITIES, Similarity
 from ..sparse_vector import inner_products, is_sparse
 from .ann import AnnConfig, AnnMatrix
@@ -138,15 +138,11 @@ class DefaultIndex(IndexBase):
             if not keys:
                 raise ValueError(f"similarity {sim.name!r} needs embeddings, but the document has no embed model; "
                                  f"pass embed=... to Document or use similarity='bm25'")
-            same_kind = comparable(self._embed, keys)
-            depth = topk if same_kind else max(topk, ROUTE_DEPTH)  # rank fusion wants candidates beyond topk
-            hits = []
-            for key in keys:
-                cut = similarity_cut_off.get(key, float("-inf")) if isinstance(similarity_cut_off, Mapping) \
-                    else similarity_cut_off
+            def search(key: str, depth: int) -> Iterable[tuple[str, float]]:
                 uids, scores = self._embedding_search(sim, group_name, key, query, depth, filters, known, exact, ef)
-                hits.append([(uid, score) for uid, score in zip(uids, scores.tolist()) if score >= cut])
-            ranked = merge_embed_keys(hits, same_kind, topk)
+                return zip(uids, scores.tolist())
+
+            ranked = rank_embed_keys(keys, comparable(self._embed, keys), topk, similarity_cut_off, search)
         else:
             cut = similarity_cut_off if not isinstance(similarity_cut_off, Mapping) else float("-inf")
             uids, scores = self._text_search(sim, group_name, query, topk, filters)

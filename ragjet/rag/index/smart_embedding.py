@@ -10,11 +10,11 @@ writes (a crash, a store created later) is brought up to date instead of answeri
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence
 
 from ...log import LOG
 from ..embedding import comparable
-from ..fusion import ROUTE_DEPTH, merge_embed_keys
+from ..fusion import rank_embed_keys
 from .base import INDEXES, IndexBase
 
 if TYPE_CHECKING:
@@ -60,19 +60,17 @@ class SmartEmbeddingIndex(IndexBase):
             self._backend.remove_nodes(group_name, uids)
 
     def query(self, query: str, group_name: str, topk: int = 6, embed_keys: Optional[Sequence[str]] = None,
-              filters: Optional[dict[str, Any]] = None, similarity_cut_off: float = float("-inf"),
-              **kwargs: Any) -> list["DocNode"]:
+              filters: Optional[dict[str, Any]] = None,
+              similarity_cut_off: float | Mapping[str, float] = float("-inf"), **kwargs: Any) -> list["DocNode"]:
         self._reconcile(group_name)
         keys = list(embed_keys or self._embed)
-        same_kind = comparable(self._embed, keys)
-        depth = topk if same_kind else max(topk, ROUTE_DEPTH)  # rank fusion wants candidates beyond topk
-        hits = []
-        for key in keys:
+
+        def search(key: str, depth: int) -> Iterable[tuple[str, float]]:
             qvec = self._embed[key].embed_query(query)
-            hits.append([(node.uid, score) for node, score in
-                         self._backend.vector_search(group_name, key, qvec, depth, filters)
-                         if score >= similarity_cut_off])
-        ranked = merge_embed_keys(hits, same_kind, topk)
+            return [(node.uid, score) for node, score in self._backend.vector_search(group_name, key, qvec, depth,
+                                                                                     filters)]
+
+        ranked = rank_embed_keys(keys, comparable(self._embed, keys), topk, similarity_cut_off, search)
         nodes = {n.uid: n for n in self._store.get_nodes(group_name, uids=[u for u, _ in ranked])}
         return [nodes[u].with_score(s) for u, s in ranked if u in nodes]
 

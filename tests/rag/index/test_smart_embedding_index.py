@@ -41,6 +41,22 @@ def test_indices_entry_beside_a_map_store(corpus, tmp_path):
     index.close()
 
 
+def test_a_cut_off_per_embed_key_means_the_same_in_both_indexes(corpus, tmp_path):
+    """``similarity_cut_off`` as a number or a dict of numbers per embed key, through the default index and the
+    smart embedding index alike (the multi-key query is one function, `rank_embed_keys`)."""
+    store_conf = {"type": "map", "indices": {"smart_embedding_index": {
+        "backend": "milvus", "kwargs": {"uri": str(tmp_path / "cut.db")}}}}
+    docs = _docs(corpus, store_conf, {"a": CountingEmbedder(), "b": CountingEmbedder(dim=32)})
+    for cut in (0.3, {"a": 0.3, "b": 2.0}, {"b": 0.3}):
+        smart = lazyllm.Retriever(docs, "sentence", topk=5, index="smart_embedding_index", similarity_cut_off=cut)
+        exact = lazyllm.Retriever(docs, "sentence", topk=5, similarity="cosine", similarity_cut_off=cut)
+        got, want = smart("red planet Mars"), exact("red planet Mars")
+        assert [n.uid for n in got] == [n.uid for n in want], cut
+        assert got and (cut == {"b": 0.3} or all(n.similarity_score >= 0.3 for n in got))
+    assert len(got) == 5  # key "a" uncut: five nodes whatever their scores
+    docs.store.get_index("smart_embedding_index").close()
+
+
 def test_smart_embedding_index_on_a_milvus_store(corpus, tmp_path):
     store_conf = {"type": "milvus", "kwargs": {"uri": str(tmp_path / "milvus1.db"),
                                                "index_kwargs": {"index_type": "HNSW", "metric_type": "COSINE"}}}
