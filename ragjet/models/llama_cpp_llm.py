@@ -97,6 +97,8 @@ class LocalChat(ChatModule):
             from llama_cpp.llama_chat_format import Jinja2ChatFormatter
         except ImportError:
             raise missing_extra("llama-cpp-python", "local") from None
+        except (OSError, RuntimeError) as exc:  # the library is there but cannot load
+            raise runtime_load_error(exc) from exc
         LOG.info("loading %s (llama.cpp, %d threads, %d for prompts, n_ctx=%d)", self.model_path.name,
                  self.n_threads, self.n_threads_batch, self.n_ctx)
         llm = Llama(str(self.model_path), n_ctx=self.n_ctx, n_threads=self.n_threads,
@@ -218,6 +220,16 @@ class LocalChat(ChatModule):
 
     def __repr__(self) -> str:
         return f"LocalChat({str(self.model_path)!r}, n_ctx={self.n_ctx}, n_threads={self.n_threads})"
+
+
+def runtime_load_error(exc: BaseException) -> Exception:
+    """A clear error for a llama.cpp library that is installed but cannot load: a missing system library is
+    named with the package that brings it."""
+    if "libgomp" in str(exc):
+        return RuntimeError(f"llama.cpp cannot load: the system library libgomp.so.1 (GNU OpenMP) is missing; "
+                            f"install it with: apt-get install libgomp1 ({exc})")
+    return RuntimeError(f"llama.cpp is installed but cannot load ({exc}); reinstall it: pip install --force-reinstall "
+                        f"llama-cpp-python")
 
 
 def longest_prefix(text: str, fits: Callable[[str], bool]) -> str:

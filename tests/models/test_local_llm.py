@@ -125,3 +125,11 @@ def test_missing_model_files_are_named(tmp_path):
         lazyllm.TrainableModule("no-such-model").start()
     with pytest.raises(ValueError, match="max_tokens"):
         LocalChat(__file__, n_ctx=64, max_tokens=64)
+
+
+def test_a_runtime_that_cannot_load_names_the_missing_system_library():
+    from ragjet.models.llama_cpp_llm import runtime_load_error
+
+    missing = OSError("Failed to load shared library 'libllama.so': libgomp.so.1: cannot open shared object file")
+    assert "apt-get install libgomp1" in str(runtime_load_error(missing))
+    assert "pip install --force-reinstall llama-cpp-python" in str(runtime_load_error(RuntimeError("bad ELF")))
