@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from typing import Any, Iterator, Mapping, Optional, Sequence
 
-from ..models.prompter import ChatModule
+from ..models.chat_module import ChatModule
 from ..models.registry import ModelSpec, register_model
 from ..models.trainable import local_stand_in
 from .module import DeployedModel, deploy_model

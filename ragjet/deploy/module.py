@@ -10,8 +10,9 @@ import threading
 from typing import Any, Iterator, Mapping, Optional, Sequence
 
 from ..models.deployment import attach_deployer
+from ..models.chat_module import ChatModule
 from ..models.online import OnlineChatModule
-from ..models.prompter import ChatModule, ChatPrompter
+from ..models.prompter import ChatPrompter
 from .base import DeployMethod
 from .registry import MethodLike, make
 

@@ -31,7 +31,8 @@ from ..settings import environment_default
 from .deployment import deployer
 from .loop_guard import DEFAULT_LOOP_RULES, LoopRules
 from .prompt_cache import PromptCache
-from .prompter import QUERY_KEY, ChatModule, Message, history_messages
+from .chat_module import ChatModule
+from .prompter import QUERY_KEY, Message, history_messages
 from .turns import TurnQueue
 
 environment_default("HF_HUB_OFFLINE", "1")

@@ -17,7 +17,7 @@ from ..flow.sources import record_usage
 from ..registry import Registry
 from ..settings import environ
 from .openai_client import OnlineModelError, OpenAIClient
-from .prompter import ChatModule
+from .chat_module import ChatModule
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 import pytest
 
 import ragjet as lazyllm
-from ragjet.models.prompter import ChatModule
+from ragjet.models.chat_module import ChatModule
 
 LECTURE_PROMPT = ("You are a friendly AI assistant; answer from the given context and question. "
                   "Answer using this material: {context_str} \n")
