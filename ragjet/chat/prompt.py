@@ -12,7 +12,7 @@ strict "reply only: ..." refusal rule made the model refuse 7 of 10 answerable q
 ("only if none of the passages mentions..."). Asked to cite passages by number, the model often answered with
 the numbers alone ("[1] [2]", "[1] (01-stores.md)"): 9 of 12 right with the citation rule, 11 of 12 without,
 and in Chinese 1 of 7 with it, 6 of 7 without. So the rules do not ask for citations; the answer's sources
-are found from the words it shares with each passage (`ragjet.flow.sources.overlap_numbers`), and ``[n]``
+are found from the words it shares with each passage (`ragjet.text.citations.overlap_numbers`), and ``[n]``
 markers a model does write (a larger one, or an online model) are read as its citations.
 
 Two styles share the passages: ``brief`` (the chat: one to three sentences) and ``short`` (the shortest phrase

@@ -3,7 +3,8 @@ mapped back to the sources (the answer's own [n], or the passages an uncited ans
 import pytest
 
 from ragjet.chat.prompt import RagPrompter, format_passages, instruction, numbered_context
-from ragjet.flow.sources import cited_numbers, collect_sources, overlap_numbers
+from ragjet.flow.sources import collect_sources
+from ragjet.text.citations import cited_numbers, overlap_numbers
 from ragjet.rag.doc_node import DocNode
 
 
