@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Mapping, Optional
 
 from ..home import ragjet_home
-from ..procs import DEFAULT_THREADS
+from ..models.llama_threads import DEFAULT_THREADS
 from ..settings import config
 from .base import DeployMethod, EngineNotInstalled
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, Optional, Sequence
 
-from ..procs import engine_env
+from ..models.llama_threads import engine_env
 
 STOP_GRACE_S = 10.0
 EXIT_GRACE_S = 3.0

@@ -13,7 +13,7 @@ A prompt longer than ``n_ctx - max_tokens`` never reaches llama.cpp (which would
 context is dropped first (whole trailing lines of the prompter's extra keys, ``context_str``, whose nodes are
 joined best first), then the oldest turns of the call's history, then the end of the query, with a warning and a notice to the caller (`record_notice`).
 
-Thread counts default to `ragjet.procs.DEFAULT_THREADS` / `PROMPT_THREADS` (measured there).
+Thread counts default to `llama_threads.DEFAULT_THREADS` / `PROMPT_THREADS` (measured there).
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 
 from ..flow.sources import record_notice, record_usage
 from ..log import LOG
-from ..procs import DEFAULT_THREADS, PROMPT_THREADS, use_openmp_defaults
+from .llama_threads import DEFAULT_THREADS, PROMPT_THREADS, use_openmp_defaults
 from ..registry import missing_extra
 from ..settings import environment_default
 from .deployment import deployer
