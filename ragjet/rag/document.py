@@ -25,7 +25,7 @@ from .ingest.engine import IngestStats, Ingestor
 from .readers import SimpleDirectoryReader
 from .readers.registry import READERS
 from .readers.report import ReadReport
-from .store import STORES, StoreBase, create_store
+from .store import StoreBase, StoreConf, create_store
 from .transforms.base import function_identity
 from .transforms.node_group import NodeGroup, builtin_groups, make_transform
 
@@ -76,9 +76,7 @@ class Document:
                  cache: bool = True, create_ui: Optional[bool] = None, *,
                  defer_over: Optional[int] = None) -> None:
         manager = manager if create_ui is None else create_ui  # LazyLLM's older name for manager
-        kind = (store_conf or {}).get("type", "map")
-        if kind not in STORES:
-            raise ValueError(STORES.unknown_message(kind))
+        self._store_conf = StoreConf.parse(store_conf)  # checked now, not at the first query
         self._given_path = str(dataset_path)
         self.dataset_path = resolve_dataset_path(dataset_path)
         self.name = name or self.dataset_path.name
@@ -213,7 +211,7 @@ class Document:
         store = create_store(self._store_conf_with_snapshot())
         store.register_index("default", DefaultIndex(self.embedders, store))
         self._store = store
-        for name, spec in ((self.store_conf or {}).get("indices") or {}).items():
+        for name, spec in self._store_conf.indices.items():
             spec = dict(spec)
             store.register_index(name, INDEXES.get(name)(spec.pop("backend"), self.embedders, store,
                                                          **(spec.pop("kwargs", None) or {})))
@@ -247,7 +245,7 @@ class Document:
                 self._store.close()
             self._store, self._ready, self._ingestor = None, False, None
 
-    def _store_conf_with_snapshot(self) -> Optional[dict[str, Any]]:
+    def _store_conf_with_snapshot(self) -> StoreConf:
         """``store_conf``, with a restart snapshot in ragjet's home where the store takes one (an in-memory map:
         `StoreBase.snapshot_kwargs`; ``cache=True``): a second start then reads the nodes back instead of
         parsing every file and looking up every chunk's vector again (see `MapStore`). A document without an
@@ -255,10 +253,9 @@ class Document:
         lecture's 370k words: 9 s without, 19 s with), and writing the snapshot would slow its first start.
         Nor does one whose retrievers embed nothing (the course's trie program passes a model it never uses):
         the snapshot would only be reloaded, and rewritten whole when its one file changes."""
+        conf = self._store_conf
         if not self.cache or not self.embedders or not any(self._wanted.values()):
-            return self.store_conf
-        conf = dict(self.store_conf or {})
-        kind = conf.get("type", "map")
+            return conf
         # The embedders are part of the snapshot's name: it is ragjet's own cache, so another model means another
         # snapshot, never a "store holds other vectors" error for a store the user never named.
         models = "\0".join(f"{key}={e.model_id}" for key, e in sorted(self.embedders.items()))
@@ -266,8 +263,8 @@ class Document:
         digest = hashlib.blake2b(identity, digest_size=8).hexdigest()
         label = re.sub(r"[^\w.-]", "_", self.name)[:40]
         snapshot = ragjet_home() / "snapshots" / f"{label}-{digest}.sqlite"
-        kwargs = STORES.get(kind).snapshot_kwargs(dict(conf.get("kwargs") or {}), snapshot)
-        return self.store_conf if kwargs is None else {**conf, "type": kind, "kwargs": kwargs}
+        kwargs = conf.store_class.snapshot_kwargs(dict(conf.kwargs), snapshot)
+        return conf if kwargs is None else conf.with_kwargs(kwargs)
 
     def _warm_up_models(self) -> None:
         """Load the embedding models in the background while the store opens: on a restart nothing is embedded,

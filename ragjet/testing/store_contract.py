@@ -31,7 +31,7 @@ from ..rag.embedding import Embedder
 from ..rag.index.base import IndexBase
 from ..rag.index.default import DefaultIndex
 from ..rag.retriever import Retriever
-from ..rag.store import StoreBase, create_store
+from ..rag.store import StoreBase, StoreConf, create_store
 from .embedders import CountingEmbedder, RandomEmbedder
 
 
@@ -407,8 +407,8 @@ class StoreContract:
         first.store.close()
         if not kept:
             pytest.skip(f"{type(first.store).__name__} keeps nothing across starts: no stored dimension to check")
-        conf = make_store.conf or {"type": "map"}
-        if type(first.store).snapshot_kwargs(dict(conf.get("kwargs") or {}), tmp_path / "probe") is not None:
+        conf = StoreConf.parse(make_store.conf)
+        if conf.store_class.snapshot_kwargs(dict(conf.kwargs), tmp_path / "probe") is not None:
             # Its persistence is ragjet's restart snapshot, named by the embedders: another model starts afresh.
             other = start(lambda text: [float(len(text))] * 8)
             assert other.stats.chunks_embedded > 0
