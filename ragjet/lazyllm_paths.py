@@ -59,7 +59,7 @@ ALIASES: dict[str, dict[str, str]] = {
     "ragjet.module.module": {**dict.fromkeys(("ModuleBase", "ActionModule", "ModuleExecutionError"),
                                              "ragjet.flow.module")},
     "ragjet.configs": dict.fromkeys(("config", "Config"), "ragjet.settings"),
-    "ragjet.launcher": {"cleanup": "ragjet.deploy.process:stop_all",
+    "ragjet.launcher": {"cleanup": "ragjet.procs:stop_all",
                         **dict.fromkeys(("empty", "slurm", "sco", "remote"), "ragjet.deploy.launchers")},
 }
 

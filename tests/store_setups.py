@@ -17,7 +17,8 @@ from typing import Any, Iterator
 import pytest
 
 from ragjet.rag.store import StoreBase, create_store
-from ragjet.rag.store.serve import serve_store, stop_server
+from ragjet.procs import stop_group
+from ragjet.rag.store.serve import serve_store
 
 SETUPS = ("map", "map-sqlite", "chroma-dir", "chroma-http", "milvus-lite", "milvus-remote")
 EXTRAS = {"chroma": ("chromadb",), "milvus": ("pymilvus", "milvus_lite")}
@@ -58,7 +59,7 @@ def _server(kind: str, folder: Path) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
-        stop_server(proc)
+        stop_group(proc)
 
 
 @pytest.fixture(scope="module")

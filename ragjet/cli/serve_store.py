@@ -9,7 +9,8 @@ from pathlib import Path
 
 from ..rag.store import STORES
 from ..rag.store.locks import ProcessLock, StoreLockedError
-from ..rag.store.serve import serve_store, servers, stop_server
+from ..procs import stop_group
+from ..rag.store.serve import serve_store, servers
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             return 0
         finally:
-            stop_server(proc)
+            stop_group(proc)
     finally:
         lock.release()
 

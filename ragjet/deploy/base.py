@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any, ClassVar, Mapping, Optional
 
 from ..log import LOG
-from ..procs import wait_until_ready
-from . import launchers, process
+from ..procs import free_port, http_ok, stop_group, wait_until_ready
+from . import launchers
 from .launchers import Launcher
 
 DEFAULT_START_TIMEOUT_S = 600.0
@@ -155,7 +155,7 @@ class DeployMethod:
             raise RuntimeError(f"the {self.name} engine already runs at {self.url}; stop() it first")
         if self.launcher.local:  # a cluster launcher refuses below; the engine is installed there, not here
             self.require_installed()
-        port = process.free_port()
+        port = free_port()
         command = self.build_command(model, port, served_name)
         began = time.perf_counter()
         self.proc, self.log_path = self.launcher.launch(command, self.name)
@@ -173,13 +173,13 @@ class DeployMethod:
 
     def _answers(self, port: int) -> bool:
         """Our engine (not whatever else took the port) is alive and its health endpoint says it can serve."""
-        return self.running and process.http_ok(self.launcher.host, port, self.HEALTH_PATH)
+        return self.running and http_ok(self.launcher.host, port, self.HEALTH_PATH)
 
     def stop(self) -> None:
         """Stop the engine and every process it started; a no-op when it is not running. The log of an engine
         that served is removed; that of one that failed to start stays, for the error that names it."""
         if self.proc is not None:
-            process.stop_group(self.proc)
+            stop_group(self.proc)
             LOG.info("stopped %s (pid %d)", self.name, self.proc.pid)
             if self.port is not None and self.log_path is not None:
                 self.log_path.unlink(missing_ok=True)

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import ClassVar, Optional
 
 from ..settings import config
-from . import process
+from ..models.llama_threads import engine_env
+from ..procs import spawn
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ class EmptyLauncher(Launcher):
         return list(command)
 
     def launch(self, command: list[str], name: str) -> tuple[subprocess.Popen, Path]:
-        return process.spawn(_resolve_program(command), name)
+        return spawn(_resolve_program(command), name, env=engine_env())
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import pytest
 
 import ragjet as lazyllm
 from ragjet import deploy, launchers
-from ragjet.deploy import process
+from ragjet import procs as process
 from ragjet.deploy.base import DeployMethod, EngineNotInstalled
 from ragjet.models.llama_cpp_llm import bundled_gguf
 
@@ -192,7 +192,7 @@ def test_silent_engine_times_out_and_is_killed():
 # -- no child outlives its parent -------------------------------------------------------------------------------
 _PARENT = textwrap.dedent("""
     import signal, sys, time
-    from ragjet.deploy import process
+    from ragjet import procs as process
     mode = sys.argv[1]
     if mode == "sigterm-chained":
         signal.signal(signal.SIGTERM, lambda *_: (print("own handler ran", flush=True), sys.exit(7)))
@@ -432,10 +432,11 @@ def test_rag_chat_answers_through_a_deployed_llm(corpus):
 
 def test_engines_wait_passively_unless_the_user_says_otherwise(monkeypatch):
     """OpenMP's spin-waiting starves a shared 2-core machine: engines get OMP_WAIT_POLICY=PASSIVE by default."""
-    from ragjet.deploy import process
+    from ragjet import procs as process
 
     def policy_seen_by_a_child() -> str:
-        proc, log = process.spawn([sys.executable, "-c", "import os; print(os.environ.get('OMP_WAIT_POLICY'))"], "omp")
+        command = [sys.executable, "-c", "import os; print(os.environ.get('OMP_WAIT_POLICY'))"]
+        proc, log = launchers.empty().launch(command, "omp")
         proc.wait(timeout=30)
         return log.read_text().strip()
 

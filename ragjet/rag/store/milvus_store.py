@@ -37,7 +37,8 @@ from .milvus_index import IndexKwargs, IndexPlan
 from .milvus_long import LongTexts, query_pages
 from .milvus_schema import DUMMY, DUMMY_VECTOR, TEXT_FIELDS, GroupCollection
 from .naming import check_prefix, collection_name, remote_ledger_path, safe_part
-from .serve import StoreServer, grpc_ready, tcp_open
+from ...procs import tcp_open
+from .serve import StoreServer, grpc_ready
 
 if TYPE_CHECKING:
     from pymilvus import MilvusClient

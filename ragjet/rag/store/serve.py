@@ -10,16 +10,12 @@ run``) or ``ragjet serve-store milvus --path FILE.db --port 19530`` (Milvus Lite
 """
 from __future__ import annotations
 
-import http.client
-import os
-import socket
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
-from ...procs import wait_until_ready
+from ...procs import http_ok, spawn, stop_group, tcp_open, wait_until_ready
 from .base import STORES
 
 
@@ -44,14 +40,6 @@ def servers() -> dict[str, StoreServer]:
     return {name: STORES.get(name).server for name in STORES.names() if STORES.get(name).server is not None}
 
 
-def tcp_open(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
 def grpc_ready(host: str, port: int) -> bool:
     """A gRPC server's channel is ready."""
     import grpc
@@ -68,18 +56,7 @@ def grpc_ready(host: str, port: int) -> bool:
 
 def http_ready(path: str) -> Callable[[str, int], bool]:
     """A probe: GET ``path`` answers 200."""
-    def ready(host: str, port: int) -> bool:
-        if not tcp_open(host, port):
-            return False
-        conn = http.client.HTTPConnection(host, port, timeout=2)
-        try:
-            conn.request("GET", path)
-            return conn.getresponse().status == 200
-        except OSError:
-            return False
-        finally:
-            conn.close()
-    return ready
+    return lambda host, port: tcp_open(host, port) and http_ok(host, port, path)
 
 
 def serve_store(kind: str, path: str, port: int, host: str = "127.0.0.1", timeout: float = 60.0,
@@ -98,28 +75,12 @@ def serve_store(kind: str, path: str, port: int, host: str = "127.0.0.1", timeou
     target = Path(path).expanduser().resolve()
     if server.path_is_dir:
         target.mkdir(parents=True, exist_ok=True)
-    if log_file is None:
-        fd, log_file = tempfile.mkstemp(prefix=f"ragjet-{kind}-", suffix=".log")
-        os.close(fd)
-    log_path = Path(log_file)
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen(server.command(target, host, port), stdin=subprocess.DEVNULL, stdout=log,
-                                stderr=subprocess.STDOUT)
+    proc, log_path = spawn(server.command(target, host, port), f"{kind}-server",
+                           log_path=Path(log_file) if log_file is not None else None)
     proc.log_path = log_path  # type: ignore[attr-defined]
     try:
         wait_until_ready(proc, lambda: server.ready(host, port), timeout, log_path, f"{kind} server on {host}:{port}")
     except BaseException:
-        stop_server(proc)
+        stop_group(proc)
         raise
     return proc
-
-
-def stop_server(proc: subprocess.Popen, grace: float = 10.0) -> None:
-    """Stop a server started by `serve_store` (SIGTERM, then SIGKILL after ``grace`` seconds)."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(grace)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
