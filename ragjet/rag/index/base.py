@@ -72,6 +72,10 @@ class IndexBase(ABC):
     def query(self, *args: Any, **kwargs: Any) -> List["DocNode"]:
         """Return the matching nodes, best first."""
 
+    def close(self) -> None:
+        """Release what the index holds of its own (a database connection, a file lock): the store it is
+        registered on calls this when it closes. Most indexes hold nothing."""
+
 
 INDEXES: Registry[type] = Registry(
     "index", hint="Register your own with Document.register_index(name, IndexClass, *args).")

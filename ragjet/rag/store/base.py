@@ -151,7 +151,14 @@ class StoreBase(ABC):
         raise NotImplementedError(f"{type(self).__name__} has no database search of its own")
 
     def close(self) -> None:
-        """Release files and connections."""
+        """Release files and connections: the indexes registered on the store first (what they hold of their
+        own: a vector database's connection, its file lock), then the backend's (`_close`)."""
+        for index in list(self._indexes.values()):
+            index.close()
+        self._close()
+
+    def _close(self) -> None:
+        """Release the backend's files and connections (a backend overrides it)."""
 
     # -- groups -----------------------------------------------------------------------------------------
     def activate_group(self, name: str) -> None:

@@ -331,7 +331,7 @@ class ChromaStore(StoreBase):
         state.nodes.get(ids=ids, include=["documents"])
         return ids
 
-    def close(self) -> None:
+    def _close(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None:
             connection.dispose(lambda client: client.close())

@@ -72,7 +72,7 @@ class MapStore(StoreBase):
             return None
         return {**kwargs, "snapshot": str(snapshot)}
 
-    def close(self) -> None:
+    def _close(self) -> None:
         if self._lock is not None:
             self._lock.release()
 

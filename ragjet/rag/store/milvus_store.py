@@ -339,7 +339,7 @@ class MilvusStore(StoreBase):
                                    output_fields=["uid", "content"])[0]
         return [h["uid"] for h in hits]
 
-    def close(self) -> None:
+    def _close(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None:
             connection.dispose(lambda client: client.close())

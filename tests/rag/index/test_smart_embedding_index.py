@@ -73,3 +73,23 @@ def test_unknown_backend_and_missing_indices_entry(corpus, tmp_path):
     plain = _docs(corpus, None, CountingEmbedder())
     with pytest.raises(ValueError, match="indices"):
         lazyllm.Retriever(plain, "sentence", index="smart_embedding_index").start()
+
+
+def test_closing_the_store_closes_the_index_and_its_database(corpus, tmp_path):
+    """A smart embedding index holds a Milvus Lite file of its own: the store's close releases it, so another
+    process can open that file."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "closed.db"
+    store_conf = {"type": "map", "indices": {"smart_embedding_index": {"backend": "milvus",
+                                                                       "kwargs": {"uri": str(path)}}}}
+    docs = _docs(corpus, store_conf, CountingEmbedder())
+    retriever = lazyllm.Retriever(docs, group_name="sentence", topk=1, index="smart_embedding_index")
+    assert retriever("red planet Mars")[0].text == "Mars is called the red planet"
+    docs.stop()
+    opened = subprocess.run([sys.executable, "-c", "import sys; from ragjet.rag.store import MilvusStore; "
+                             "s = MilvusStore(sys.argv[1]); print(s.count('sentence')); s.close()", str(path)],
+                            capture_output=True, text=True, timeout=120)
+    assert opened.returncode == 0, opened.stderr[-2000:]
+    assert int(opened.stdout.strip().splitlines()[-1]) > 0
