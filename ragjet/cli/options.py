@@ -80,8 +80,8 @@ def document(args: argparse.Namespace) -> tuple[Any, Optional[str]]:
     docs_dir = args.docs or sample_corpus()
     name = None if args.embed.lower() == "none" else args.embed
     similarity = args.similarity
-    if name is None or name.lower() == AUTO:
-        name, lexical = routes_for(docs_dir, name and name.lower(), None if name is None else "cosine")
+    if name is None or name.lower() == AUTO:  # an embedder, or a lexical route, for the documents' language
+        name, lexical = routes_for(docs_dir, name and name.lower(), similarity)
         similarity = similarity or (lexical if name is None else None)
     embed = None if name is None or similarity in LEXICAL else ragjet.TrainableModule(name)
     return ragjet.Document(docs_dir, embed=embed, store_conf=args.store), similarity

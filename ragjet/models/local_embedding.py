@@ -150,10 +150,7 @@ class LocalEmbedding:
         """How many tokens of text the model reads: its window less the special tokens it adds (MiniLM: 256 -
         [CLS] and [SEP] = 254). A longer chunk is truncated when embedded. Read once: it parses the
         tokenizer file, and every start asks it for each embedded group."""
-        tokenizer = self._tokenizer()
-        tokenizer.no_padding()
-        tokenizer.no_truncation()
-        return self.max_tokens - len(tokenizer.encode("").ids)
+        return self.max_tokens - len(self._plain_tokenizer.encode("").ids)
 
     def _tokenizer(self) -> Any:
         from tokenizers import Tokenizer

@@ -213,7 +213,11 @@ class OnlineEmbeddingModuleBase(OnlineEmbeddingModule):
                          model=embed_model_name, batch_size=batch_size, max_concurrency=num_worker,
                          timeout=timeout, **kwargs)
         self.model_series = model_series
-        self._embed_model_name = embed_model_name
+
+    @property
+    def _embed_model_name(self) -> Optional[str]:
+        """LazyLLM's name of the model, which its subclasses read (``self._embed_model_name``)."""
+        return self.model
 
     def _encapsulated_data(self, text: str, **kwargs: Any) -> dict[str, Any]:
         """The JSON of one request (OpenAI's form unless a subclass says otherwise)."""

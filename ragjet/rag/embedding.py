@@ -206,8 +206,7 @@ def _same_keys(key: str) -> tuple[str, ...]:
 
 
 def _model_key(key: str, embedders: Mapping[str, Embedder]) -> str:
-    if key in embedders:
-        return key
-    if key == LAZYLLM_DEFAULT_KEY and DEFAULT_EMBED_KEY in embedders:
-        return DEFAULT_EMBED_KEY
+    found = next((k for k in _same_keys(key) if k in embedders), None)
+    if found is not None:
+        return found
     raise KeyError(f"no embed model for key {key!r}; the embed dict has: {', '.join(embedders) or '(none)'}")

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence
 import numpy as np
 
 from ...log import LOG
+from ...procs import tcp_open
 from ...settings import environ
 from ..doc_node import DocNode
 from ..sparse_vector import SparseVector, as_sparse, is_sparse, vector_dim
@@ -37,7 +38,6 @@ from .milvus_index import IndexKwargs, IndexPlan
 from .milvus_long import LongTexts, query_pages
 from .milvus_schema import DUMMY, DUMMY_VECTOR, TEXT_FIELDS, GroupCollection
 from .naming import check_prefix, collection_name, remote_ledger_path, safe_part
-from ...procs import tcp_open
 from .serve import StoreServer, grpc_ready
 
 if TYPE_CHECKING:
