@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Iterable, Iterator, Optional
 
 from ..home import ragjet_home
+from ..rag.language import LEXICAL_FOR
 from ..text.lang import language_of
 
 SHARED_DATA = Path("../shared/data")
 DEFAULT_SOURCES = ("squad_train_subset.json", "cmrc2018_trial.json")
+SENTENCE_END = {"en": ".", "zh": "。"}  # the lecture's sentence group splits on the full stop of the language
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,7 @@ class Dataset:
     @property
     def lexical(self) -> str:
         """The BM25 variant for the language."""
-        return "bm25_chinese" if self.language == "zh" else "bm25"
+        return LEXICAL_FOR[self.language]
 
 
 def load_dataset(path: Path, max_paragraphs: Optional[int] = None) -> Dataset:

@@ -39,9 +39,10 @@ import numpy as np
 
 from ..home import ragjet_home
 from ..models.use_embedding import USE_MODEL_ID
-from ..rag.language import AUTO, ENGLISH_EMBED
+from ..rag.language import AUTO, EMBED_FOR
 from ..rag.doc_node import DocNode
-from .corpus import DEFAULT_SOURCES, SHARED_DATA, Dataset, Question, load_dataset, paragraph_folder
+from .corpus import (DEFAULT_SOURCES, SENTENCE_END, SHARED_DATA, Dataset, Question, load_dataset,
+                     paragraph_folder)
 from .quality_answers import ANSWER_CONTEXT, answer_notes, answer_rows, answer_setups, load_answer_model
 from .report import Report, target_note
 
@@ -50,7 +51,6 @@ KS = (1, 5, 10)
 RERANK_CANDIDATES = 20
 MIN_HYBRID_GAIN = 0.03
 LECTURE_TOPK = 6  # each of the lecture's two routes (MediumChunk; sentence mapped to MediumChunk)
-SENTENCE_END = {"en": ".", "zh": "。"}  # the lecture's sentence group splits on the language's full stop
 ANSWER_ROUTE = {"en": "hybrid", "zh": "bm25"}  # the route the chat's retrieval is closest to, per language
 
 Ranker = Callable[[str], list[DocNode]]
@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> Report:
     loaded: dict[str, tuple[MemoEmbedding, Any]] = {}
 
     def models_for(language: str) -> tuple[str, MemoEmbedding, Any]:
-        name = args.embed if args.embed != AUTO else (USE_MODEL_ID if language == "zh" else ENGLISH_EMBED)
+        name = args.embed if args.embed != AUTO else EMBED_FOR[language]
         if name not in loaded:
             embed = MemoEmbedding(TrainableModule(name))
             loaded[name] = (embed, TrainableModule(name, type="rerank", embed=embed))

@@ -32,7 +32,7 @@ from typing import Any
 from ..rag.embedding import DEFAULT_EMBED_KEY
 from ..rag.language import AUTO, ENGLISH_EMBED, choose_for_documents
 from ..rag.store.naming import collection_name, safe_part
-from .corpus import build_corpus
+from .corpus import SENTENCE_END, build_corpus
 from .report import Report, child_env, target_note
 
 STORES = ("map", "chroma", "milvus")
@@ -43,7 +43,6 @@ COLUMNS = ["store", "run", "init_s", "retrieval_s", "first_answer_s", "files_par
            "rows", "vs_raw"]
 
 QUESTION = {"en": "Who founded the university?", "zh": "牛车水"}  # the lecture asks its Chinese documents 牛车水
-SENTENCE_END = {"en": ".", "zh": "。"}  # the lecture's sentence group splits on the full stop of the language
 
 CHILD = """
 import json, sys, time

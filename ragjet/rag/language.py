@@ -21,6 +21,8 @@ SAMPLE_CHARS = 4000  # characters taken from each
 MIXED_SHARE = 0.1  # a sample with this share of ideographs holds Chinese worth reading: the multilingual model
 ENGLISH_EMBED = "all-MiniLM-L6-v2"
 AUTO = "auto"  # the embedder for the documents' language
+EMBED_FOR = {"en": ENGLISH_EMBED, "zh": USE_MODEL_ID}  # the embedder each language gets
+LEXICAL_FOR = {"en": "bm25", "zh": "bm25_chinese"}  # the BM25 similarity each language gets
 
 
 @dataclass(frozen=True)
@@ -42,8 +44,8 @@ def choose_for_documents(folder: str | Path) -> LanguageChoice:
         nodes = SimpleDirectoryReader(input_files=[str(path)])()
         texts.append("".join(node.text for node in nodes)[:SAMPLE_CHARS])
     share = cjk_share(texts)
-    choice = (LanguageChoice("zh", share, USE_MODEL_ID, "bm25_chinese") if share >= MIXED_SHARE
-              else LanguageChoice("en", share, ENGLISH_EMBED, "bm25"))
+    language = "zh" if share >= MIXED_SHARE else "en"
+    choice = LanguageChoice(language, share, EMBED_FOR[language], LEXICAL_FOR[language])
     LOG.info("documents in %s: %.0f%% Chinese characters in a sample of %d file(s): embedding with %s, lexical "
              "route %s", folder, 100 * share, len(texts), choice.embed, choice.lexical)
     return choice
