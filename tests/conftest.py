@@ -33,7 +33,7 @@ def _isolated_home(tmp_path, monkeypatch):
     llama-server stay shared."""
     default_home = Path(os.environ.get("RAGJET_HOME") or Path.home() / ".cache" / "ragjet")
     monkeypatch.setenv("RAGJET_MODELS", os.environ.get("RAGJET_MODELS") or str(default_home / "models"))
-    built_server = default_home / "bin" / "llama-server"  # scripts/build-llama-server.sh puts it there
+    built_server = default_home / "bin" / "llama-server"  # where a llama.cpp build may have been put
     if not os.environ.get("RAGJET_LLAMA_SERVER") and built_server.exists():
         monkeypatch.setenv("RAGJET_LLAMA_SERVER", str(built_server))
     monkeypatch.setenv("RAGJET_HOME", str(tmp_path / "ragjet-home"))

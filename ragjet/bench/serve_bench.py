@@ -2,8 +2,9 @@
 
 Without ``--url`` the bench starts ``ragjet serve`` (local defaults, ``--serve-args`` added) in its own process on
 127.0.0.1, once per ``--deploys`` entry: ``in-process`` (the chat model in the server's process, one request at
-a time in its queue), ``llama-server`` (``--deploy llama-server``: llama.cpp's C++ server with its default 4
-parallel slots; skipped with a note when it is not built) and ``llama-server:8`` (``--slots 8``). Each server
+a time in its queue), ``in-process:4`` (``--slots 4``: the in-process engine's parallel slots) and
+``llamacpp:8`` (``--deploy llamacpp --slots 8``: llama.cpp's server in its own process; an engine that is not
+installed is skipped with a note). Each server
 is measured with each ``--clients`` count, and its resident memory is sampled, so "memory flat" is checked too. Each client sends the question, reads the
 streamed answer to ``[DONE]``, and starts over until ``--seconds`` have passed; answers still streaming then
 may finish within ``--grace`` seconds (they count), the rest are cut and reported as unfinished. An error is a
@@ -65,9 +66,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--serve-args", default="",
                         help="extra options for the servers the bench starts, e.g. \"--llm none --embed none\"")
     parser.add_argument("--deploys", type=lambda v: [d.strip() for d in v.split(",") if d.strip()],
-                        default=[IN_PROCESS, "llama-server", "llama-server:8"],
-                        help=f"how the started servers run the chat model: {IN_PROCESS} and/or --deploy engines, ENGINE:N "
-                             f"for N slots (default: {IN_PROCESS},llama-server,llama-server:8)")
+                        default=[IN_PROCESS, f"{IN_PROCESS}:4", "llamacpp:8"],
+                        help=f"how the started servers run the chat model: {IN_PROCESS} (one slot; {IN_PROCESS}:N for "
+                             f"N) and/or --deploy engines, ENGINE:N for N slots (default: {IN_PROCESS},{IN_PROCESS}:4,"
+                             f"llamacpp:8)")
 
 
 def _counts(value: str) -> list[int]:
@@ -89,9 +91,9 @@ def run(args: argparse.Namespace) -> Report:
     for deploy in [None] if args.url else args.deploys:
         engine, _, slots = (deploy or IN_PROCESS).partition(":")
         if engine != IN_PROCESS and not _engine_built(engine):
-            notes.append(f"{deploy}: not built here, skipped (bash scripts/build-llama-server.sh builds it)")
+            notes.append(f"{deploy}: not installed here, skipped")
             continue
-        extra = [] if engine == IN_PROCESS else ["--deploy", engine] + (["--slots", slots] if slots else [])
+        extra = ([] if engine == IN_PROCESS else ["--deploy", engine]) + (["--slots", slots] if slots else [])
         server = None if args.url else ServerProcess(shlex.split(args.serve_args) + extra)
         try:
             url = args.url or server.url

@@ -52,18 +52,17 @@ def passages(nodes: list[DocNode]) -> Iterator[str]:
 class RagChat:
     """``RagChat(docs_dir)(question)`` → the answer's tokens. Models load once; `refresh` rebuilds the
     document and its retrievers (after an upload) and swaps them in, keeping the loaded models. ``llm`` is a
-    model name or GGUF file, ``"auto"`` for `default_chat_model`, or None; ``deploy`` names a deploy method
-    (``'llamacpp'``...) that serves the LLM in its own process instead of this one, decoding ``slots`` answers
-    at once where the engine can. ``defer_large`` (a server) starts answering before files over
+    model name or GGUF file, ``"auto"`` for `default_chat_model`, or None, decoding ``slots`` answers at once
+    (default 1); ``deploy`` names a deploy method (``'llamacpp'``...) that serves the LLM in its own process
+    instead of this one, with ``slots`` where the engine has them. ``defer_large`` (a server) starts answering before files over
     `LARGE_FILE_BYTES` are indexed: they are indexed in the background and answered from once done."""
 
     def __init__(self, docs_dir: str | Path, embed: Optional[str] = AUTO, group: str = "MediumChunk",
                  similarity: Optional[str] = None, topk: int = ANSWER_PASSAGES, llm: Optional[str] = DEFAULT_LLM,
                  max_tokens: int = ANSWER_MAX_TOKENS, store_conf: Optional[dict[str, Any]] = None,
                  deploy: Optional[str] = None, slots: Optional[int] = None, defer_large: bool = False) -> None:
-        if slots is not None and (not deploy or slots < 1):
-            raise ValueError(f"slots={slots}: give a positive count with an inference engine (--deploy "
-                             f"llama-server --slots 8); the in-process model answers one request at a time")
+        if slots is not None and slots < 1:
+            raise ValueError(f"slots={slots}: give a positive count of answers decoded at once (--slots 4)")
         self.docs_dir = Path(docs_dir)
         self.store_conf = store_conf
         self.group = group
@@ -78,9 +77,11 @@ class RagChat:
         self.llm = None
         if llm:
             name = default_chat_model() if llm == DEFAULT_LLM else llm
-            self.llm = TrainableModule(name, stream=True, max_tokens=max_tokens)
             if deploy:
+                self.llm = TrainableModule(name, stream=True, max_tokens=max_tokens)
                 self.llm = self.llm.deploy_method(deploy, {"slots": slots} if slots else None)
+            else:
+                self.llm = TrainableModule(name, stream=True, max_tokens=max_tokens, slots=slots or 1)
             self.llm.prompt(RagPrompter())
         self._lock = threading.Lock()
         self._flow, self._retrievers = self._build(LARGE_FILE_BYTES if defer_large else None)

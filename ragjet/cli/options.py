@@ -63,11 +63,10 @@ def add_llm_options(parser: argparse.ArgumentParser) -> None:
                         help="longest answer, in tokens (default: %(default)s)")
     parser.add_argument("--deploy", default=None, metavar="ENGINE",
                         help="serve the LLM through an inference engine (llamacpp, llama-server, llamacpp-python, "
-                             "vllm, lmdeploy, lightllm, auto) instead of in this process: llama-server's parallel "
-                             "slots answer several web users at once")
+                             "vllm, lmdeploy, lightllm, auto) instead of in this process")
     parser.add_argument("--slots", type=int, default=None, metavar="N",
-                        help="with --deploy: how many answers the engine decodes at once (llama-server's parallel "
-                             "slots, default 4; vLLM's max-num-seqs...)")
+                        help="how many answers the model decodes at once (llama.cpp's parallel slots: in this "
+                             "process, default 1; with --deploy llamacpp, default 4; vLLM's max-num-seqs...)")
 
 
 def document(args: argparse.Namespace) -> tuple[Any, Optional[str]]:

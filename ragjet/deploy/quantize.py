@@ -17,6 +17,7 @@ from typing import Optional
 
 from ..home import models_home
 from ..log import LOG
+from ..registry import missing_extra
 
 _LEVEL_SUFFIX = re.compile(r"\.(I?Q\d\w*|[BF]F?16|F32)$", re.IGNORECASE)
 _QUANTIZE = """
@@ -30,8 +31,12 @@ sys.exit(llama_cpp.llama_model_quantize(src.encode(), dst.encode(), params))
 
 def gguf_level(source: str | os.PathLike[str], level: str, target: Optional[Path] = None) -> Path:
     """``source`` requantised to ``level`` (``Q4_0``, ``Q8_0``, ``Q5_1``...), made once and kept in
-    ``target`` (default: ``<models home>/gguf/<stem>.<level>.gguf``, the level replacing one in the stem)."""
-    import llama_cpp
+    ``target`` (default: ``<models home>/gguf/<stem>.<level>.gguf``, the level replacing one in the stem).
+    Needs llama-cpp-python (``ragjet[llama-cpp-python]``): the prebuilt engine has no quantiser."""
+    try:
+        import llama_cpp
+    except ImportError:
+        raise missing_extra("llama-cpp-python", "llama-cpp-python") from None
 
     ftype = getattr(llama_cpp, f"LLAMA_FTYPE_MOSTLY_{level.upper()}", None)
     if ftype is None:

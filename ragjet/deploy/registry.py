@@ -7,7 +7,7 @@ from ..registry import Registry
 from .auto import auto
 from .base import DeployMethod
 from .lightllm import Lightllm
-from .llama_cpp import LlamaCpp, LlamaCppPython, LlamaServer
+from .llama_cpp import LlamaCpp, LlamaCppPython, LlamaEngineServer, LlamaServer
 from .lmdeploy import LMDeploy
 from .vllm import Vllm
 
@@ -15,7 +15,7 @@ MethodLike = Union[str, DeployMethod, Callable[..., DeployMethod], tuple]
 
 DEPLOY_METHODS: Registry[Callable[..., DeployMethod]] = Registry(
     "deploy method", hint="Pass deploy.LlamaCpp, deploy.Vllm, deploy.LMDeploy, deploy.Lightllm or deploy.auto.")
-for _method in (LlamaCpp, LlamaCppPython, LlamaServer, Vllm, Lightllm, LMDeploy):
+for _method in (LlamaCpp, LlamaCppPython, LlamaServer, LlamaEngineServer, Vllm, Lightllm, LMDeploy):
     DEPLOY_METHODS.register(_method.name, _method)
 DEPLOY_METHODS.register("auto", auto)
 

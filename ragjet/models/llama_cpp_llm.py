@@ -1,13 +1,15 @@
-"""`LocalChat`: a GGUF chat model run in-process on the CPU through llama.cpp (``llama_cpp.Llama``).
+"""`LocalChat`: a GGUF chat model run in-process on the CPU by llama.cpp's server engine (`LlamaEngine`).
 
-The model loads on the first call (or `start`), once, under a lock. A llama.cpp context serves one sequence
-at a time, so calls take turns in a first-come-first-served `TurnQueue`: a waiting caller can learn its
-position and leave the queue (the web server does both). Messages come from the module's prompter and are
-rendered with the GGUF's own chat template (``create_chat_completion``).
+The model loads on the first call (or `start`), once, under a lock. The engine decodes ``slots`` sequences at
+once (continuous batching: concurrent answers share each forward pass); further calls wait in a
+first-come-first-served `TurnQueue`, where a waiting caller can learn its position and leave the queue (the web
+server does both). Messages come from the module's prompter and are rendered with the GGUF's own chat template.
 
-Decoding is greedy (``temperature=0``) with llama.cpp's repeat penalty (1.1 over the last 64 tokens) by
-default: a RAG answer should copy from its context, not sample around it, and small models left at penalty
-1.0 fall into loops. `ChatModule` stops an answer that repeats itself anyway.
+Decoding is greedy (``temperature=0``) without a repeat penalty by default: a RAG answer should copy from its
+context, not sample around it. llama.cpp's server penalises the words of the prompt as well as the answer's, so
+its penalty of 1.1 turned right answers into refusals (asked which store keeps nodes only in memory, over the
+passage that names ``map``: "The document does not contain the answer") and lengthened others; a loop is
+stopped by `ChatModule`'s loop guard instead, and closing the stream stops the engine at the next token.
 
 A prompt longer than ``n_ctx - max_tokens`` never reaches llama.cpp (which would fail): the lowest-ranked
 context is dropped first (whole trailing lines of the prompter's extra keys, ``context_str``, whose nodes are
@@ -25,20 +27,18 @@ from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 
 from ..flow.sources import record_notice, record_usage
 from ..log import LOG
-from .llama_threads import DEFAULT_THREADS, PROMPT_THREADS, use_openmp_defaults
-from ..registry import missing_extra
 from ..settings import environment_default
+from .chat_module import ChatModule
 from .deployment import deployer
+from .llama_engine import LlamaEngine, require_gguf
+from .llama_threads import DEFAULT_THREADS, PROMPT_THREADS
 from .loop_guard import DEFAULT_LOOP_RULES, LoopRules
 from .prompt_cache import PromptCache
-from .chat_module import ChatModule
 from .prompter import QUERY_KEY, Message, history_messages
 from .turns import TurnQueue
 
 environment_default("HF_HUB_OFFLINE", "1")
 
-# Tokens a chat template adds around each message, when the GGUF has no template to render and count.
-_MESSAGE_OVERHEAD = 8
 # A query longer than this share of the prompt budget is cut to it before any context is dropped: the answer
 # comes from the passages, and a pasted wall of text must not push them all out.
 QUERY_SHARE = 0.5
@@ -57,17 +57,17 @@ def bundled_gguf(package: str, pattern: str) -> Path:
 
 class LocalChat(ChatModule):
     """``LocalChat(path)(input) -> str``; with ``stream=True`` a call returns an iterator of text pieces.
-    ``n_threads=None`` uses `DEFAULT_THREADS`."""
+    ``n_threads=None`` uses `DEFAULT_THREADS`; ``slots`` answers are decoded at once, each with ``n_ctx``
+    tokens of context; ``flash_attn`` as `LlamaEngine` takes it."""
 
     def __init__(self, model_path: str | os.PathLike[str], n_ctx: int = 2048, n_threads: Optional[int] = None,
-                 max_tokens: int = 256, temperature: float = 0.0, repeat_penalty: float = 1.1,
+                 max_tokens: int = 256, temperature: float = 0.0, repeat_penalty: float = 1.0,
                  stream: bool = False, model_id: Optional[str] = None,
                  loop_rules: Optional[LoopRules] = DEFAULT_LOOP_RULES, n_threads_batch: Optional[int] = None,
-                 prompt_cache: bool = True) -> None:
+                 prompt_cache: bool = True, slots: int = 1, flash_attn: Optional[bool] = None) -> None:
         super().__init__(stream, loop_rules)
         self.model_path = Path(model_path).expanduser()
-        if not self.model_path.is_file():
-            raise FileNotFoundError(f"GGUF model file not found: {self.model_path}")
+        require_gguf(self.model_path)
         if max_tokens >= n_ctx:
             raise ValueError(f"max_tokens ({max_tokens}) must be smaller than n_ctx ({n_ctx})")
         self.n_ctx = n_ctx
@@ -77,40 +77,36 @@ class LocalChat(ChatModule):
         self.temperature = temperature
         self.repeat_penalty = repeat_penalty
         self.model_id = model_id or self.model_path.stem
-        self._llm: Any = None
-        self._formatter: Any = None
+        self.flash_attn = flash_attn
+        self._engine: Optional[LlamaEngine] = None
         self._load_lock = threading.Lock()
-        self._turns = TurnQueue()
+        self._turns = TurnQueue(slots)
+        self._held: list[list[int]] = [[] for _ in range(slots)]  # each slot's last prompt
         self._cache = PromptCache(self.model_path) if prompt_cache else None
+
+    @property
+    def slots(self) -> int:
+        return self._turns.width
 
     def start(self) -> "LocalChat":
         """Load the model now (otherwise it loads on first use)."""
-        if self._llm is None:
+        if self._engine is None:
             with self._load_lock:
-                if self._llm is None:
-                    self._formatter, self._llm = self._load()
+                if self._engine is None:
+                    LOG.info("loading %s (llama.cpp, %d threads, %d for prompts, n_ctx=%d, %d slot(s))",
+                             self.model_path.name, self.n_threads, self.n_threads_batch, self.n_ctx, self.slots)
+                    self._engine = LlamaEngine(self.model_path, n_ctx=self.n_ctx, slots=self.slots,
+                                               n_threads=self.n_threads, n_threads_batch=self.n_threads_batch,
+                                               slot_folder=self._cache.folder if self._cache else None,
+                                               flash_attn=self.flash_attn)
         return self
 
-    def _load(self) -> tuple[Any, Any]:
-        use_openmp_defaults()
-        try:
-            from llama_cpp import Llama
-            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-        except ImportError:
-            raise missing_extra("llama-cpp-python", "local") from None
-        except (OSError, RuntimeError) as exc:  # the library is there but cannot load
-            raise runtime_load_error(exc) from exc
-        LOG.info("loading %s (llama.cpp, %d threads, %d for prompts, n_ctx=%d)", self.model_path.name,
-                 self.n_threads, self.n_threads_batch, self.n_ctx)
-        llm = Llama(str(self.model_path), n_ctx=self.n_ctx, n_threads=self.n_threads,
-                    n_threads_batch=self.n_threads_batch, verbose=False)
-        template = llm.metadata.get("tokenizer.chat_template")
-        if template is None:
-            return None, llm
-        token_text = llm._model.token_get_text
-        formatter = Jinja2ChatFormatter(template, eos_token=token_text(llm.token_eos()),
-                                        bos_token=token_text(llm.token_bos()))
-        return formatter, llm
+    def stop(self) -> None:
+        """Free the model (it loads again on the next call)."""
+        with self._load_lock:
+            if self._engine is not None:
+                self._engine.close()
+                self._engine = None
 
     def deploy_method(self, method: Any, args: Optional[Mapping[str, Any]] = None) -> Any:
         """This model served by an engine process instead of in-process (``deploy.LlamaCpp``,
@@ -128,12 +124,7 @@ class LocalChat(ChatModule):
 
     def count_tokens(self, messages: Sequence[Message]) -> int:
         """Tokens of ``messages`` rendered as the model will see them (chat template included)."""
-        llm = self.start()._llm
-        tokens = self._prompt_tokens(messages)
-        if tokens is None:
-            text = "".join(m["content"] for m in messages)
-            return len(llm.tokenize(text.encode(), add_bos=True)) + _MESSAGE_OVERHEAD * len(messages)
-        return len(tokens)
+        return len(self._prompt_tokens(messages))
 
     def _chat(self, input: str | Mapping[str, Any], history: Optional[Sequence[Any]], stream: bool,
               **kw: Any) -> Iterator[str]:
@@ -143,41 +134,38 @@ class LocalChat(ChatModule):
         options = {**self._options(), **kw}
         if self.prompter.tools:
             options["tools"] = self.prompter.tools
-        return self._generate(values, turns, options, stream)
+        return self._generate(values, turns, options)
 
-    def _generate(self, values: dict[str, str], turns: list[Message], options: dict[str, Any],
-                  stream: bool) -> Iterator[str]:
-        """The answer's pieces, generated in this call's turn; the prompt's state is restored from and saved
-        to the prompt cache around it."""
-        with self._turns.turn():
+    def _generate(self, values: dict[str, str], turns: list[Message], options: dict[str, Any]) -> Iterator[str]:
+        """The answer's pieces, generated in this call's turn and slot; the slot's state is restored from and
+        saved to the prompt cache around it."""
+        with self._turns.turn() as slot:
             messages = self._fit(values, turns, options["max_tokens"])
-            prompt = self._prompt_tokens(messages) if self._cache is not None else None
-            if prompt is not None:
-                self._cache.restore(self._llm, prompt)
+            prompt = self._prompt_tokens(messages)
+            if self._cache is not None:
+                self._cache.restore(self._engine, slot, prompt, self._held[slot])
+            self._held[slot] = prompt
+            usage: dict[str, int] = {}
             generated = 0
+            chunks = self._engine.chat({"messages": messages, **options}, slot)
             try:
-                if not stream:
-                    result = self._llm.create_chat_completion(messages=messages, **options)
-                    generated = result["usage"]["completion_tokens"]
-                    yield result["choices"][0]["message"].get("content") or ""
-                    return
-                for chunk in self._llm.create_chat_completion(messages=messages, stream=True, **options):
-                    piece = chunk["choices"][0]["delta"].get("content")
-                    if piece:  # one piece per generated token (a split UTF-8 character waits for the next)
-                        generated += 1
-                        yield piece
+                for chunk in chunks:
+                    usage = chunk.get("usage") or usage
+                    for choice in chunk["choices"]:
+                        piece = choice["delta"].get("content")
+                        if piece:  # one piece per generated token (a split UTF-8 character waits for the next)
+                            generated += 1
+                            yield piece
             finally:
-                record_usage(len(prompt) if prompt is not None else self.count_tokens(messages), generated)
-                if prompt is not None and list(self._llm.input_ids[:len(prompt)]) == prompt:
-                    self._cache.store(self._llm, prompt)
+                chunks.close()  # a caller that stopped reading stops the engine here
+                record_usage(usage.get("prompt_tokens", len(prompt)), usage.get("completion_tokens", generated))
+                if generated and self._cache is not None:  # the prompt was evaluated: the slot holds it
+                    self._cache.store(self._engine, slot, prompt)
 
-    def _prompt_tokens(self, messages: Sequence[Message]) -> Optional[list[int]]:
-        """The tokens llama-cpp-python's chat handler feeds the model for ``messages`` (None without a chat
-        template, where it formats them its own way)."""
-        if self._formatter is None:
-            return None
-        result = self._formatter(messages=list(messages))
-        return self._llm.tokenize(result.prompt.encode(), add_bos=not result.added_special, special=True)
+    def _prompt_tokens(self, messages: Sequence[Message]) -> list[int]:
+        """The tokens llama.cpp feeds the model for ``messages``."""
+        engine = self.start()._engine
+        return engine.tokenize(engine.render(messages))
 
     def _fit(self, values: dict[str, str], turns: list[Message], max_tokens: int) -> list[Message]:
         """The messages, shrunk to leave ``max_tokens`` of the context window for the answer."""
@@ -221,16 +209,6 @@ class LocalChat(ChatModule):
 
     def __repr__(self) -> str:
         return f"LocalChat({str(self.model_path)!r}, n_ctx={self.n_ctx}, n_threads={self.n_threads})"
-
-
-def runtime_load_error(exc: BaseException) -> Exception:
-    """A clear error for a llama.cpp library that is installed but cannot load: a missing system library is
-    named with the package that brings it."""
-    if "libgomp" in str(exc):
-        return RuntimeError(f"llama.cpp cannot load: the system library libgomp.so.1 (GNU OpenMP) is missing; "
-                            f"install it with: apt-get install libgomp1 ({exc})")
-    return RuntimeError(f"llama.cpp is installed but cannot load ({exc}); reinstall it: pip install --force-reinstall "
-                        f"llama-cpp-python")
 
 
 def longest_prefix(text: str, fits: Callable[[str], bool]) -> str:

@@ -1,106 +1,82 @@
 """`PromptCache`: the llama.cpp key-value state of evaluated prompts, kept on disk across restarts.
 
-Reading a prompt is most of a CPU model's time to first token: Qwen2.5-0.5B evaluates 60-100 prompt tokens
-per second on two cores, so a RAG prompt of three passages costs 6-10 s before the first word. A restarted
-process that is asked what it was asked before (or anything over the same passages) need not pay that again:
-after an answer, the KV cells of its prompt are saved with `llama_state_seq_save_file` (about 12 KB per token
-for this model), and before the next prompt the saved entry sharing the longest token prefix with it is
-loaded back. llama-cpp-python's own prefix check then evaluates only the tokens after that prefix, so a stale
-or partial entry can cost time but never change an answer.
+Reading a prompt is most of a CPU model's time to first token: Qwen2.5-0.5B evaluates 60-130 prompt tokens
+per second on two cores, so a RAG prompt of two or three passages costs seconds before the first word. A
+restarted process that is asked what it was asked before (or anything over the same passages) need not pay
+that again: after an answer, the engine saves its slot (the prompt's KV cells, about 12 KB per token for this
+model) to a file, and before the next prompt the saved entry sharing the longest token prefix with it is
+loaded back into the slot. llama.cpp's server then evaluates only the tokens after the prefix it shares with
+the slot, so a stale or partial entry can cost time but never change an answer.
 
-Entries live in ``$RAGJET_HOME/prompt-cache/<model>/``, one state file and one token file per prompt, named by
-the hash of the tokens; the least recently used go once the folder passes ``max_bytes``. The cache is an
-optimisation: any failure to read or write it is logged once and the prompt is evaluated as usual.
+Entries live in ``$RAGJET_HOME/prompt-cache/slots/<model>/`` (the engine's slot folder), one state file and one
+token file per prompt, named by the hash of the tokens; the least recently used go once the folder passes
+``max_bytes``. The cache is an optimisation: any failure to read or write it is logged once and the prompt is
+evaluated as usual.
 """
 from __future__ import annotations
 
-import ctypes
 import hashlib
 import os
-import tempfile
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
 from ..home import ragjet_home
 from ..log import LOG
+from .llama_engine import LlamaEngine
 
 DEFAULT_MAX_BYTES = 256 << 20
 MIN_REUSE_TOKENS = 32  # a shorter shared prefix is cheaper to evaluate than to load
 
 
 class PromptCache:
-    """Saved prompt states of one model file (``model_path``) in ``folder`` (default under ragjet's home)."""
+    """Saved prompt states of one model file (``model_path``) in ``folder`` (default under ragjet's home), which
+    is the slot folder of the engine given to `restore` and `store`."""
 
     def __init__(self, model_path: Path, folder: Optional[Path] = None, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         stat = model_path.stat()
         identity = f"{model_path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode()
         name = f"{model_path.stem}-{hashlib.blake2b(identity, digest_size=6).hexdigest()}"
-        self.folder = folder or ragjet_home() / "prompt-cache" / name
+        self.folder = folder or ragjet_home() / "prompt-cache" / "slots" / name
         self.max_bytes = max_bytes
         self._warned = False
 
-    def restore(self, llm: Any, tokens: Sequence[int]) -> int:
-        """Load the saved state sharing the longest prefix with ``tokens`` into ``llm``'s context, when that
-        beats what the context already holds; returns the number of tokens the context now holds for it."""
-        held = _common_prefix(llm.input_ids[: llm.n_tokens], tokens)
-        best, best_len = None, max(held, MIN_REUSE_TOKENS - 1)
+    def restore(self, engine: LlamaEngine, slot: int, tokens: Sequence[int], held: Sequence[int]) -> int:
+        """Load the saved state sharing the longest prefix with ``tokens`` into ``slot``, when that beats what
+        the slot already holds (``held``: the tokens of its last prompt); returns the prefix now held."""
+        have = _common_prefix(held, tokens)
+        best, best_len = None, max(have, MIN_REUSE_TOKENS - 1)
         for token_file in self._token_files():
             length = _common_prefix(_read_tokens(token_file), tokens)
             if length > best_len:
                 best, best_len = token_file, length
         if best is None:
-            return held
+            return have
         try:
-            return self._load(llm, best.with_suffix(".kv"))
+            engine.restore_slot(slot, best.with_suffix(".kv").name)
+            os.utime(best.with_suffix(".kv"))
+            return best_len
         except Exception as exc:  # an optimisation only: whatever failed, the prompt is evaluated as usual
-            llm.reset()
             self._warn("read", exc)
             return 0
 
-    def store(self, llm: Any, tokens: Sequence[int]) -> None:
-        """Save the state of ``tokens`` (a prompt ``llm`` has just evaluated) unless it is saved already."""
-        import llama_cpp
-
+    def store(self, engine: LlamaEngine, slot: int, tokens: Sequence[int]) -> None:
+        """Save ``slot``'s state, which holds ``tokens`` (a prompt just evaluated), unless it is saved already."""
         key = hashlib.blake2b(np.asarray(tokens, dtype=np.int32).tobytes(), digest_size=12).hexdigest()
         state = self.folder / f"{key}.kv"
         if state.exists():
             os.utime(state)
             return
+        partial = state.with_suffix(".part")
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            array = (llama_cpp.llama_token * len(tokens))(*tokens)
-            fd, name = tempfile.mkstemp(dir=self.folder, prefix=".", suffix=".kv")
-            os.close(fd)
-            tmp = Path(name)
-            try:
-                if not llama_cpp.llama_state_seq_save_file(llm.ctx, name.encode(), 0, array, len(tokens)):
-                    raise RuntimeError("llama_state_seq_save_file failed")
-                _write_tokens(state.with_suffix(".tok"), tokens)
-                os.replace(tmp, state)
-            finally:
-                tmp.unlink(missing_ok=True)
+            engine.save_slot(slot, partial.name)
+            _write_tokens(state.with_suffix(".tok"), tokens)
+            os.replace(partial, state)
             self._evict()
         except Exception as exc:  # an optimisation only: the answer is given whatever happens here
+            partial.unlink(missing_ok=True)
             self._warn("write", exc)
-
-    def _load(self, llm: Any, state: Path) -> int:
-        import llama_cpp
-
-        capacity = llm.n_ctx()
-        array = (llama_cpp.llama_token * capacity)()
-        count = ctypes.c_size_t(0)
-        llm.reset()
-        if not llama_cpp.llama_state_seq_load_file(llm.ctx, str(state).encode(), 0, array, capacity,
-                                                   ctypes.byref(count)):
-            raise RuntimeError(f"llama_state_seq_load_file could not load {state}")
-        n = count.value
-        llm.input_ids[:n] = array[:n]
-        llm.n_tokens = n
-        llm._requires_eval = True  # the logits are not those of the restored prompt: decode once more
-        os.utime(state)
-        return n
 
     def _token_files(self) -> list[Path]:
         try:

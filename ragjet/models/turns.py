@@ -1,7 +1,7 @@
-"""`TurnQueue`: callers take turns on one model context, first come first served, and may see their place.
+"""`TurnQueue`: callers take turns on a model's slots, first come first served, and may see their place.
 
-An in-process llama.cpp context generates one sequence at a time, so concurrent requests wait. A lock would
-make them wait blind; this queue tells each waiting caller its position whenever it changes and lets a caller
+An in-process llama.cpp engine decodes as many sequences at once as it has slots, so further requests wait. A
+lock would make them wait blind; this queue tells each waiting caller its position whenever it changes and lets a caller
 that went away (a closed browser tab) leave the queue instead of being served to nobody.
 
 The caller is told through `waiting_as`, a context set around the call (the web server sets it per request);
@@ -25,8 +25,8 @@ class TurnCancelled(Exception):
 
 @dataclass(frozen=True)
 class Waiter:
-    """How to reach a waiting caller: ``on_position(n)`` (n requests ahead of it, the running one included)
-    and ``cancelled()`` (true once it no longer wants the answer)."""
+    """How to reach a waiting caller: ``on_position(n)`` (n callers must finish before it runs: with one slot,
+    the running one included) and ``cancelled()`` (true once it no longer wants the answer)."""
 
     on_position: Callable[[int], None]
     cancelled: Callable[[], bool]
@@ -46,20 +46,25 @@ def waiting_as(on_position: Callable[[int], None], cancelled: Callable[[], bool]
 
 
 class TurnQueue:
-    """``with queue.turn(): ...`` runs the block when every earlier caller's block has finished."""
+    """``with queue.turn() as slot: ...`` runs the block in one of ``width`` slots (``slot``: its number) as
+    soon as fewer than ``width`` earlier callers are still in theirs."""
 
-    def __init__(self) -> None:
+    def __init__(self, width: int = 1) -> None:
+        if width < 1:
+            raise ValueError(f"a turn queue needs at least one slot, not {width}")
+        self.width = width
         self._cond = threading.Condition()
-        self._line: deque[object] = deque()  # the running ticket first, then the waiting ones in order
+        self._line: deque[object] = deque()  # the running tickets first, then the waiting ones in order
+        self._free = list(range(width))
 
     @property
     def waiting(self) -> int:
-        """Callers waiting now (not counting the one running)."""
+        """Callers waiting now (not counting those running)."""
         with self._cond:
-            return max(len(self._line) - 1, 0)
+            return max(len(self._line) - self.width, 0)
 
     @contextmanager
-    def turn(self) -> Iterator[None]:
+    def turn(self) -> Iterator[int]:
         waiter = _WAITER.get()
         ticket = object()
         with self._cond:
@@ -70,17 +75,19 @@ class TurnQueue:
                 self._line.remove(ticket)
                 self._cond.notify_all()
                 raise
+            slot = self._free.pop(0)
         try:
-            yield
+            yield slot
         finally:
             with self._cond:
                 self._line.remove(ticket)
+                self._free.append(slot)
                 self._cond.notify_all()
 
     def _wait(self, ticket: object, waiter: Optional[Waiter]) -> None:
-        """Block (holding the condition) until ``ticket`` is first in line."""
+        """Block (holding the condition) until ``ticket`` is among the first ``width`` in line."""
         told = None
-        while (ahead := self._line.index(ticket)) > 0:
+        while (ahead := self._line.index(ticket) - self.width + 1) > 0:
             if waiter is not None:
                 if waiter.cancelled():
                     raise TurnCancelled("the caller left the queue")

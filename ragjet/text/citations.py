@@ -12,6 +12,9 @@ from .lang import units
 _CITATION = re.compile(r"[\[【]\s*(\d+(?:\s*[,，、\-–]\s*\d+)*)\s*[\]】]")
 _WORD_EDGES = re.compile(r"^\W+|\W+$")
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？；;])\s*|\n+")
+# "Based on the information provided in the passages, ..." / "根据文档，...": words about the passages, not from them
+_PREAMBLE = re.compile(r"^\s*(?:(?:based on|according to|as stated in|from)\b[^,:;.]*[,:]|(?:根据|按照)[^，,：:]*[，,：:])\s*",
+                       re.IGNORECASE)
 MIN_OVERLAP = 0.5  # an uncited answer is attributed to passages holding at least half of its words...
 NEAR_BEST = 0.75  # ...and at least this share of the best passage's overlap
 
@@ -33,11 +36,12 @@ def overlap_numbers(answer: str, passages: Sequence[str]) -> list[int]:
     """The 1-based numbers of the passages ``answer`` was most likely taken from, in order of use: for each of
     its sentences, the passages holding at least `MIN_OVERLAP` of the sentence's content words (words of four
     characters or more, numbers, CJK character pairs: a stop-word list without one) and within `NEAR_BEST` of
-    the best one. Sentence by sentence, so a preamble ("Based on the passages, ...") does not hide the fact."""
+    the best one. Sentence by sentence, and without a sentence's opening about the passages ("Based on the
+    information provided in the passages, ..."), so such a preamble does not hide the fact."""
     held = [_content(p) for p in passages]
     found: dict[int, None] = {}
     for sentence in _SENTENCE_END.split(answer):
-        words = _content(sentence)
+        words = _content(_PREAMBLE.sub("", sentence))
         if not words:
             continue
         shares = [len(words & passage) / len(words) for passage in held]

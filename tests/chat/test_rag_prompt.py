@@ -78,3 +78,11 @@ def test_overlap_attribution_reads_chinese_by_character_pairs():
     assert overlap_numbers("第二次启动时什么都不用重做。", passages) == [1]
     assert overlap_numbers("Milvus 自带 HNSW 索引", passages) == [2]
     assert overlap_numbers("", passages) == []
+
+
+def test_an_opening_about_the_passages_does_not_hide_where_the_answer_came_from():
+    passages = ["The map store keeps every node in memory.", "Enterprise deployments usually pick Milvus."]
+    answer = "Based on the information provided in the passages, enterprise deployments typically pick Milvus."
+    assert overlap_numbers(answer, passages) == [2]
+    assert overlap_numbers("根据提供的文档，企业部署通常选择 Milvus。", ["企业部署通常选择 Milvus。"]) == [1]
+    assert overlap_numbers("Based on the weather, nothing here.", passages) == []

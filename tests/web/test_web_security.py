@@ -283,7 +283,7 @@ def test_a_small_upload_behind_other_indexing_answers_202_instead_of_waiting(cor
         assert indexed == ["small.txt"]
 
 
-@pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is None, reason="needs llama-cpp-python (ragjet[local])")
+@pytest.mark.skipif(importlib.util.find_spec("xllamacpp") is None, reason="needs xllamacpp (ragjet[local])")
 def test_a_prompt_cut_to_fit_the_context_says_so_in_the_response():
     """Finding 10: a 100 kB question answered 200 with an empty answer, the cut only in the server log. The
     answer now comes from the passages (the question is cut first) and the response names the cut."""
