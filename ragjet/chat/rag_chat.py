@@ -17,6 +17,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
+from ..deploy.llama_cpp import DEFAULT_SLOTS
 from ..flow import bind, parallel, pipeline
 from ..log import LOG
 from ..models import TrainableModule
@@ -75,6 +76,8 @@ class RagChat:
         self.embed = TrainableModule(embed) if embed else None
         self.rerank = TrainableModule(embed, type="rerank", embed=self.embed) if embed else None
         self.llm = None
+        # answers the model gives at once, as the web server sizes its admission (None: no model, no queue)
+        self.slots = (slots or (DEFAULT_SLOTS if deploy else 1)) if llm else None
         if llm:
             name = default_chat_model() if llm == DEFAULT_LLM else llm
             if deploy:

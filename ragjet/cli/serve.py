@@ -30,8 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="comma-separated browser origins (scheme://host[:port]) whose pages may call the API "
                              "(CORS); other sites' pages are refused")
     parser.add_argument("--max-queue", type=int, default=DEFAULT_MAX_QUEUE,
-                        help="chat requests answered or waiting at once; more get 503 with Retry-After "
-                             "(default: %(default)s)")
+                        help="chat requests waiting for the model beyond those its slots answer; more get 503 "
+                             "with Retry-After (default: %(default)s; no bound with --llm none)")
     parser.add_argument("--title", default="ragjet", help="page title and model name")
     parser.add_argument("--upload", action="store_true",
                         help="accept documents on POST /v1/documents, stored in --docs and indexed at once")
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     web = WebModule(chat, port=args.port, title=args.title, host=args.host, api_key=args.api_key,
                     docs_dir=docs_dir if args.upload else None, on_upload=chat.refresh, no_auth=args.no_auth,
                     allowed_hosts=args.allowed_hosts, allowed_origins=args.allowed_origins,
-                    max_queue=args.max_queue).start()
+                    max_queue=args.max_queue, slots=chat.slots).start()
     print(f"{READY_LINE} {web.url}  (Ctrl+C stops)", flush=True)
     web.wait()
     return 0

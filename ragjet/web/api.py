@@ -77,8 +77,8 @@ def create_app(web: "WebModule") -> Guard:
             message = str(exc) if isinstance(exc, RequestError) else f"the body is not valid JSON: {exc}"
             return error_response(400, message[:500], "invalid_request_error")
         if not web.admission.enter():
-            return error_response(503, f"the server is answering {web.admission.limit} questions already: retry "
-                                       f"later", "server_busy",
+            return error_response(503, f"the server is answering or holding {web.admission.limit} questions "
+                                       f"already: retry later", "server_busy",
                                   headers={"Retry-After": str(web.admission.retry_after())})
         answer = Answer(web.flow, asked.query, pool, on_done=web.admission.leave)
         if asked.stream:

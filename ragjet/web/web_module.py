@@ -13,7 +13,7 @@ from typing import Any, Callable, Optional, Sequence
 
 from ..log import LOG
 from ..settings import environ
-from .admission import DEFAULT_MAX_QUEUE, Admission
+from .admission import DEFAULT_MAX_QUEUE, admission_for
 from .origins import OriginPolicy, is_loopback
 from .server_thread import ServerThread
 
@@ -30,8 +30,9 @@ class WebModule:
     ``api_key`` (default: the ``RAGJET_API_KEY`` environment variable) is then required on every API endpoint;
     a ``host`` beyond loopback needs one, or ``no_auth=True``. Only the loopback names, ``host`` and
     ``allowed_hosts`` are served (a DNS-rebinding guard), and browser pages of other origins than the server's
-    own and ``allowed_origins`` are refused (`ragjet.web.origins`). At most ``max_queue`` chat requests are
-    answered or waiting at once; more get 503 with ``Retry-After``.
+    own and ``allowed_origins`` are refused (`ragjet.web.origins`). The flow's model answers ``slots``
+    requests at once (None: the flow has no model, nothing waits) and at most ``max_queue`` more wait; more
+    get 503 with ``Retry-After``.
     ``docs_dir`` turns on ``POST /v1/documents``: uploads are stored there, then ``on_upload(path)`` runs
     (for instance to ingest the new file). ``stream`` is what the chat page asks for by default.
     ``flow`` may be replaced while serving; each request uses the flow set when it arrives."""
@@ -42,7 +43,7 @@ class WebModule:
                  max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES, docs_dir: Optional[str | os.PathLike[str]] = None,
                  on_upload: Optional[Callable[[Path], Any]] = None, allowed_hosts: Sequence[str] = (),
                  allowed_origins: Sequence[str] = (), no_auth: bool = False,
-                 max_queue: int = DEFAULT_MAX_QUEUE) -> None:
+                 max_queue: int = DEFAULT_MAX_QUEUE, slots: Optional[int] = 1) -> None:
         if not callable(flow):
             raise TypeError(f"WebModule serves a callable flow, got {type(flow).__name__}")
         if max_request_bytes <= 0 or max_upload_bytes <= 0:
@@ -54,7 +55,7 @@ class WebModule:
         self.host = host
         self.api_key = api_key_of(api_key, host, no_auth)
         self.origins = OriginPolicy(host, allowed_hosts, allowed_origins)
-        self.admission = Admission(max_queue)
+        self.admission = admission_for(max_queue, slots)
         self.max_request_bytes = max_request_bytes
         self.max_upload_bytes = max_upload_bytes
         self.docs_dir = Path(docs_dir).expanduser() if docs_dir is not None else None

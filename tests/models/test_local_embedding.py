@@ -109,3 +109,35 @@ def test_a_script_that_never_needs_the_model_exits_cleanly(tmp_path):
         done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], env=env, capture_output=True,
                               text=True, timeout=120)
         assert (done.returncode, done.stdout.strip()) == (0, "2"), done.stderr[-1000:]
+
+
+def test_the_onnx_graph_written_without_torch_gives_sentence_transformers_vectors(model, tmp_path):
+    """`bert_onnx` writes BERT's graph from the safetensors weights; pooled as the product pools it, it gives the
+    vectors of sentence-transformers (torch)."""
+    import json
+
+    import onnxruntime
+    from tokenizers import Tokenizer
+
+    from ragjet.models.bert_onnx import bert_onnx
+
+    st = pytest.importorskip("sentence_transformers")
+    path = tmp_path / "bert.onnx"
+    bert_onnx(model.model_dir, path)
+    tokenizer = Tokenizer.from_file(str(model.model_dir / "tokenizer.json"))
+    tokenizer.enable_truncation(256)
+    tokenizer.enable_padding()
+    encoded = tokenizer.encode_batch(TEXTS)
+    ids = np.array([e.ids for e in encoded], dtype=np.int64)
+    mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
+    hidden = onnxruntime.InferenceSession(str(path)).run(
+        None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})[0]
+    pooled = (hidden * mask[..., None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
+    pooled /= np.linalg.norm(pooled, axis=1, keepdims=True)
+    reference = st.SentenceTransformer(str(model.model_dir), device="cpu").encode(TEXTS, normalize_embeddings=True)
+    assert ((pooled * reference).sum(axis=1)).min() > 0.99999
+    other = tmp_path / "gpt"
+    other.mkdir()
+    (other / "config.json").write_text(json.dumps({"model_type": "gpt2"}))
+    with pytest.raises(ValueError, match="graph of a BERT encoder.*'gpt2'"):
+        bert_onnx(other, tmp_path / "x.onnx")

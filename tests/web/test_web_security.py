@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import threading
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -180,21 +181,52 @@ def test_usage_is_filled_whole_and_streamed(corpus):
             assert not any("usage" in e for e in sse(r) if isinstance(e, dict))
 
 
+def until(condition, timeout: float = WAIT_S) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return condition()
+
+
 def test_the_chat_queue_is_bounded_with_retry_after(corpus, answers):
-    """Finding 10: nothing answered 503 when the queue was full; every request waited."""
+    """Finding 10: nothing answered 503 when the queue was full; every request waited. The bound is on what
+    waits: the model's slot (one here) answers, ``max_queue`` (one) waits, the next is turned away."""
     with WebModule(answering_flow(corpus, answers), max_queue=1) as web:
-        first = threading.Thread(target=httpx.post, args=(web.url + CHAT,),
-                                 kwargs={"json": ask("wait"), "timeout": WAIT_S})
-        first.start()
-        assert answers.blocked.wait(WAIT_S)
+        held = [threading.Thread(target=httpx.post, args=(web.url + CHAT,),
+                                 kwargs={"json": ask("wait"), "timeout": WAIT_S}) for _ in range(2)]
+        for thread in held:
+            thread.start()
+        assert answers.blocked.wait(WAIT_S) and until(lambda: web.admission.active == 2)
         busy = httpx.post(web.url + CHAT, json=ask("cheese"), timeout=WAIT_S)
         assert busy.status_code == 503 and int(busy.headers["retry-after"]) >= 1
         assert busy.json()["error"]["type"] == "server_busy"
         answers.release.set()
-        first.join(WAIT_S)
+        for thread in held:
+            thread.join(WAIT_S)
         assert httpx.post(web.url + CHAT, json=ask("cheese"), timeout=WAIT_S).status_code == 200
     with pytest.raises(ValueError, match="at least 1"):
         WebModule(answering_flow(corpus, answers), max_queue=0)
+
+
+def test_a_flow_without_a_model_is_not_bounded_and_a_client_that_leaves_frees_its_place(corpus, answers):
+    """Admission turned away load the server could serve: 50 clients against ``--llm none`` got 503s by the
+    thousand, and a client that disconnected held its place for seconds."""
+    with WebModule(answering_flow(corpus, answers), max_queue=1, slots=None) as web:
+        held = [threading.Thread(target=httpx.post, args=(web.url + CHAT,),
+                                 kwargs={"json": ask("wait"), "timeout": WAIT_S}) for _ in range(3)]
+        for thread in held:
+            thread.start()
+        assert until(lambda: web.admission.active == 3)
+        assert httpx.post(web.url + CHAT, json=ask("cheese"), timeout=WAIT_S).status_code == 200
+        answers.release.set()
+        for thread in held:
+            thread.join(WAIT_S)
+    with WebModule(answering_flow(corpus, answers), max_queue=1) as web:
+        with httpx.stream("POST", web.url + CHAT, json=ask("endless", stream=True), timeout=WAIT_S) as r:
+            next(r.iter_lines())
+            assert web.admission.active == 1
+        left = time.monotonic()
+        assert until(lambda: web.admission.active == 0, 1.0) and time.monotonic() - left < 0.5
 
 
 def test_every_response_carries_the_hardening_headers(server):
