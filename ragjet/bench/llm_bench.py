@@ -31,6 +31,7 @@ QUESTION = "Why is the second start of a knowledge base fast?"
 MIN_THROUGHPUT = 0.95
 MAX_TTFT_EXTRA_MS = 20.0
 MAX_PARALLEL_EXTRA_MS = 1.0
+FLASH_ATTN = {"auto": None, "on": True, "off": False}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,6 +40,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="raw/ragjet pairs of a short prompt for the TTFT overhead (default: %(default)s)")
     parser.add_argument("--max-tokens", type=int, default=96, help="tokens generated per run (default: %(default)s)")
     parser.add_argument("--n-ctx", type=int, default=2048, help="context window (default: %(default)s)")
+    parser.add_argument("--model", default=MODEL,
+                        help="the chat model (default: %(default)s, small and quick; ragjet's default chat model is "
+                             "Qwen2.5-Coder-0.5B-Instruct)")
+    parser.add_argument("--flash-attn", choices=sorted(FLASH_ATTN), default="auto",
+                        help="flash attention in llama.cpp's engine, ragjet's and the raw one (default: auto, "
+                             "llama.cpp's own choice and ragjet's default; llama-cpp-python keeps its off)")
 
 
 RAW_ENGINE = "llama.cpp engine (raw xllamacpp)"
@@ -53,8 +60,9 @@ def run(args: argparse.Namespace) -> Report:
 
     # Without the loop guard: SmolLM2 repeats itself on this prompt, and the guard would end ragjet's answers at
     # ~40 tokens while the raw sides generate all of them; the rates are compared over the same work.
-    ours = ragjet.TrainableModule(MODEL, max_tokens=args.max_tokens, temperature=0.0, n_ctx=args.n_ctx,
-                                  prompt_cache=False, loop_rules=None).start()
+    ours = ragjet.TrainableModule(args.model, max_tokens=args.max_tokens, temperature=0.0, n_ctx=args.n_ctx,
+                                  prompt_cache=False, loop_rules=None,
+                                  flash_attn=FLASH_ATTN[args.flash_attn]).start()
     context = "\n\n".join(p.read_text() for p in sorted(sample_corpus().glob("*.md"))[:3])
     values = {"query": QUESTION, "context_str": context}
 
@@ -85,7 +93,8 @@ def run(args: argparse.Namespace) -> Report:
                    sides[RAW_ENGINE], sides[OURS], i % 2 == 1) for i in range(args.pairs)]
     extra_ms = statistics.median(o - r for r, o in pairs)
     notes = [f"prompt: {prompt_tokens} tokens (3 sample passages + question); {args.max_tokens} tokens generated; "
-             f"{ours.n_threads} thread(s); median of {args.repeat} rounds, the side that goes first rotating",
+             f"{ours.n_threads} thread(s); flash attention {args.flash_attn} in llama.cpp's engine; median of "
+             f"{args.repeat} rounds, the side that goes first rotating",
              target_note("generation tokens/s, ragjet / raw engine", f"{ratio:.3f}", f"≥ {MIN_THROUGHPUT}",
                          ratio >= MIN_THROUGHPUT),
              target_note(f"time to first token, ragjet − raw engine (median of {args.pairs} back-to-back pairs, "
@@ -108,7 +117,7 @@ def run(args: argparse.Namespace) -> Report:
                              f"{extra:+.2f} ms", f"≤ {MAX_PARALLEL_EXTRA_MS:g} ms", extra <= MAX_PARALLEL_EXTRA_MS))
     for step, seconds in steps.items():
         notes.append(f"RAG query breakdown: {step} {seconds * 1e3:.1f} ms")
-    return Report(title=f"llm: {MODEL} (GGUF Q4_1) through ragjet vs the raw runtimes, streaming",
+    return Report(title=f"llm: {ours.model_path.name} through ragjet vs the raw runtimes, streaming",
                   columns=["engine", "ttft_ms", "prompt_tok_per_sec", "gen_tok_per_sec", "tokens", "total_s"],
                   rows=rows, notes=notes, plot_columns=["gen_tok_per_sec", "prompt_tok_per_sec"],
                   plot_label="engine", meta={"prompt_tokens": prompt_tokens, "threads": ours.n_threads})
@@ -131,6 +140,9 @@ def _raw_engine(ours: Any, args: argparse.Namespace) -> Side:
     params.cpuparams.n_threads = ours.n_threads
     params.cpuparams_batch.n_threads = ours.n_threads_batch
     params.verbosity = -1
+    if ours.flash_attn is not None:
+        params.flash_attn_type = getattr(xllamacpp.llama_flash_attn_type, "LLAMA_FLASH_ATTN_TYPE_"
+                                         + ("ENABLED" if ours.flash_attn else "DISABLED"))
     server = xllamacpp.Server(params)
 
     def stream(messages: list, run: int, values: dict) -> Iterator[str]:

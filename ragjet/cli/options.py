@@ -66,7 +66,8 @@ def add_llm_options(parser: argparse.ArgumentParser) -> None:
                              "vllm, lmdeploy, lightllm, auto) instead of in this process")
     parser.add_argument("--slots", type=int, default=None, metavar="N",
                         help="how many answers the model decodes at once (llama.cpp's parallel slots: in this "
-                             "process, default 1; with --deploy llamacpp, default 4; vLLM's max-num-seqs...)")
+                             "process, default 1 for ask and 8 for serve; with --deploy llamacpp, default 4; "
+                             "vLLM's max-num-seqs...)")
 
 
 def document(args: argparse.Namespace) -> tuple[Any, Optional[str]]:

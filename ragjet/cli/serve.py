@@ -48,6 +48,10 @@ def run(args: argparse.Namespace) -> int:
     if args.upload and (args.docs is None or not args.docs.is_dir()):
         raise ValueError("--upload stores documents in the --docs folder: give an existing folder")
     docs_dir = args.docs or sample_corpus()
+    from ..chat.rag_chat import SERVER_SLOTS
+
+    if args.slots is None and args.deploy is None:
+        args.slots = SERVER_SLOTS  # a server answers several users at once
     chat = rag_chat(args, defer_large=True)  # one huge file does not hold back the others
     web = WebModule(chat, port=args.port, title=args.title, host=args.host, api_key=args.api_key,
                     docs_dir=docs_dir if args.upload else None, on_upload=chat.refresh, no_auth=args.no_auth,

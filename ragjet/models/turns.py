@@ -75,7 +75,7 @@ class TurnQueue:
                 self._line.remove(ticket)
                 self._cond.notify_all()
                 raise
-            slot = self._free.pop(0)
+            slot = self._free.pop()  # the slot freed last: a lone client keeps the slot that holds its prompt
         try:
             yield slot
         finally:
