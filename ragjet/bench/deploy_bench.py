@@ -1,11 +1,12 @@
 """``ragjet bench deploy``: inference engines × quantisation levels on one prompt set, by the lecture's metrics.
 
-For each GGUF level of SmolLM2-135M-Instruct (the bundled Q4_1; others made from it, see
-`ragjet.deploy.quantize`) two engines run the same model with the same threads and context: llama-cpp-python
-in this process (`LocalChat`) and the `deploy.LlamaCpp` server (llama.cpp's C++ ``llama-server`` with parallel
-slots when built, else llama-cpp-python's server), spoken to through the OpenAI-compatible client. ``--engines``
-may name either server (``llama-server``, ``llamacpp-python``) and add GPU engines (``vllm``, ``lmdeploy``,
-``lightllm``) serving ``--gpu-model``.
+For each GGUF level of SmolLM2-135M-Instruct (the bundled Q4_1; others made from it with llama-cpp-python's
+quantiser, see `ragjet.deploy.quantize`) two engines run the same model with the same threads and context:
+llama.cpp's engine in this process (`LocalChat`) and the `deploy.LlamaCpp` server (llama.cpp's C++ server with
+parallel slots: a ``llama-server`` binary when one is found, else the same prebuilt engine in its own
+process), spoken to through the OpenAI-compatible client. ``--engines`` may name a server (``llama-server``,
+``llama-engine``, ``llamacpp-python``) and add GPU engines (``vllm``, ``lmdeploy``, ``lightllm``) serving
+``--gpu-model``.
 
 Measured per engine and level: load time (model load in-process; process start to a healthy endpoint for a
 server), time to first token and generation tokens/s with one client (runs alternate between the engines so
@@ -28,8 +29,8 @@ from .report import Report, target_note, time_stream
 
 MODEL = "SmolLM2-135M-Instruct"
 BUNDLED_LEVEL = "Q4_1"
-IN_PROCESS = "in-process llama-cpp-python"
-GGUF_ENGINES = ("inprocess", "llamacpp", "llama-server", "llamacpp-python")
+IN_PROCESS = "in-process LocalChat"
+GGUF_ENGINES = ("inprocess", "llamacpp", "llama-server", "llama-engine", "llamacpp-python")
 CLIENTS = (1, 4, 8)
 MIN_SERVER_RATIO = 0.95
 # Parallel slots would multiply throughput; queueing on one context gives 1.0 give or take load noise
@@ -66,11 +67,12 @@ class Contender:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--levels", default="Q4_1,Q4_0",
-                        help="GGUF levels, comma-separated; all but Q4_1 are requantised from it "
-                             "(default: %(default)s)")
+    parser.add_argument("--levels", default=BUNDLED_LEVEL,
+                        help="GGUF levels, comma-separated; all but Q4_1 are requantised from it with "
+                             "llama-cpp-python's quantiser (ragjet[llama-cpp-python]) (default: %(default)s)")
     parser.add_argument("--engines", default="inprocess,llamacpp",
-                        help="inprocess, llamacpp (the best CPU server built), llama-server, llamacpp-python and GPU "
+                        help="inprocess, llamacpp (the best CPU server installed), llama-server, llama-engine, "
+                             "llamacpp-python and GPU "
                              "engines (vllm, lmdeploy, lightllm) (default: %(default)s)")
     parser.add_argument("--gpu-model", default="Qwen2.5-0.5B-Instruct",
                         help="model the GPU engines serve (a registered name or hub id) (default: %(default)s)")
@@ -102,7 +104,7 @@ def run(args: argparse.Namespace) -> Report:
     notes = [f"{len(prompts)} prompts, {args.max_tokens} tokens each at most, temperature 0, n_ctx {args.n_ctx}, "
              f"{args.rounds} rounds with 1 client; throughput = tokens streamed by all clients / wall time; "
              "cpu_per_token = CPU of this process and the engine's per streamed token, prompt included",
-             "llama-server (llama.cpp's C++ server) batches concurrent clients in parallel slots (4 by default); "
+             "llama.cpp's C++ server batches concurrent clients in parallel slots (4 by default); "
              "llama-cpp-python's server has none: one Llama context behind a lock serves requests one after "
              "another, so more clients queue rather than batch (ragjet sets interrupt_requests=False, without which "
              "a waiting request cuts the streaming one short)",
