@@ -9,7 +9,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from ..registry import Registry
-from . import (ask_bench, coldstart_bench, deploy_bench, embed_bench, flow_bench, hugefile_bench, index_bench, llm_bench,
+from . import (answers_bench, ask_bench, coldstart_bench, deploy_bench, embed_bench, flow_bench, hugefile_bench, index_bench, llm_bench,
                quality_bench, retrieval_bench, serve_bench, startup_bench, vectorstore_bench)
 from .report import Report, timeit_median
 
@@ -25,6 +25,7 @@ BENCHES.register("serve", serve_bench)
 BENCHES.register("deploy", deploy_bench)
 BENCHES.register("quality", quality_bench)
 BENCHES.register("ask", ask_bench)
+BENCHES.register("answers", answers_bench)
 BENCHES.register("hugefile", hugefile_bench)
 BENCHES.register("flow", flow_bench)
 

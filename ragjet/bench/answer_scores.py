@@ -1,5 +1,6 @@
 """How SQuAD and CMRC score an answer: exact match and F1 after normalisation (tokens for English, characters
-for Chinese), with the answer's citation markers removed first (they are not part of the answer)."""
+for Chinese), with the answer's citation markers removed first (they are not part of the answer); and, for an
+answer in sentences (the chat's), whether it holds a gold answer (`holds_answer`)."""
 from __future__ import annotations
 
 import collections
@@ -7,13 +8,9 @@ import re
 import string
 import unicodedata
 
+from ..text.citations import strip_citations
+
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
-_CITATIONS = re.compile(r"\s*[\[【]\s*\d+(?:\s*[,，、\-–]\s*\d+)*\s*[\]】]")
-
-
-def strip_citations(text: str) -> str:
-    """``text`` without ``[1]``-style markers."""
-    return _CITATIONS.sub("", text).strip()
 
 
 def normalize_answer(text: str, language: str = "en") -> str:
@@ -39,6 +36,19 @@ def f1_score(prediction: str, gold: str, language: str = "en") -> float:
         return 0.0
     precision, recall = common / len(pred_tokens), common / len(ref_tokens)
     return 2 * precision * recall / (precision + recall)
+
+
+def holds_answer(prediction: str, gold: str, language: str = "en") -> bool:
+    """Whether a sentence-long answer holds ``gold``: after SQuAD normalisation its words appear together in the
+    answer (English); after CMRC normalisation its characters appear in order (Chinese: "1927年3月12日" is held
+    by "在1927年的3月12日")."""
+    pred, ref = normalize_answer(prediction, language), normalize_answer(gold, language)
+    if not ref:
+        return False
+    if language == "zh":
+        rest = iter(pred)
+        return all(ch in rest for ch in ref)
+    return f" {ref} " in f" {pred} "
 
 
 def _is_punctuation(ch: str) -> bool:

@@ -82,7 +82,7 @@ def numbered_context(nodes: Sequence[Any], query: str) -> dict[str, str]:
     """The LLM's input: the query and the passages as ``[n] (file)`` blocks, best first, duplicates removed.
     Records the passages as the answer's numbered sources (`ragjet.flow.sources`)."""
     unique = list({getattr(n, "uid", id(n)): n for n in nodes}.values())
-    record_sources(unique, numbered=True)
+    record_sources(unique, numbered=True, question=query)
     return {QUERY_KEY: query, CONTEXT_KEY: format_passages(unique)}
 
 

@@ -28,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
             text.append(piece)
             print(piece, end="", flush=True)
     cited = sources.cited("".join(text)) or []
+    sources.check_grounding("".join(text))
     for notice in sources.notices:
         print(f"\n\n(note: {notice})", end="")
     print("\n\nSources" + (" (* cited)" if cited else "") + ":")

@@ -21,6 +21,7 @@ from contextvars import ContextVar
 from typing import Any, Iterable, Iterator, Optional
 
 from ..text.citations import cited_numbers, overlap_numbers
+from ..text.grounding import grounding_notice, ungrounded_terms
 
 
 class SourceCollector:
@@ -30,16 +31,19 @@ class SourceCollector:
         self._nodes: list[Any] = []
         self._final = False
         self.numbered = False
+        self.question: Optional[str] = None  # the question the numbered passages were shown with
         self.notices: list[str] = []
         self.usage: Optional[dict[str, int]] = None
         self._lock = threading.Lock()
 
-    def record(self, nodes: Iterable[Any], reranked: bool = False, numbered: bool = False) -> None:
+    def record(self, nodes: Iterable[Any], reranked: bool = False, numbered: bool = False,
+               question: Optional[str] = None) -> None:
         nodes = list(nodes)
         with self._lock:
             if reranked or numbered:
                 self._nodes, self._final = nodes, True
                 self.numbered = self.numbered or numbered
+                self.question = question if numbered else self.question
             elif not self._final:
                 self._nodes.extend(nodes)
 
@@ -81,6 +85,17 @@ class SourceCollector:
             return numbers, "answer"
         return overlap_numbers(answer, [n.get_content() for n in nodes]), "overlap"
 
+    def check_grounding(self, answer: str) -> list[str]:
+        """The key terms of ``answer`` that appear in none of the numbered passages it was written from
+        (`ungrounded_terms`); when there are some, a notice says so. Nothing is checked when no passages were
+        numbered for a model (an answer made of the passages themselves is grounded by construction)."""
+        if not self.numbered:
+            return []
+        terms = ungrounded_terms(answer, [n.get_content() for n in self.nodes], self.question or "")
+        if terms:
+            self.notice(grounding_notice(terms, self.question or answer))
+        return terms
+
 
 _CURRENT: ContextVar[Optional[SourceCollector]] = ContextVar("ragjet_sources", default=None)
 
@@ -96,14 +111,15 @@ def collect_sources() -> Iterator[SourceCollector]:
         _CURRENT.reset(token)
 
 
-def record_sources(nodes: Iterable[Any], reranked: bool = False, numbered: bool = False) -> None:
+def record_sources(nodes: Iterable[Any], reranked: bool = False, numbered: bool = False,
+                   question: Optional[str] = None) -> None:
     """Record ``nodes`` (DocNodes) as sources of the current answer, if someone is collecting them.
 
     Retrievers pass ``reranked=False`` (their nodes add up); rerankers pass ``reranked=True`` (theirs win); a
-    prompt step that shows them to the model as ``[1] … [k]`` passes ``numbered=True``."""
+    prompt step that shows them to the model as ``[1] … [k]`` passes ``numbered=True`` and the ``question``."""
     collector = _CURRENT.get()
     if collector is not None:
-        collector.record(nodes, reranked, numbered)
+        collector.record(nodes, reranked, numbered, question)
 
 
 def record_notice(text: str) -> None:

@@ -19,6 +19,11 @@ MIN_OVERLAP = 0.5  # an uncited answer is attributed to passages holding at leas
 NEAR_BEST = 0.75  # ...and at least this share of the best passage's overlap
 
 
+def strip_citations(text: str) -> str:
+    """``text`` without its ``[1]``-style markers (they are not part of what it says)."""
+    return re.sub(r"\s*" + _CITATION.pattern, "", text).strip()
+
+
 def cited_numbers(answer: str, count: int) -> list[int]:
     """The numbers in 1..count that ``answer`` cites as ``[n]`` (lists and ranges included), in order."""
     found: dict[int, None] = {}

@@ -27,7 +27,8 @@ CANCEL_POLL_S = 0.2  # how often a worker waiting on a slow client checks that t
 
 class Answer:
     """One flow call running in a worker thread, read as events ``("queue", position)`` while it waits for
-    the model, ``("token", str)``, then ``("end", {"sources", "cited", "notices", "usage"})`` or ``("error",
+    the model, ``("token", str)``, then ``("end", {"sources", "cited", "ungrounded", "notices", "usage"})`` or
+    ``("error",
     message)``. Closing the event stream early stops the worker at its next token, or takes it out of the
     model's queue. ``on_done`` runs once, as soon as the call is over or the client is gone (its place in
     the server's admission frees at once; the worker stops within a token)."""
@@ -64,9 +65,12 @@ class Answer:
                         return
                     text.append(piece)
                     self._emit("token", piece)
-            cited, cited_by = sources.citations("".join(text))
+            answer = "".join(text)
+            cited, cited_by = sources.citations(answer)
+            ungrounded = sources.check_grounding(answer)
             self._emit("end", {"sources": describe_sources(sources.nodes, cited), "cited": cited, "cited_by": cited_by,
-                               "notices": sources.notices, "usage": sources.usage or _no_model_usage()})
+                               "ungrounded": ungrounded, "notices": sources.notices,
+                               "usage": sources.usage or _no_model_usage()})
         except TurnCancelled:  # the client left while the request waited for the model
             return
         except Exception as exc:  # the client learns that it failed, the log learns how

@@ -60,7 +60,7 @@ def write_words(path: Path, count: int = 2000) -> list[str]:
 
 # -- registry and CLI contract ----------------------------------------------------------------------------
 def test_benches_registered_with_cli_contract() -> None:
-    assert BENCHES.names() == ["ask", "coldstart", "deploy", "embed", "flow", "hugefile", "index", "llm", "quality",
+    assert BENCHES.names() == ["answers", "ask", "coldstart", "deploy", "embed", "flow", "hugefile", "index", "llm", "quality",
                                "retrieval", "serve", "startup", "vectorstore"]
     for name in BENCHES.names():
         parser = argparse.ArgumentParser()
@@ -68,7 +68,7 @@ def test_benches_registered_with_cli_contract() -> None:
         parser.add_argument("--json")  # the CLI adds these; a bench defining them would conflict here
         parser.add_argument("--plot")
         assert callable(BENCHES.get(name).run)
-    with pytest.raises(KeyError, match="registered: ask, coldstart, deploy, embed, flow, hugefile, index, llm, quality, "
+    with pytest.raises(KeyError, match="registered: answers, ask, coldstart, deploy, embed, flow, hugefile, index, llm, quality, "
                                        "retrieval, serve, startup, vectorstore"):
         BENCHES.get("indx")
 
@@ -349,3 +349,29 @@ def test_serve_bench_client_reads_queue_chunks_and_times_the_first_content() -> 
     tally = asyncio.run(run())
     assert tally.errors == []
     assert len(tally.ttft_s) == 1 and tally.ttft_s[0] >= 0.15
+
+
+@needs_local_model
+@needs_llm
+def test_answers_bench_scores_what_the_chat_prints(tmp_path: Path) -> None:
+    """The chat's own answers on a two-paragraph set: right or not, the gold ceiling, and a question asked of
+    a corpus that cannot answer it; per-question answers in the JSON."""
+    data = {"data": [{"title": "t", "paragraphs": [
+        {"context": "The Zephyr Bridge was opened in 1931 by mayor Lucinda Marsh. It spans the Orrin River.",
+         "qas": [{"question": "Who opened the Zephyr Bridge?", "answers": [{"text": "Lucinda Marsh"}]},
+                 {"question": "Which river does the Zephyr Bridge span?", "answers": [{"text": "Orrin River"}]}]},
+        {"context": "Glass is made by melting sand, soda ash and limestone in a furnace.",
+         "qas": [{"question": "What is melted to make glass?", "answers": [{"text": "sand"}]}]}]}]}
+    path = tmp_path / "tiny.json"
+    path.write_text(json.dumps(data))
+    report = BENCHES.get("answers").run(parse("answers", ["--data", str(path), "--answers", "2",
+                                                          "--unanswerable", "1", "--llm", "SmolLM2-135M-Instruct"]))
+    assert [r["setup"] for r in report.rows] == ["chat", "gold paragraph", "unanswerable (asked of sample-en)"]
+    for row in report.rows:
+        assert {"right", "f1", "abstained", "ungrounded", "loop_rate", "s_per_answer"} <= set(row)
+        assert all(0.0 <= row[k] <= 1.0 for k in ("right", "f1", "abstained", "ungrounded", "loop_rate"))
+    answers = report.meta["answers"]
+    assert len(answers) == 5 and all({"question", "answer", "correct", "abstained", "ungrounded"} <= set(a)
+                                      for a in answers)
+    assert any("unanswerable questions answered 'not in the documents'" in n for n in report.notes)
+    check_report(report, tmp_path)

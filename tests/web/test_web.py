@@ -339,6 +339,20 @@ def test_the_api_says_which_numbered_sources_the_answer_cited(corpus):
     assert last["cited"] == [2] and [s["cited"] for s in last["sources"]] == [False, True]
 
 
+def test_an_answer_naming_what_no_passage_holds_is_flagged_ungrounded(corpus):
+    """A fluent invented answer looked as sure as a grounded one; its invented names are flagged now."""
+    model = QueuedModel("The cheese was first made by Zorblax Quimby in 1777.")
+    with WebModule(citing_flow(corpus, model)) as web:
+        body = httpx.post(web.url + CHAT, json=ask("cheese"), timeout=WAIT_S).json()
+        with httpx.stream("POST", web.url + CHAT, json=ask("cheese", stream=True), timeout=WAIT_S) as r:
+            last = sse(r)[-2]
+        model.answer = "Cheese is made from milk."
+        grounded = httpx.post(web.url + CHAT, json=ask("cheese"), timeout=WAIT_S).json()
+    assert body["ungrounded"] == ["Zorblax", "Quimby", "1777"] == last["ungrounded"]
+    assert any("Zorblax, Quimby, 1777" in notice and "sources" in notice for notice in body["notices"])
+    assert grounded["ungrounded"] == [] and grounded["notices"] == []
+
+
 def test_an_uncited_answer_is_attributed_to_the_passage_it_repeats(corpus):
     model = QueuedModel("Cheese is made from milk.")
     with WebModule(citing_flow(corpus, model)) as web:

@@ -146,3 +146,13 @@ def test_a_queued_question_shows_its_place_then_the_cited_source(citing_page, mo
     assert citing_page.locator(".sources summary").text_content() == "Sources (2, 1 cited)"
     cited = citing_page.locator(".source.cited")
     assert cited.count() == 1 and cited.locator(".file").text_content() == "[1] space.mdcited"
+
+
+def test_an_answer_naming_what_no_source_holds_is_flagged_on_the_page(citing_page, model):
+    model.answer = "Mars was named by Zorblax Quimby in 1777."
+    ask(citing_page, "cheese Mars")
+    citing_page.wait_for_selector(".message.assistant .sources .source")
+    bubble = citing_page.locator(".message.assistant .bubble").last
+    assert "ungrounded" in bubble.get_attribute("class")
+    assert bubble.locator(".ungrounded-flag").text_content() == "⚠ not found in the sources"
+    assert "Quimby, 1777" in bubble.locator(".notice").last.text_content()

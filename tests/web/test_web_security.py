@@ -221,12 +221,16 @@ def test_a_flow_without_a_model_is_not_bounded_and_a_client_that_leaves_frees_it
         answers.release.set()
         for thread in held:
             thread.join(WAIT_S)
+    answers.release.clear()
+    answers.blocked.clear()
     with WebModule(answering_flow(corpus, answers), max_queue=1) as web:
-        with httpx.stream("POST", web.url + CHAT, json=ask("endless", stream=True), timeout=WAIT_S) as r:
-            next(r.iter_lines())
-            assert web.admission.active == 1
-        left = time.monotonic()
-        assert until(lambda: web.admission.active == 0, 1.0) and time.monotonic() - left < 0.5
+        with httpx.stream("POST", web.url + CHAT, json=ask("wait", stream=True), timeout=WAIT_S) as r:
+            lines = r.iter_lines()  # held: a dropped line iterator closes the connection
+            next(lines)
+            assert answers.blocked.wait(WAIT_S) and web.admission.active == 1
+        # the place is free while the answer's worker is still held inside the model
+        assert until(lambda: web.admission.active == 0) and not answers.release.is_set()
+        answers.release.set()
 
 
 def test_every_response_carries_the_hardening_headers(server):

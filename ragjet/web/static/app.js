@@ -108,6 +108,13 @@ class Answer {
     for (const text of list || []) this.row.querySelector(".bubble").appendChild(el("div", "notice", `Note: ${text}`));
   }
 
+  ungrounded(terms) {
+    if (!terms || !terms.length) return;
+    const bubble = this.row.querySelector(".bubble");
+    bubble.classList.add("ungrounded");
+    bubble.insertBefore(el("div", "ungrounded-flag", "⚠ not found in the sources"), bubble.firstChild);
+  }
+
   sources(list, cited) {
     if (!list || !list.length) return;
     const follow = nearBottom();
@@ -201,12 +208,14 @@ async function ask(text) {
         if (chunk.queue) answer.queued(chunk.queue.position);
         const choice = chunk.choices[0];
         if (choice && choice.delta.content) answer.append(choice.delta.content);
+        if (chunk.ungrounded) answer.ungrounded(chunk.ungrounded);
         if (chunk.notices) answer.notices(chunk.notices);
         if (chunk.sources) answer.sources(chunk.sources, chunk.cited);
       }
     } else {
       const body = await response.json();
       answer.append(body.choices[0].message.content);
+      answer.ungrounded(body.ungrounded);
       answer.notices(body.notices);
       answer.sources(body.sources, body.cited);
     }

@@ -1,0 +1,73 @@
+"""How an answer is judged: holding a gold answer, saying the documents do not hold it, and naming things no
+passage holds (the "ungrounded" flag of the API and the page)."""
+import pytest
+
+from ragjet.bench.answer_scores import holds_answer
+from ragjet.flow.sources import collect_sources
+from ragjet.rag.doc_node import DocNode
+from ragjet.chat.prompt import numbered_context
+from ragjet.text.abstention import says_not_found
+from ragjet.text.grounding import grounding_notice, ungrounded_terms
+
+PASSAGES = ["The university was founded in 1842 by Father Edward Sorin.",
+            "The `map` store keeps every node in memory; enterprise deployments usually pick Milvus.",
+            "牛车水是新加坡的一个历史地区，位于新加坡河南岸。"]
+
+
+@pytest.mark.parametrize("answer, gold, language, held", [
+    ("It was founded by Father Edward Sorin in 1842 [1].", "Edward Sorin", "en", True),
+    ("The founder was a priest of the Congregation of Holy Cross.", "Edward Sorin", "en", False),  # paraphrase
+    ("The Sorinian order founded it.", "Sorin", "en", False),  # a longer word is not the word
+    ("THE MAP store.", "the map", "en", True),  # SQuAD normalisation: case, article, punctuation
+    ("事件发生在1927年的3月12日。", "1927年3月12日", "zh", True),  # the characters in order
+    ("牛车水，位于新加坡河南岸！", "新加坡河南岸", "zh", True),
+    ("事件发生在三月。", "1927年3月12日", "zh", False),
+    ("anything", "", "en", False),
+])
+def test_an_answer_in_sentences_holds_the_gold_answer(answer, gold, language, held):
+    assert holds_answer(answer, gold, language) is held
+
+
+@pytest.mark.parametrize("answer, abstains", [
+    ("The documents do not contain the answer.", True),
+    ("The passage does not mention who won the award.", True),
+    ("There is no information about the founder in the passages.", True),
+    ("I cannot answer this from the passages.", True),
+    ("文档中没有答案。", True),
+    ("段落中没有提到这个人。", True),
+    ("文档未提及此事。", True),
+    ("The map store keeps every node in memory.", False),
+    ("He did not win the award until 1999.", False),
+    ("Milvus is not slow; it is fast.", False),
+    ("牛车水是新加坡的街道。", False),
+    ("不同的相似度适合不同的文本。", False),
+])
+def test_an_answer_that_says_the_documents_do_not_hold_it_is_recognised(answer, abstains):
+    assert says_not_found(answer) is abstains
+
+
+def test_names_and_numbers_no_passage_holds_are_ungrounded():
+    assert ungrounded_terms("It was founded in 1842 by Edward Sorin [1].", PASSAGES, "When was it founded?") == []
+    assert ungrounded_terms("It was founded in 1851 by John Smith.", PASSAGES, "When was it founded?") == \
+        ["1851", "John", "Smith"]
+    # what the question says is not invented by repeating it; an abstention names nothing
+    assert ungrounded_terms("Zorblax Quimby founded it.", PASSAGES, "Did Zorblax Quimby found it?") == []
+    assert ungrounded_terms("The documents do not say who founded Zorblax.", PASSAGES, "Who?") == []
+    assert ungrounded_terms("Enterprise deployments pick `Milvus`.", PASSAGES, "Which?") == []
+    assert ungrounded_terms("牛车水是新加坡的一个历史地区。", PASSAGES, "牛车水是什么？") == []
+    assert ungrounded_terms("牛车水位于马来西亚吉隆坡。", PASSAGES, "牛车水在哪里？")
+    assert "1851" in grounding_notice(["1851"], "When?") and "关键词" in grounding_notice(["李华"], "是谁？")
+
+
+def test_the_collector_checks_grounding_only_against_numbered_passages():
+    nodes = [DocNode(uid=f"n{i}", text=text) for i, text in enumerate(PASSAGES)]
+    with collect_sources() as sources:
+        numbered_context(nodes, "Who founded the university?")
+    assert sources.check_grounding("Father Edward Sorin founded it in 1842.") == []
+    assert sources.notices == []
+    # a sentence's first word is not taken for a name (it is capitalised anyway); the rest of the name is
+    assert sources.check_grounding("Zorblax Quimby founded it in 1777.") == ["Quimby", "1777"]
+    assert "Quimby, 1777" in sources.notices[0]
+    with collect_sources() as plain:  # passages shown as the answer itself: nothing to check
+        plain.record(nodes)
+    assert plain.check_grounding("Zorblax") == [] and plain.notices == []
