@@ -97,9 +97,12 @@ def _ask(chat: Any, question: str) -> dict[str, Any]:
     start = time.perf_counter()
     with collect_sources() as sources:
         text = "".join(chat(question))
-    passages = [n.get_content() for n in sources.nodes]
-    return {"answer": text, "seconds": time.perf_counter() - start,
-            "ungrounded": ungrounded_terms(text, passages, question)}
+    nodes = sources.nodes
+    top = nodes[0] if nodes else None
+    score = None if top is None else (top.relevance_score if top.relevance_score is not None
+                                      else top.similarity_score)
+    return {"answer": text, "seconds": time.perf_counter() - start, "top_score": score,
+            "ungrounded": ungrounded_terms(text, [n.get_content() for n in nodes], question)}
 
 
 def _ask_gold(chat: Any, data: Dataset, q: Question) -> dict[str, Any]:

@@ -79,3 +79,20 @@ def test_a_question_longer_than_the_context_is_cut_with_a_notice():
     assert isinstance(text, str)
     notice = " ".join(sources.notices)
     assert "cut to fit the model's 512-token context" in notice and "query" in notice
+
+
+@pytest.mark.parametrize("language, question, said, answerable", [
+    ("en", "Who won the football world cup final in 1998?", "The documents do not contain the answer",
+     "Which store keeps nodes only in memory?"),
+    ("zh", "1998年世界杯决赛谁赢了？", "文档中没有这个问题的答案", "企业级部署通常选择哪种存储？"),
+])
+def test_a_question_the_documents_are_not_about_is_answered_so_without_the_model(language, question, said,
+                                                                                  answerable):
+    """A small model answered questions about other things from unrelated passages, fluently and wrongly; under
+    the embedder's relevance floor the chat says the documents do not hold the answer, and the model is not
+    asked. A question they are about is answered."""
+    chat = RagChat(sample_corpus(language), llm=DEFAULT_CHAT_MODEL).start()
+    with collect_sources() as sources:
+        text = "".join(chat(question))
+    assert text.startswith(said) and sources.usage is None and sources.nodes
+    assert not answer(chat, answerable)[0].startswith(said)
