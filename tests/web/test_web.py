@@ -328,12 +328,17 @@ def citing_flow(corpus: Path, model: QueuedModel) -> ragjet.pipeline:
     return ppl
 
 
+def whole_and_streamed(web: WebModule, question: str) -> tuple[dict, dict]:
+    """The answer to ``question`` as one response, and the last chunk of it streamed (the one with sources)."""
+    body = httpx.post(web.url + CHAT, json=ask(question), timeout=WAIT_S).json()
+    with httpx.stream("POST", web.url + CHAT, json=ask(question, stream=True), timeout=WAIT_S) as r:
+        return body, sse(r)[-2]
+
+
 def test_the_api_says_which_numbered_sources_the_answer_cited(corpus):
     model = QueuedModel("Mars is red [2] [7].")
     with WebModule(citing_flow(corpus, model)) as web:
-        body = httpx.post(web.url + CHAT, json=ask("cheese Mars"), timeout=WAIT_S).json()
-        with httpx.stream("POST", web.url + CHAT, json=ask("cheese Mars", stream=True), timeout=WAIT_S) as r:
-            last = sse(r)[-2]
+        body, last = whole_and_streamed(web, "cheese Mars")
     assert body["cited"] == [2] and body["cited_by"] == "answer" and body["notices"] == []  # [7] was not given
     assert [s["cited"] for s in body["sources"]] == [False, True]
     assert last["cited"] == [2] and [s["cited"] for s in last["sources"]] == [False, True]
@@ -343,9 +348,7 @@ def test_an_answer_naming_what_no_passage_holds_is_flagged_ungrounded(corpus):
     """A fluent invented answer looked as sure as a grounded one; its invented names are flagged now."""
     model = QueuedModel("The cheese was first made by Zorblax Quimby in 1777.")
     with WebModule(citing_flow(corpus, model)) as web:
-        body = httpx.post(web.url + CHAT, json=ask("cheese"), timeout=WAIT_S).json()
-        with httpx.stream("POST", web.url + CHAT, json=ask("cheese", stream=True), timeout=WAIT_S) as r:
-            last = sse(r)[-2]
+        body, last = whole_and_streamed(web, "cheese")
         model.answer = "Cheese is made from milk."
         grounded = httpx.post(web.url + CHAT, json=ask("cheese"), timeout=WAIT_S).json()
     assert body["ungrounded"] == ["Zorblax", "Quimby", "1777"] == last["ungrounded"]
