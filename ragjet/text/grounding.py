@@ -38,7 +38,7 @@ def ungrounded_terms(answer: str, passages: Sequence[str], question: str = "") -
     if pairs:
         found = sum(p in held for p in pairs)
         if found < MIN_CJK_SHARE * len(pairs):
-            missing += _runs([p for p in pairs if p not in held])
+            missing += _shown_runs([p for p in pairs if p not in held], asked)
     return list(dict.fromkeys(missing))
 
 
@@ -63,6 +63,13 @@ def _holds(text: str, term: str) -> bool:
 
 def _cjk_pairs(text: str) -> list[str]:
     return [run[i:i + 2] for run in _CJK.findall(text) for i in range(len(run) - 1)]
+
+
+def _shown_runs(pairs: list[str], asked: str) -> list[str]:
+    """The runs of text the missing character ``pairs`` cover, without edge characters the question holds (a
+    pair straddling two of its words, "话发" of 电话|发明) and without the single characters left over."""
+    edges = "".join(set(asked))
+    return [run for run in (r.strip(edges) for r in _runs(pairs)) if len(run) > 1]
 
 
 def _runs(pairs: list[str]) -> list[str]:

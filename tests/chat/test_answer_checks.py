@@ -55,7 +55,9 @@ def test_names_and_numbers_no_passage_holds_are_ungrounded():
     assert ungrounded_terms("The documents do not say who founded Zorblax.", PASSAGES, "Who?") == []
     assert ungrounded_terms("Enterprise deployments pick `Milvus`.", PASSAGES, "Which?") == []
     assert ungrounded_terms("牛车水是新加坡的一个历史地区。", PASSAGES, "牛车水是什么？") == []
-    assert ungrounded_terms("牛车水位于马来西亚吉隆坡。", PASSAGES, "牛车水在哪里？")
+    assert ungrounded_terms("牛车水位于马来西亚吉隆坡。", PASSAGES, "牛车水在哪里？") == ["于马来西亚吉隆坡"]
+    # the edges of a run that the question holds are not shown ("话发" of 电话|发明)
+    assert ungrounded_terms("电话发明人是李大钊。", PASSAGES, "谁发明了电话？") == ["人是李大钊"]
     assert "1851" in grounding_notice(["1851"], "When?") and "关键词" in grounding_notice(["李华"], "是谁？")
 
 
