@@ -22,7 +22,7 @@ from ..rag.doc_node import DocNode
 from .answer_scores import exact_match, f1_score
 from .report import target_note
 
-ANSWER_CONTEXT = ANSWER_PASSAGES  # paragraphs the model reads: what the chat gives it
+ANSWER_CONTEXT = ANSWER_PASSAGES  # paragraphs the chat retrieves (`bench answers` measures what its model reads)
 ANSWER_MAX_TOKENS = 48
 MIN_F1 = {"en": 0.55, "zh": 0.45}  # the targets of the retrieved-context answers
 MIN_SHARE_OF_GOLD = 0.8  # English: retrieved-context F1 at least this share of the gold-paragraph F1

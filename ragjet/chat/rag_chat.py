@@ -2,8 +2,9 @@
 
 Retrieval fuses two routes over the same node group: with an embedding model, a dense route and a lexical
 (BM25) route, their scores min-max normalised and summed (``fusion="weighted"``), keeping the best ``topk``
-(2: `ANSWER_PASSAGES`). Both are chosen for the documents' language (`choose_for_documents`): English documents
-get all-MiniLM-L6-v2 and ``bm25``; documents with Chinese in them the multilingual Universal Sentence Encoder
+(2: `ANSWER_PASSAGES`; the model reads only the best of them for an English question, `PASSAGES_READ`). Both
+routes are chosen for the documents' language (`choose_for_documents`): English documents get
+all-MiniLM-L6-v2 and ``bm25``; documents with Chinese in them the multilingual Universal Sentence Encoder
 and ``bm25_chinese`` (jieba words). A lexical ``similarity`` is the one route, and no embedder is loaded.
 
 A question the documents are not about gets no LLM answer: when the best passage's cosine similarity to the
@@ -36,12 +37,14 @@ from .prompt import RagPrompter, numbered_context
 
 DEFAULT_LLM = "auto"  # the best chat model installed (`default_chat_model`)
 ANSWER_MAX_TOKENS = 200  # a brief answer with citations is 30-120 tokens; a loop is stopped before this
-# Passages the model reads. Measured with Qwen2.5-Coder-0.5B (ragjet bench quality, 40 questions each): SQuAD
-# F1 0.567 from the best 2 paragraphs vs 0.542 from 3, CMRC 0.507 vs 0.503, and a third shorter prompt; a
-# small model is distracted by a third passage more than it gains from it. `ragjet bench answers` (60 questions
-# each, share of answers holding the gold answer, SQuAD / CMRC): 2 passages 0.52 / 0.28, 3 passages 0.50 / 0.30,
-# 1 passage 0.62 / 0.28 (within the noise of 60 questions); see docs/benchmarks.md.
+# Passages retrieved for an answer (with ``llm=None``, the answer). Measured with Qwen2.5-Coder-0.5B (ragjet bench
+# quality, 40 questions each): SQuAD F1 0.567 from the best 2 paragraphs vs 0.542 from 3, CMRC 0.507 vs 0.503;
+# a small model is distracted by a third passage more than it gains from it.
 ANSWER_PASSAGES = 2
+# Of those, the passages the model reads, by the question's language (others: all). `ragjet bench answers`'
+# measure (share of answers holding the gold answer, 120 questions each, seeds 0-3, 2026-12-05): SQuAD 0.62
+# from the best passage alone vs 0.53 from two (and ~1 s faster); CMRC 0.33 vs 0.34, so Chinese keeps two.
+PASSAGES_READ = {"en": 1}
 # How the two routes are fused. The answer's paragraph among the 2 passages the model reads (the first 300
 # questions of each set): SQuAD 0.896 weighted, 0.892 RRF, 0.825 for the lecture's two routes reranked by the
 # embedder (its cosine re-sorts away what the lexical route found); CMRC 0.960, 0.943 and 0.873.
@@ -83,7 +86,7 @@ class RagChat:
     `LARGE_FILE_BYTES` are indexed: they are indexed in the background and answered from once done."""
 
     def __init__(self, docs_dir: str | Path, embed: Optional[str] = AUTO, group: str = "MediumChunk",
-                 similarity: Optional[str] = None, topk: int = ANSWER_PASSAGES, llm: Optional[str] = DEFAULT_LLM,
+                 similarity: Optional[str] = None, topk: Optional[int] = None, llm: Optional[str] = DEFAULT_LLM,
                  max_tokens: int = ANSWER_MAX_TOKENS, store_conf: Optional[dict[str, Any]] = None,
                  deploy: Optional[str] = None, slots: Optional[int] = None, defer_large: bool = False) -> None:
         if slots is not None and slots < 1:
@@ -91,7 +94,8 @@ class RagChat:
         self.docs_dir = Path(docs_dir)
         self.store_conf = store_conf
         self.group = group
-        self.topk = topk
+        self.topk = topk or ANSWER_PASSAGES
+        self.read = {} if topk else PASSAGES_READ  # a topk the user gives is what the model reads
         embed, lexical = routes_for(self.docs_dir, embed, similarity)
         self.lexical = lexical if lexical in LEXICAL else "bm25"  # the second route beside a dense similarity
         self.similarity = similarity
@@ -139,7 +143,7 @@ class RagChat:
                 if not best or (best[0].similarity_score or 0.0) < self.floor:
                     record_sources(nodes)
                     return iter([NOT_IN_DOCUMENTS[language_of(query)]])
-            return self.llm(numbered_context(nodes, query))
+            return self.llm(numbered_context(nodes[:self.read.get(language_of(query), len(nodes))], query))
         return answer
 
     def start(self) -> "RagChat":

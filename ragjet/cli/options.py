@@ -49,7 +49,8 @@ def add_doc_options(parser: argparse.ArgumentParser) -> None:
                         help="cosine (default with an embed model), bm25 or bm25_chinese (lexical only; without an "
                              "embed model the one for the documents' language)")
     parser.add_argument("--topk", type=int, default=None,
-                        help="how many chunks to return (search: 3), or passages the model reads (ask, serve: 2)")
+                        help="how many chunks to return (search: 3), or passages the model reads (ask, serve: 1 for "
+                             "an English question, 2 for others)")
 
 
 def add_llm_options(parser: argparse.ArgumentParser) -> None:
@@ -90,9 +91,9 @@ def document(args: argparse.Namespace) -> tuple[Any, Optional[str]]:
 def rag_chat(args: argparse.Namespace, defer_large: bool = False) -> Any:
     """The RAG chat the options describe (documents indexed, models loaded; with ``defer_large``, files over
     `LARGE_FILE_BYTES` indexed in the background)."""
-    from ..chat import ANSWER_PASSAGES, RagChat
+    from ..chat import RagChat
 
     return RagChat(args.docs or sample_corpus(), embed=None if args.embed.lower() == "none" else args.embed,
-                   group=args.group, similarity=args.similarity, topk=args.topk or ANSWER_PASSAGES,
+                   group=args.group, similarity=args.similarity, topk=args.topk,
                    llm=None if args.llm.lower() == "none" else args.llm, max_tokens=args.max_tokens,
                    store_conf=args.store, deploy=args.deploy, slots=args.slots, defer_large=defer_large).start()
