@@ -127,23 +127,18 @@ Side = Callable[[list, int, dict], Iterator[str]]
 
 
 def _raw_engine(ours: Any, args: argparse.Namespace) -> Side:
-    """Streaming straight from xllamacpp's server object, configured as `LocalChat` configures it (the pieces
-    arrive through its callback, on a thread, as any streaming caller must take them)."""
+    """Streaming straight from xllamacpp's server object, configured as `LocalChat` configures it
+    (`engine_params`; the pieces arrive through its callback, on a thread, as any streaming caller must take
+    them)."""
     import queue
     import threading
 
     import xllamacpp
 
-    params = xllamacpp.CommonParams()
-    params.model.path = str(ours.model_path)
-    params.n_ctx = args.n_ctx
-    params.cpuparams.n_threads = ours.n_threads
-    params.cpuparams_batch.n_threads = ours.n_threads_batch
-    params.verbosity = -1
-    if ours.flash_attn is not None:
-        params.flash_attn_type = getattr(xllamacpp.llama_flash_attn_type, "LLAMA_FLASH_ATTN_TYPE_"
-                                         + ("ENABLED" if ours.flash_attn else "DISABLED"))
-    server = xllamacpp.Server(params)
+    from ..models.llama_engine import engine_params
+
+    server = xllamacpp.Server(engine_params(ours.model_path, args.n_ctx, 1, ours.n_threads, ours.n_threads_batch,
+                                            ours.flash_attn))
 
     def stream(messages: list, run: int, values: dict) -> Iterator[str]:
         pieces: queue.Queue = queue.Queue()

@@ -69,6 +69,27 @@ def runtime_load_error(exc: BaseException) -> Exception:
                         f"--force-reinstall xllamacpp")
 
 
+def engine_params(model_path: Path, n_ctx: int = 2048, slots: int = 1, n_threads: Optional[int] = None,
+                  n_threads_batch: Optional[int] = None, flash_attn: Optional[bool] = None) -> Any:
+    """llama.cpp's server parameters for ``model_path`` as ragjet runs it (`LlamaEngine`, and the raw side of
+    ``ragjet bench llm``, which must run the same configuration): ``slots`` sequences of ``n_ctx`` tokens, the
+    thread counts of `llama_threads`, a bounded RAM prompt cache, no log, no warm-up."""
+    xllamacpp = _xllamacpp()
+    params = xllamacpp.CommonParams()
+    params.model.path = str(model_path)
+    params.n_ctx = n_ctx * slots  # llama.cpp's context is shared by its slots
+    params.n_parallel = slots
+    params.cpuparams.n_threads = n_threads or DEFAULT_THREADS
+    params.cpuparams_batch.n_threads = n_threads_batch or PROMPT_THREADS
+    params.cache_ram_mib = CACHE_RAM_MIB
+    params.verbosity = -1  # llama.cpp's per-request log is not the user's business; errors come back as errors
+    params.warmup = False
+    if flash_attn is not None:
+        params.flash_attn_type = getattr(xllamacpp.llama_flash_attn_type, "LLAMA_FLASH_ATTN_TYPE_"
+                                         + ("ENABLED" if flash_attn else "DISABLED"))
+    return params
+
+
 class EngineError(RuntimeError):
     """llama.cpp's server refused or failed a request; the message is its own."""
 
@@ -90,20 +111,9 @@ class LlamaEngine:
                  pooling: Optional[str] = None, flash_attn: Optional[bool] = None) -> None:
         require_gguf(model_path)
         xllamacpp = _xllamacpp()
-        params = xllamacpp.CommonParams()
-        params.model.path = str(model_path)
-        params.n_ctx = n_ctx * slots  # llama.cpp's context is shared by its slots
-        params.n_parallel = slots
-        params.cpuparams.n_threads = n_threads or DEFAULT_THREADS
-        params.cpuparams_batch.n_threads = n_threads_batch or PROMPT_THREADS
-        params.cache_ram_mib = CACHE_RAM_MIB
+        params = engine_params(model_path, n_ctx, slots, n_threads, n_threads_batch, flash_attn)
         params.port = port
         params.hostnames = [host]
-        params.verbosity = -1  # llama.cpp's per-request log is not the user's business; errors come back as errors
-        params.warmup = False
-        if flash_attn is not None:
-            params.flash_attn_type = getattr(xllamacpp.llama_flash_attn_type, "LLAMA_FLASH_ATTN_TYPE_"
-                                             + ("ENABLED" if flash_attn else "DISABLED"))
         if served_name:
             params.model_alias = {served_name}
         if pooling:
@@ -233,9 +243,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     """Serve a GGUF model over llama.cpp's OpenAI-compatible HTTP API until stopped (``deploy.LlamaCpp``'s
     engine process): ``python -m ragjet.models.llama_engine --model M --port P [--parallel N] ...``."""
     args = _parser().parse_args(argv)
-    engine = LlamaEngine(args.model, n_ctx=max(args.ctx_size // args.parallel, 1), slots=args.parallel, n_threads=args.threads,
-                         n_threads_batch=args.threads_batch, port=args.port, host=args.host, api_key="",
-                         served_name=args.alias, pooling=args.pooling)
+    engine = LlamaEngine(args.model, n_ctx=max(args.ctx_size // args.parallel, 1), slots=args.parallel,
+                         n_threads=args.threads, n_threads_batch=args.threads_batch, port=args.port, host=args.host,
+                         api_key="", served_name=args.alias, pooling=args.pooling)
     LOG.info("serving %s on %s with %d slot(s)", args.model.name, engine.url, args.parallel)
     stopped = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
