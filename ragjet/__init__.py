@@ -13,8 +13,8 @@ from .flow import (_0, _1, _2, _3, _4, _5, _6, _7, _8, _9, barrier, bind, divert
                    pipeline, switch, warp)
 from .flow.module import ActionModule, ModuleBase
 from .log import LOG
-from .models import (AlpacaPrompter, BM25SparseEmbedding, ChatPrompter, OnlineChatModule, OnlineEmbeddingModule,
-                     Prompter, TrainableModule)
+from .models import (AlpacaPrompter, BM25SparseEmbedding, ChatPrompter, EmbedModel, EmbedModelBase, OnlineChatModule,
+                     OnlineEmbeddingModule, Prompter, TrainableModule)
 from .rag import (DocNode, Document, IndexBase, MetadataMode, Reranker, Retriever, SentenceSplitter,
                   SimpleDirectoryReader, StoreBase, override, register_similarity)
 from .settings import config
@@ -25,7 +25,7 @@ __version__ = "0.1.0"
 __all__ = ["LOG", "TrainableModule", "DocNode", "Document", "IndexBase", "MetadataMode", "Retriever",
            "SentenceSplitter", "SimpleDirectoryReader", "StoreBase", "override", "register_similarity", "tools",
            "bind", "parallel", "pipeline", "ChatPrompter", "OnlineChatModule", "OnlineEmbeddingModule", "Reranker",
-           "WebModule", "BM25SparseEmbedding"]
+           "WebModule", "BM25SparseEmbedding", "EmbedModel", "EmbedModelBase"]
 __all__ += ["barrier", "ActionModule", "AlpacaPrompter", "ModuleBase", "Prompter", "ServerModule", "config", "graph", "kwargs", "deploy", "launchers", "diverter", "ifs", "loop", "package", "switch", "warp",
             "_0", "_1", "_2", "_3", "_4", "_5", "_6", "_7", "_8", "_9"]
 

@@ -1,5 +1,6 @@
 """Model modules: local embedders (dense, and the BM25 sparse one), chat and rerank models, online
 (OpenAI-protocol) modules, prompters."""
+from .embed_model import EmbedModel, EmbedModelBase
 from .llama_cpp_llm import LocalChat
 from .local_embedding import LocalEmbedding
 from .online import OnlineChatModule, OnlineEmbeddingModule, OnlineRerankModule
@@ -12,6 +13,6 @@ from .sparse_embedding import BM25SparseEmbedding
 from .template_prompter import Prompter
 from .trainable import TrainableModule
 
-__all__ = ["AlpacaPrompter", "BM25SparseEmbedding", "ChatPrompter", "EmbeddingRerank", "LocalChat", "LocalEmbedding",
+__all__ = ["AlpacaPrompter", "BM25SparseEmbedding", "ChatPrompter", "EmbedModel", "EmbedModelBase", "EmbeddingRerank", "LocalChat", "LocalEmbedding",
            "MODELS", "ModelSpec", "OnlineChatModule", "OnlineEmbeddingModule", "OnlineModelError", "OnlineRerankModule",
            "Prompter", "register_model", "TrainableModule"]

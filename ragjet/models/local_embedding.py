@@ -22,6 +22,7 @@ from ..home import models_home
 from ..log import LOG
 from ..registry import missing_extra
 from ..settings import environment_default
+from .embed_model import EmbedModelBase
 from .onnx_export import cached_onnx
 
 environment_default("HF_HUB_OFFLINE", "1")
@@ -38,7 +39,7 @@ def bundled_model_dir(package: str) -> Path:
     return Path(spec.origin).parent / "model"
 
 
-class LocalEmbedding:
+class LocalEmbedding(EmbedModelBase):
     """``str -> list[float]`` and ``list[str] -> list[list[float]]`` for a local sentence-transformers model."""
 
     def __init__(self, model_dir: Path, model_id: str, backend: str = "auto", quantize: Optional[str] = None,

@@ -18,6 +18,7 @@ from ..registry import Registry
 from ..settings import environ
 from .openai_client import OnlineModelError, OpenAIClient
 from .chat_module import ChatModule
+from .embed_model import EmbedModelBase
 
 
 @dataclass(frozen=True)
@@ -120,7 +121,7 @@ def _record_usage(answer: Any) -> None:
         record_usage(usage["prompt_tokens"], int(usage.get("completion_tokens") or 0))
 
 
-class OnlineEmbeddingModule(_OnlineModule):
+class OnlineEmbeddingModule(_OnlineModule, EmbedModelBase):
     """An embedding model behind ``/embeddings``: ``str -> list[float]``, ``list[str] -> list[list[float]]``, and
     ``embed_batch`` for ragjet's Document (batched, concurrent, order kept).
 

@@ -33,6 +33,7 @@ from functools import lru_cache
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from ..text.lexical import TOKENIZERS
+from .embed_model import EmbedModelBase
 
 INDEX_BITS = 31  # indices fit int32 and Milvus's sparse range
 
@@ -44,7 +45,7 @@ def term_index(word: str) -> int:
     return int.from_bytes(digest, "little") & ((1 << INDEX_BITS) - 1)
 
 
-class BM25SparseEmbedding:
+class BM25SparseEmbedding(EmbedModelBase):
     """Texts as BM25 term-weight vectors ``{index: weight}``: ``Document(embed={'sparse': BM25SparseEmbedding()})``.
 
     ``tokenizer`` names how words are found (``'bm25'`` for English, ``'bm25_chinese'`` for Chinese); ``k1``

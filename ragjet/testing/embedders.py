@@ -10,8 +10,10 @@ import hashlib
 
 import numpy as np
 
+from ..models.embed_model import EmbedModelBase
 
-class CountingEmbedder:
+
+class CountingEmbedder(EmbedModelBase):
     """A deterministic bag-of-words embedder that records every batch it is asked for.
 
     Words hash into ``dim`` buckets, so texts sharing words get a high cosine: good enough to check ranking

@@ -9,6 +9,7 @@ from typing import Any, Callable, Optional
 
 from ragjet.rag.doc_node import DocNode
 from ragjet.registry import Registry
+from ragjet.text.token_count import TokenCounter
 
 LONG_IDENTITY = 1000  # a function identity longer than this many characters is kept as its sha256
 
@@ -67,7 +68,10 @@ class NodeTransform:
     """Turns a node into a list of texts (or nodes). Subclasses implement `transform`.
 
     `identity` describes the transform and its parameters so a stored node group can tell that its
-    definition changed and must be rebuilt.
+    definition changed and must be rebuilt. A splitter that sizes chunks in tokens takes the embedding
+    model's measure through two hooks a `Document` calls on every group's transform: `set_token_counter`
+    (count in the model's tokens) and `fit_window` (no chunk longer than the model reads). Both answer whether
+    they changed anything; the defaults, for a transform that does not count tokens, change nothing.
     """
 
     def __init__(self, num_workers: int = 0) -> None:
@@ -84,6 +88,15 @@ class NodeTransform:
     def batch_forward(self, nodes: list[DocNode]) -> list[list[str | DocNode]]:
         """`transform` for many nodes, one list per node. Subclasses override it to batch work across nodes."""
         return [self.transform(node) for node in nodes]
+
+    def set_token_counter(self, counter: TokenCounter, name: str) -> bool:
+        """Count chunk sizes with ``counter`` (named ``name`` in the identity); whether that changed the
+        measure."""
+        return False
+
+    def fit_window(self, tokens: int) -> bool:
+        """Keep every chunk within ``tokens`` of the embedding model's window; whether that cut the size."""
+        return False
 
     def _identity_params(self) -> dict[str, Any]:
         """The parameters that define the output; by default the public instance attributes."""

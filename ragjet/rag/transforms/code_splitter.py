@@ -139,9 +139,8 @@ class CodeSplitter(SectionSplitter):
             if _accepts(cls, "filetype"):
                 options["filetype"] = filetype
             splitter = cls(chunk_size=self.chunk_size, chunk_overlap=self.chunk_overlap, **options)
-            if hasattr(splitter, "set_token_counter"):
-                splitter.set_token_counter(self._counter, self._counter_name)
-            if self._window and hasattr(splitter, "fit_window"):
+            splitter.set_token_counter(self._counter, self._counter_name)
+            if self._window:
                 splitter.fit_window(self._window)
             self._splitters[filetype] = splitter
         return self._splitters[filetype]

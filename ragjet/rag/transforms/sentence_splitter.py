@@ -25,6 +25,9 @@ _SENTENCE_END = re.compile(
     r"|\s*\n\s*"                               # a line break; a paragraph break is just a longer one
 )
 _WORD = re.compile(r"\S+\s*")
+# Text without spaces (Chinese) cut into its smallest parts: a Latin word or number whole, any other character
+# alone, so "1927年" is never cut inside "1927".
+_UNIT = re.compile(r"[0-9A-Za-z]+\s*|\S\s*")
 # A piece longer than chunk_size x this many characters cannot fit a chunk in any tokenizer we count with
 # (English prose is ~4.5 characters per token), so it is cut by characters before anything counts it.
 CHARS_PER_TOKEN_BOUND = 8
@@ -55,18 +58,30 @@ def _segments(sentence: str, longest: int) -> list[str]:
         end = min(start + longest, len(sentence))
         if end < len(sentence):
             space = sentence.rfind(" ", start + longest // 2, end)
-            end = space + 1 if space >= 0 else end
+            end = space + 1 if space >= 0 else _outside_a_word(sentence, end, start + longest // 2)
         runs.append(sentence[start:end])
         start = end
     return [r for r in runs if not r.isspace()]
 
 
+def _outside_a_word(text: str, end: int, lowest: int) -> int:
+    """``end`` moved back (not under ``lowest``) so that it does not cut a Latin word or number in two."""
+    cut = end
+    while cut > lowest and _UNIT.fullmatch(text[cut - 1:cut + 1]) and text[cut - 1:cut + 1].isalnum():
+        cut -= 1
+    return cut if cut > lowest else end
+
+
 def _refine(piece: str, count: int, chunk_size: int) -> list[str]:
-    """Cut an over-long piece: into words when it has several, else into runs of characters sized so each
-    run should fit (``count`` tokens spread evenly over the characters). Always returns two or more pieces."""
+    """Cut an over-long piece: into words when it has several; text without spaces into its characters, a
+    Latin word or number kept whole; else (one long word) into runs of characters sized so each run should fit
+    (``count`` tokens spread evenly over the characters). Always returns two or more pieces."""
     words = _WORD.findall(piece)
     if len(words) > 1:
         return words
+    units = _UNIT.findall(piece)
+    if len(units) > 1:
+        return units
     body = piece.rstrip()
     tail = piece[len(body):]
     body = body.lstrip()

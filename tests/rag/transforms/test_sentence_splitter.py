@@ -209,12 +209,22 @@ def test_chinese_overlap_is_whole_sentences():
         assert prev.endswith(first)
 
 
-def test_long_chinese_run_without_punctuation_splits():
+def test_long_chinese_run_without_punctuation_splits_by_characters_with_overlap():
     text = "".join(chr(0x4E00 + i % 500) for i in range(1000))
     chunks = SentenceSplitter(chunk_size=200, chunk_overlap=20).split_text(text)
-    assert len(chunks) == 10
-    assert max(approx_token_counts(chunks)) <= 200
-    assert "".join(chunks) == text
+    assert max(approx_token_counts(chunks)) <= 200  # two tokens per ideograph: at most 100 characters
+    rebuilt = chunks[0]
+    for chunk in chunks[1:]:  # each chunk repeats the previous one's last characters: 20 tokens, 10 ideographs
+        assert chunk[:10] == rebuilt[-10:]
+        rebuilt += chunk[10:]
+    assert rebuilt == text
+
+
+def test_a_number_inside_chinese_text_is_never_cut():
+    text = ("造成六死14伤，1927年3月12日发生冲突" * 40)
+    chunks = SentenceSplitter(chunk_size=16, chunk_overlap=0).split_text(text)
+    assert max(approx_token_counts(chunks)) <= 16
+    assert all(not (a[-1:].isdigit() and b[:1].isdigit()) for a, b in zip(chunks, chunks[1:]))
 
 
 def test_long_chinese_run_fits_real_tokenizer(minilm_counter):
