@@ -113,13 +113,14 @@ class Retriever:
 
     def _route(self, index: IndexBase, query: str, similarity: str, topk: int, filters: Optional[dict[str, Any]],
                kwargs: dict[str, Any]) -> list[DocNode]:
-        """One similarity's best ``topk`` nodes of the group (uids an index returns resolved to nodes)."""
+        """One similarity's best ``topk`` nodes of the group."""
         # Unnamed embed keys are the document's, given by name as LazyLLM gives them: a custom index that embeds
         # the query itself iterates them (``self.embed[k](query) for k in embed_keys``).
         keys = self.embed_keys or list(self.doc.embedders) or None
         nodes = index.query(query, group_name=self.group_name, similarity_name=similarity, topk=topk,
                             similarity_cut_off=self.similarity_cut_off, embed_keys=keys,
                             filters=filters, **self.kwargs, **kwargs)
-        if nodes and isinstance(nodes[0], str):
-            nodes = self.doc.store.get_nodes(self.group_name, uids=nodes)
+        if nodes and not isinstance(nodes[0], DocNode):
+            raise TypeError(f"index {self.index_name!r} returned {type(nodes[0]).__name__} items; an index's query "
+                            f"returns DocNodes, best first (for uids: store.get_nodes(group_name, uids=uids))")
         return nodes

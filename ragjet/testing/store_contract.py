@@ -18,59 +18,21 @@ for a store whose ``persistent`` is False, saying so. Needs pytest; register the
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Iterator, Optional
 
 import numpy as np
 import pytest
 
-from ..rag.doc_node import LAZY_ROOT_NAME, DocNode
-from ..rag.document import Document
+from ..rag.doc_node import DocNode
 from ..rag.embedding import Embedder
 from ..rag.index.base import IndexBase
 from ..rag.index.default import DefaultIndex
-from ..rag.retriever import Retriever
-from ..rag.store import StoreBase, StoreConf, create_store
-from .embedders import CountingEmbedder, RandomEmbedder
+from ..rag.store import StoreBase
+from .document_contract import StoreDocumentContract
+from .store_samples import CORPUS, DIM, EMBED, SUBJECTS, StoreMaker, assert_same, long_text, make_nodes
 
-
-@dataclass
-class StoreMaker:
-    """Opens the store that ``conf`` (a ``store_conf``) describes, as often as asked."""
-
-    conf: dict[str, Any]
-
-    def __call__(self) -> StoreBase:
-        return create_store(self.conf)
-
-
-DIM = 16
-SUBJECTS = ("bio", "chem", "phys")
-
-
-EMBED = RandomEmbedder(DIM)
-
-
-def make_nodes(n_chunks: int = 24) -> tuple[list[DocNode], list[DocNode]]:
-    roots = [DocNode(uid=f"root{d}", text=f"file {d}", group="root",
-                     global_metadata={"doc_id": f"/docs/f{d}.txt", "file_name": f"f{d}.txt"}) for d in range(3)]
-    chunks = []
-    for i in range(n_chunks):
-        text = f"chunk {i} about {SUBJECTS[i % 3]}"
-        chunks.append(DocNode(uid=f"c{i:02d}", text=text, group="chunk", parent=roots[i % 3],
-                              metadata={"subject": SUBJECTS[i % 3], "level": i % 4, "tags": ["x", "y"]},
-                              embedding={"default": EMBED(text)}))
-        roots[i % 3].children.setdefault("chunk", []).append(chunks[-1])  # as node-group transforms link them
-    return roots, chunks
-
-
-def assert_same(got: DocNode, want: DocNode) -> None:
-    assert (got.uid, got.text, got.group, got.parent_uid) == (want.uid, want.text, want.group, want.parent_uid)
-    assert got.metadata == want.metadata and got.global_metadata == want.global_metadata
-    assert sorted(got.embedding or {}) == sorted(want.embedding or {})
-    for key, vec in (want.embedding or {}).items():
-        assert np.allclose(got.embedding[key], vec, atol=1e-6)
+__all__ = ["CORPUS", "DIM", "EMBED", "SUBJECTS", "StoreContract", "StoreMaker", "assert_same", "long_text",
+           "make_nodes"]
 
 
 def brute_force(nodes: list[DocNode], query: np.ndarray, topk: int,
@@ -106,32 +68,11 @@ class RecordingIndex(IndexBase):
         return []
 
 
-def long_text(size: int, seed: str) -> str:
-    """One line of about ``size`` UTF-8 bytes, Chinese and ASCII mixed (3-byte and 1-byte characters), so
-    a cut at a byte limit can land inside a character: what a whole file as a root node looks like."""
-    units, total, i = [], 0, 0
-    while total < size:
-        units.append(f"{seed}{i}：牛车水是新加坡的唐人街。Chinatown w{i} ")
-        total += len(units[-1].encode("utf-8"))
-        i += 1
-    return "".join(units)
-
-
 FILTERS = [None, {"subject": "bio"}, {"subject": ["bio", "chem"]}, {"subject": "chem", "level": [1, 3]},
            {"file_name": "f2.txt"}, {"doc_id": "/docs/f1.txt", "subject": "chem"}, {"subject": "none"},
            {"subject": []}]
 
-CORPUS = {
-    "space.txt": "Mars is called the red planet. Jupiter is the largest planet of all. The Moon orbits the Earth "
-                 "every month. Saturn has bright rings of ice.",
-    "food.txt": "Bread is baked from flour and water. Cheese is made from milk. Rice grows in flooded fields. "
-                "Red peppers taste sweet.",
-    "animals.txt": "Cats purr when they are content. Dogs bark at strangers. Parrots imitate human speech. "
-                   "Owls hunt at night.",
-}
-
-
-class StoreContract:
+class StoreContract(StoreDocumentContract):
     """The contract every store keeps, as a pytest mixin: subclass it in a test module as ``TestMyStore`` and
     give it a ``make_store`` fixture returning a `StoreMaker`. Persistence is checked where the store says it
     is persistent (``store.persistent``)."""
@@ -318,105 +259,3 @@ class StoreContract:
         bad = DocNode(uid="bad", text="bad", group="chunk", embedding={"default": np.ones(8, dtype=np.float32)})
         with pytest.raises(ValueError, match=r"(?s)(16\b.*\b8\b|\b8\b.*16\b)"):
             store.update_nodes([bad])
-
-    def test_document_end_to_end_and_restart(self, make_store: StoreMaker, tmp_path: Path) -> None:
-        folder = tmp_path / "docs"
-        folder.mkdir()
-        for name, text in CORPUS.items():
-            (folder / name).write_text(text, encoding="utf-8")
-
-        def retrieve(conf: dict[str, Any], cache: bool = True) -> tuple[Document, list[DocNode]]:
-            doc = Document(folder, embed=CountingEmbedder(), store_conf=conf, cache=cache)
-            doc.create_node_group("sentence", transform=lambda t: t.split("."), parent="MediumChunk")
-            nodes = Retriever(doc, "sentence", similarity="cosine", topk=3)("which planet is red")
-            return doc, nodes
-
-        reference, want = retrieve({"type": "map"}, cache=False)
-        scores = [n.similarity_score for n in reference.store.get_index("default").query(
-            "which planet is red", group_name="sentence", topk=4)]
-        assert scores[0] > scores[1] > scores[2] > scores[3], "the reference ranking must have no ties"
-
-        doc, got = retrieve(make_store.conf)
-        assert [n.uid for n in got] == [n.uid for n in want]
-        assert np.allclose([n.similarity_score for n in got], scores[:3], atol=1e-4)
-        assert doc.stats.files_parsed == 3
-        counts = {g: doc.store.count(g) for g in doc.store.groups()}
-        assert counts == {g: reference.store.count(g) for g in reference.store.groups()}
-        kept = doc.store.persistent  # the in-memory map too: it takes a restart snapshot
-        doc.store.close()
-        again, got = retrieve(make_store.conf)
-        assert (again.stats.files_parsed, again.stats.chunks_embedded) == ((0, 0) if kept else (3, 0))
-        assert [n.uid for n in got] == [n.uid for n in want]
-        assert {g: again.store.count(g) for g in again.store.groups()} == counts
-        again.store.close()
-
-    def test_document_with_a_long_file_restarts_changes_and_deletes(self, make_store: StoreMaker,
-                                                                     tmp_path: Path) -> None:
-        """A folder holding a file longer than any database column (the lecture's ``part_30.txt`` is 85,709
-        bytes in one line) starts, restarts without parsing, takes an edit of that file and its deletion."""
-        folder = tmp_path / "docs"
-        folder.mkdir()
-        (folder / "space.txt").write_text(CORPUS["space.txt"], encoding="utf-8")
-        long_file = folder / "part_30.txt"
-        long_file.write_text(long_text(85_709, "old") + "。Mars is red。", encoding="utf-8")
-
-        def start() -> tuple[Document, list[DocNode]]:
-            doc = Document(folder, embed=CountingEmbedder(), store_conf=make_store.conf)
-            doc.create_node_group("sentence", transform=lambda t: t.split("。"), parent="MediumChunk")
-            return doc, Retriever(doc, "sentence", similarity="cosine", topk=2)("Mars is red")
-
-        doc, got = start()
-        assert doc.stats.files_parsed == 2 and "Mars is red" in [n.text for n in got]
-        roots = {Path(n.docpath).name: n.text for n in doc.store.get_nodes(LAZY_ROOT_NAME)}
-        assert roots["part_30.txt"] == long_file.read_text(encoding="utf-8")
-        kept = doc.store.persistent
-        doc.store.close()
-        doc, got = start()
-        assert doc.stats.files_parsed == (0 if kept else 2) and "Mars is red" in [n.text for n in got]
-        doc.store.close()
-        long_file.write_text(long_text(90_000, "new") + "。Venus is hot。", encoding="utf-8")
-        doc, got = start()
-        assert doc.stats.files_parsed == (1 if kept else 2)
-        texts = [n.text for n in doc.store.get_nodes("sentence")]
-        assert "Venus is hot" in texts and "Mars is red" not in texts
-        roots = {Path(n.docpath).name: n.text for n in doc.store.get_nodes(LAZY_ROOT_NAME)}
-        assert roots["part_30.txt"] == long_file.read_text(encoding="utf-8")
-        doc.store.close()
-        long_file.unlink()
-        doc, got = start()
-        assert [Path(n.docpath).name for n in doc.store.get_nodes(LAZY_ROOT_NAME)] == ["space.txt"]
-        assert all("Venus" not in n.text for n in doc.store.get_nodes("sentence"))
-        doc.store.close()
-
-    def test_document_refuses_another_dimension_and_keeps_the_store(self, make_store: StoreMaker,
-                                                                     tmp_path: Path) -> None:
-        folder = tmp_path / "docs"
-        folder.mkdir()
-        for name, text in CORPUS.items():
-            (folder / name).write_text(text, encoding="utf-8")
-
-        def start(embed: Any) -> Document:
-            doc = Document(folder, embed=embed, store_conf=make_store.conf)
-            doc.create_node_group("sentence", transform=lambda t: t.split("."), parent="MediumChunk")
-            Retriever(doc, "sentence", similarity="cosine", topk=3).start()
-            return doc
-
-        first = start(CountingEmbedder())
-        counts = {g: first.store.count(g) for g in first.store.groups()}
-        kept = first.store.persistent
-        first.store.close()
-        if not kept:
-            pytest.skip(f"{type(first.store).__name__} keeps nothing across starts: no stored dimension to check")
-        conf = StoreConf.parse(make_store.conf)
-        if conf.store_class.snapshot_kwargs(dict(conf.kwargs), tmp_path / "probe") is not None:
-            # Its persistence is ragjet's restart snapshot, named by the embedders: another model starts afresh.
-            other = start(lambda text: [float(len(text))] * 8)
-            assert other.stats.chunks_embedded > 0
-            other.store.close()
-        else:
-            with pytest.raises(ValueError, match="64-dim.*8-dim"):  # checked before anything is written
-                start(lambda text: [float(len(text))] * 8)
-        again = start(CountingEmbedder())
-        assert (again.stats.files_parsed, again.stats.chunks_embedded) == (0, 0)
-        assert {g: again.store.count(g) for g in again.store.groups()} == counts
-        again.store.close()

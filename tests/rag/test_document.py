@@ -215,8 +215,8 @@ def test_register_index_after_start_sees_existing_nodes(corpus):
     from ragjet import IndexBase
 
     class Count(IndexBase):
-        def __init__(self):
-            self.seen = {}
+        def __init__(self, store):
+            self.store, self.seen = store, {}
 
         def update(self, nodes):
             self.seen.setdefault(nodes[0].group, set()).update(n.uid for n in nodes)
@@ -225,17 +225,36 @@ def test_register_index_after_start_sees_existing_nodes(corpus):
             self.seen.get(group_name, set()).difference_update(uids)
 
         def query(self, query, group_name, **kw):
-            return sorted(self.seen.get(group_name, ()))
+            return self.store.get_nodes(group_name, uids=sorted(self.seen.get(group_name, ())))
 
     doc = Document(corpus)
     Retriever(doc, "MediumChunk", similarity="bm25").start()
-    doc.register_index("count", Count)
+    doc.register_index("count", Count, doc.get_store())
     index = doc.store.get_index("count")
     assert len(index.seen["MediumChunk"]) == 3
     res = Retriever(doc, "MediumChunk", index="count", topk=2)("anything")
     assert len(res) == 2 and all(isinstance(n, DocNode) for n in res)
     doc.store.remove_nodes("MediumChunk", [res[0].uid])
     assert len(index.seen["MediumChunk"]) == 2
+
+
+def test_an_index_returning_uids_is_told_the_one_result_shape(corpus):
+    from ragjet import IndexBase
+
+    class Uids(IndexBase):
+        def update(self, nodes):
+            self.uids = [n.uid for n in nodes]
+
+        def remove(self, uids, group_name=None):
+            pass
+
+        def query(self, query, group_name, **kw):
+            return self.uids
+
+    doc = Document(corpus)
+    doc.register_index("uids", Uids)
+    with pytest.raises(TypeError, match=r"index 'uids' returned str items.*returns DocNodes.*store.get_nodes"):
+        Retriever(doc, "MediumChunk", index="uids", topk=2)("anything")
 
 
 def test_get_embed_placeholder_resolves(corpus, counting_embed):

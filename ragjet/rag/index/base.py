@@ -1,8 +1,8 @@
 """IndexBase: the three methods every index implements, and the ``override`` marker the lecture uses.
 
 The store calls ``update`` and ``remove`` on every registered index whenever nodes change (its hooks); a
-`Retriever` calls ``query``. ``query`` returns DocNodes (or uids, which the retriever resolves through the
-store) best first.
+`Retriever` calls ``query``. ``query`` returns DocNodes best first, each carrying its ``similarity_score``:
+one shape for every index (`ragjet.testing.index_contract` is the suite that holds an index to it).
 
 An index also declares, as class attributes, what the store and the retriever need to know about it (the
 defaults fit a custom index such as the lecture's trie): whether it wants the nodes already stored when it is

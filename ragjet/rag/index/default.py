@@ -28,6 +28,7 @@ from ..embedding import comparable
 from ..fusion import rank_embed_keys
 from ..similarity import SIMILARITIES, Similarity
 from ..sparse_vector import inner_products, is_sparse
+from ..store.filters import node_filter
 from .ann import AnnConfig, AnnMatrix
 from .base import INDEXES, IndexBase
 from .bm25 import BM25Engine
@@ -214,8 +215,9 @@ class DefaultIndex(IndexBase):
     def _mask(self, group: str, uids: list[str], filters: Filters) -> Optional[np.ndarray]:
         if not filters:
             return None
+        keep = node_filter(filters)
         nodes = self._store.get_nodes(group, uids=uids)
-        return np.fromiter((matches(n, filters) for n in nodes), dtype=bool, count=len(nodes))
+        return np.fromiter((keep(n) for n in nodes), dtype=bool, count=len(nodes))
 
 
 @INDEXES.register("exact")
@@ -238,18 +240,6 @@ class ExactIndex(IndexBase):
 
     def query(self, query: str, group_name: str, **kwargs: Any) -> list["DocNode"]:
         return self._default.query(query, group_name, **{**kwargs, "exact": True})
-
-
-def matches(node: "DocNode", filters: Mapping[str, Any]) -> bool:
-    """Whether a node's metadata (its own, then its file's) satisfies every filter; a list means "any of"."""
-    for key, wanted in filters.items():
-        value = node.metadata.get(key, node.global_metadata.get(key))
-        if isinstance(wanted, (list, tuple, set, frozenset)):
-            if value not in wanted:
-                return False
-        elif value != wanted:
-            return False
-    return True
 
 
 def _batch_scores(sim: Similarity, result: Any, uids: list[str]) -> np.ndarray:

@@ -1,12 +1,14 @@
 """Metadata filters, one meaning for every store: ``{key: value}`` or ``{key: [values]}`` (a list, tuple or set
 lists the values allowed; an empty one allows nothing), all keys must hold. Here: which node metadata a
 database can filter on (the flat scalar fields written beside each record), the check of a filter's keys,
-and the filter as each database's own expression (a Milvus boolean expression, a Chroma ``where``)."""
+and the filter three ways, all from that one definition: a Milvus boolean expression, a Chroma ``where``, and
+the in-memory test of a node (`node_filter`) the default index applies, which sees the same fields and
+refuses the same keys."""
 from __future__ import annotations
 
 import json
 import math
-from typing import TYPE_CHECKING, Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional
 
 from .codec import RECORD_FIELDS
 from .naming import NAME_OK
@@ -60,6 +62,23 @@ def filter_items(filters: Optional[Mapping[str, Any]], reserved: frozenset[str] 
 def allows_nothing(filters: Optional[Mapping[str, Any]]) -> bool:
     """Whether a filter key allows no value at all (an empty list): such a query matches no node."""
     return any(isinstance(wanted, _VALUE_LISTS) and not wanted for wanted in (filters or {}).values())
+
+
+def node_filter(filters: Optional[Mapping[str, Any]]) -> Callable[["DocNode"], bool]:
+    """``filters`` as a test of one node: its own metadata over its file's, only the values a database can
+    filter on (a list or a dict in the metadata is absent to a filter, as in Milvus and Chroma)."""
+    items = filter_items(filters, FILTER_RESERVED)
+
+    def test(node: "DocNode") -> bool:
+        own, shared = node._metadata or {}, node.global_metadata
+        for key, wanted in items:
+            value = own[key] if key in own else shared.get(key)
+            if value is not None and not _filterable(value):
+                value = None
+            if not (value in wanted if isinstance(wanted, list) else value is not None and value == wanted):
+                return False
+        return True
+    return test
 
 
 def milvus_literal(value: Any) -> str:

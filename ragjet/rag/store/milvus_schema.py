@@ -23,12 +23,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..sparse_vector import SPARSE_DIM, SparseVector, as_sparse
+from ..sparse_vector import SPARSE_DIM, SparseVector, as_sparse, is_sparse
+from .codec import RECORD_FIELDS
+from .filters import scalar_fields
 from .milvus_index import DENSE, SPARSE, IndexPlan, VectorKind
+
+if TYPE_CHECKING:
+    from ..doc_node import DocNode
 
 TEXT_FIELDS = ("content", "parent", "doc_id", "metadata", "global_metadata", "excluded")
 MAX_VARCHAR = 65535
@@ -66,6 +71,29 @@ class GroupCollection:
         vec[0] = 1.0
         return vec
 
+    def row(self, record: dict[str, Any], node: "DocNode") -> dict[str, Any]:
+        """The row of ``node`` (its codec ``record``): its scalar metadata under their own names, the text
+        fields, and per embed key the vector (or the placeholder) and its ``has_`` flag."""
+        row = scalar_fields(node, RECORD_FIELDS | self.schema_fields())
+        uid = record["uid"]
+        if len(uid.encode("utf-8", "surrogatepass")) > 64:
+            raise ValueError(f"node {uid!r}: its uid is more than the 64 bytes the milvus store keeps as a primary "
+                             f"key; use shorter uids (ragjet's own are 32 characters)")
+        for name in ("uid", *TEXT_FIELDS):
+            row[name] = record[name]
+        for key, suffix in self.keys.items():
+            vec = record["embedding"].get(key)
+            stored = stored_vector(vec)
+            if stored and is_sparse(vec) and min(vec.values()) < 0:
+                raise ValueError(f"node {uid!r} has a negative weight in its sparse vector for embed key {key!r}; "
+                                 f"Milvus keeps non-negative sparse weights only (use the map store for signed "
+                                 f"sparse vectors)")
+            row[f"vec_{suffix}"] = vec if stored else self.placeholder(key)
+            row[f"has_{suffix}"] = stored
+        if not self.keys:
+            row[DUMMY] = DUMMY_VECTOR
+        return row
+
     def decode_vector(self, key: str, value: Any) -> np.ndarray | SparseVector:
         """A vector field's value as ragjet holds it: a float32 array, or a canonical sparse dict."""
         return as_sparse(value) if self.kind(key) is SPARSE else np.asarray(value, dtype=np.float32)
@@ -102,3 +130,8 @@ class GroupCollection:
             schema.add_field(DUMMY, DataType.FLOAT_VECTOR, dim=len(DUMMY_VECTOR))
             params.add_index(field_name=DUMMY, index_type="AUTOINDEX", metric_type="L2")
         return schema, params
+
+
+def stored_vector(vec: Any) -> bool:
+    """Whether a node's vector is written as itself: not when absent, nor when it is an empty sparse vector."""
+    return vec is not None and not (is_sparse(vec) and not vec)

@@ -30,15 +30,15 @@ from ..doc_node import DocNode
 from ..sparse_vector import SparseVector, as_sparse, is_sparse, vector_dim
 from .base import STORES, StoreBase
 from .batching import batches, delete_existing, fetch_by_uid, fetch_in_batches
-from .codec import RECORD_FIELDS, NodeDecoder, check_dimension, store_records, vector_dims
+from .codec import NodeDecoder, check_dimension, store_records, vector_dims
 from .connection import Deferred, connected, require_extra
-from .filters import milvus_filter, milvus_literal, scalar_fields
+from .filters import milvus_filter, milvus_literal
 from .locks import ProcessLock
 from .milvus_index import IndexKwargs, IndexPlan
 from .milvus_long import LongTexts, query_pages
-from .milvus_schema import DUMMY, DUMMY_VECTOR, TEXT_FIELDS, GroupCollection
+from .milvus_schema import TEXT_FIELDS, GroupCollection, stored_vector
 from .naming import check_prefix, collection_name, remote_ledger_path, safe_part
-from .serve import StoreServer, grpc_ready
+from .server_mode import StoreServer, grpc_ready
 
 if TYPE_CHECKING:
     from pymilvus import MilvusClient
@@ -176,27 +176,7 @@ class MilvusStore(StoreBase):
         self._write(col, records, nodes)
 
     def _write(self, col: GroupCollection, records: list[dict[str, Any]], nodes: Sequence[DocNode]) -> None:
-        reserved = RECORD_FIELDS | col.schema_fields()
-        rows = []
-        for rec, node in zip(records, nodes):
-            row = scalar_fields(node, reserved)
-            if len(rec["uid"].encode("utf-8", "surrogatepass")) > 64:
-                raise ValueError(f"node {rec['uid']!r}: its uid is more than the 64 bytes the milvus store keeps "
-                                 f"as a primary key; use shorter uids (ragjet's own are 32 characters)")
-            for name in ("uid", *TEXT_FIELDS):
-                row[name] = rec[name]
-            for key, suffix in col.keys.items():
-                vec = rec["embedding"].get(key)
-                stored = _stored(vec)
-                if stored and is_sparse(vec) and min(vec.values()) < 0:
-                    raise ValueError(f"node {rec['uid']!r} has a negative weight in its sparse vector for embed key "
-                                     f"{key!r}; Milvus keeps non-negative sparse weights only (use the map store "
-                                     f"for signed sparse vectors)")
-                row[f"vec_{suffix}"] = vec if stored else col.placeholder(key)
-                row[f"has_{suffix}"] = stored
-            if not col.keys:
-                row[DUMMY] = DUMMY_VECTOR
-            rows.append(row)
+        rows = [col.row(rec, node) for rec, node in zip(records, nodes)]
         self._long_texts(col).put(rows)
         for chunk in batches(rows, self.batch_size):
             self._client.upsert(col.name, list(chunk))
@@ -205,7 +185,7 @@ class MilvusStore(StoreBase):
 
     def _track_gaps(self, col: GroupCollection, records: list[dict[str, Any]]) -> None:
         """Keep ``col.partial`` (the keys some rows lack) right after a write, in memory and in the collection."""
-        gaps = {key for key in col.keys if any(not _stored(rec["embedding"].get(key)) for rec in records)}
+        gaps = {key for key in col.keys if any(not stored_vector(rec["embedding"].get(key)) for rec in records)}
         healed = {key for key in col.partial - gaps
                   if not self._client.query(col.name, filter=f"has_{col.keys[key]} == false", output_fields=["uid"],
                                             limit=1)}
@@ -351,11 +331,6 @@ class MilvusStore(StoreBase):
             from milvus_lite.server_manager import server_manager_instance
 
             server_manager_instance.release_server(str(self._lite_path))
-
-
-def _stored(vec: Any) -> bool:
-    """Whether a node's vector is written as itself: not when absent, nor when it is an empty sparse vector."""
-    return vec is not None and not (is_sparse(vec) and not vec)
 
 
 def _connect(uri: str, token: Optional[str], db_name: Optional[str]) -> "MilvusClient":
