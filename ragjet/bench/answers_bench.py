@@ -20,7 +20,7 @@ import argparse
 import random
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from ..data import sample_corpus
 from ..log import LOG
@@ -50,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> Report:
     from ..chat.rag_chat import RagChat
-    from ..models.trainable import default_chat_model
+    from ..models.catalogue import default_chat_model
     from .quality_bench import corpus_folder
 
     files = args.data or [SHARED_DATA / name for name in DEFAULT_SOURCES]

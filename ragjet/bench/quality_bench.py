@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> Report:
     if args.answers < 0:
         raise SystemExit(f"--answers must not be negative, got {args.answers}")
     from ..models import TrainableModule
-    from ..models.trainable import default_chat_model
+    from ..models.catalogue import default_chat_model
 
     loaded: dict[str, tuple[MemoEmbedding, Any]] = {}
 

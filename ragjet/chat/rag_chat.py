@@ -26,7 +26,7 @@ from ..deploy.llama_cpp import DEFAULT_SLOTS
 from ..flow import bind, pipeline
 from ..log import LOG
 from ..models import TrainableModule
-from ..models.trainable import default_chat_model
+from ..models.catalogue import default_chat_model
 from ..flow.sources import record_sources
 from ..models.use_embedding import USE_MODEL_ID
 from ..rag import Document, Retriever

@@ -11,29 +11,45 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from html import escape
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable, Optional, Protocol
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from starlette.staticfiles import StaticFiles
 
 from ..rag.readers import READERS
+from .admission import Admission
 from .answer_stream import Answer
 from .chat_request import RequestError, parse_chat_request
 from .errors import error_response, server_error
 from .guard import Guard
 from .indexing import JOBS_PATH, WAIT_UP_TO_BYTES, WAIT_UP_TO_SECONDS, IndexingJobs
 from .openai_shape import compact_json, sse_events, whole_answer
+from .origins import OriginPolicy
 from .uploads import UPLOAD_PATH, read_upload, store_upload
-
-if TYPE_CHECKING:
-    from .web_module import WebModule
 
 STATIC_DIR = Path(__file__).with_name("static")
 MAX_WORKERS = 64  # flows running at once; more requests wait for a free worker
 
 
-def create_app(web: "WebModule") -> Guard:
+class Served(Protocol):
+    """What the app serves and how (a `WebModule` is one): the routes read these, so the HTTP side does not
+    import the module that starts it."""
+
+    flow: Callable[[str], Any]
+    stream: bool
+    title: str
+    api_key: Optional[str]
+    origins: OriginPolicy
+    admission: Admission
+    max_request_bytes: int
+    max_upload_bytes: int
+    docs_dir: Optional[Path]
+    on_upload: Optional[Callable[[Path], Any]]
+    started_at: float
+
+
+def create_app(web: Served) -> Guard:
     """The ASGI app serving ``web.flow`` (read per request, so the flow may be swapped while serving): the
     FastAPI routes behind the `Guard`."""
     pool = ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="ragjet-web")
@@ -132,7 +148,7 @@ def _is_json(content_type: str) -> bool:
     return kind == "application/json" or kind.endswith("+json")
 
 
-def _page(web: "WebModule") -> str:
+def _page(web: Served) -> str:
     """index.html with the title and the page's settings filled in."""
     config = {"title": web.title, "stream": web.stream, "upload": web.docs_dir is not None,
               "auth": bool(web.api_key), "extensions": READERS.names()}

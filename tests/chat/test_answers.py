@@ -10,7 +10,7 @@ from ragjet.data import sample_corpus
 from ragjet.flow.sources import collect_sources
 from ragjet.text.lang import cjk_share
 from ragjet.models.loop_guard import repeats
-from ragjet.models.trainable import DEFAULT_CHAT_MODEL, QWEN_CODER_05B
+from ragjet.models.catalogue import DEFAULT_CHAT_MODEL, QWEN_CODER_05B
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 pytest.importorskip("xllamacpp", reason="needs xllamacpp, llama.cpp's prebuilt engine (pip install 'ragjet[local]')")

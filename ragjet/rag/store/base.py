@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Optional
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Optional, Protocol
 
 from ...registry import Registry
 
@@ -16,9 +16,21 @@ if TYPE_CHECKING:
     import numpy as np
 
     from ..doc_node import DocNode
-    from ..index.base import IndexBase
     from ..sparse_vector import SparseVector
-    from .serve import StoreServer
+    from .server_mode import StoreServer
+
+
+class StoreHooks(Protocol):
+    """What a store asks of an index registered on it (every `ragjet.rag.index.IndexBase` is one): the store
+    layer lies under the index layer, so it names only these members."""
+
+    needs_backfill: bool
+
+    def update(self, nodes: list["DocNode"]) -> None: ...
+
+    def remove(self, uids: list[str], group_name: Optional[str] = None) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class StoreBase(ABC):
@@ -64,7 +76,7 @@ class StoreBase(ABC):
         return None
 
     def __init__(self) -> None:
-        self._indexes: dict[str, "IndexBase"] = {}
+        self._indexes: dict[str, "StoreHooks"] = {}
         self._active_groups: set[str] = set()
 
     # -- nodes ------------------------------------------------------------------------------------------
@@ -168,7 +180,7 @@ class StoreBase(ABC):
         return name in self._active_groups
 
     # -- indexes ----------------------------------------------------------------------------------------
-    def register_index(self, name: str, index: "IndexBase") -> None:
+    def register_index(self, name: str, index: "StoreHooks") -> None:
         """Attach ``index`` and feed it the nodes already stored, so late registration loses nothing (unless the
         index says it needs no backfill, like the default index of a store that searches vectors itself)."""
         self._indexes[name] = index
@@ -179,7 +191,7 @@ class StoreBase(ABC):
             if nodes:
                 index.update(nodes)
 
-    def get_index(self, name: str = "default") -> Optional["IndexBase"]:
+    def get_index(self, name: str = "default") -> Optional[Any]:
         return self._indexes.get(name)
 
     def index_names(self) -> list[str]:

@@ -42,7 +42,7 @@ from .connection import Deferred, connected, require_extra
 from .filters import FILTER_RESERVED, allows_nothing, chroma_where, scalar_fields
 from .locks import ProcessLock
 from .naming import check_prefix, collection_name, remote_ledger_path
-from .serve import StoreServer, http_ready
+from .server_mode import StoreServer, http_ready
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI

@@ -1,7 +1,7 @@
 """Serve an embedded database (a Chroma directory, a Milvus Lite ``.db``) to several processes.
 
-Each store class declares its server mode (`StoreServer`: command, readiness probe, default port); this
-module starts and stops such a server.
+Each store class declares its server mode (`server_mode.StoreServer`: command, readiness probe, default
+port); this module starts and stops such a server.
 
 An embedded database belongs to one process. To share it, its own server mode runs it once, here on
 127.0.0.1, and every process connects by uri: ``ragjet serve-store chroma --path DIR --port 8000`` (``chroma
@@ -11,52 +11,17 @@ run``) or ``ragjet serve-store milvus --path FILE.db --port 19530`` (Milvus Lite
 from __future__ import annotations
 
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
-from ...procs import http_ok, spawn, stop_group, tcp_open, wait_until_ready
+from ...procs import spawn, stop_group, tcp_open, wait_until_ready
 from .base import STORES
-
-
-@dataclass(frozen=True)
-class StoreServer:
-    """The server mode of an embedded database, declared by its store class (`StoreBase.server`)."""
-
-    label: str
-    """What the embedded database is, for messages: "Chroma directory", "Milvus Lite database"."""
-    port: int
-    """The port it listens on unless told otherwise (the database's own default)."""
-    command: Callable[[Path, str, int], list[str]]
-    """The command that serves the database at a path on a host and port."""
-    ready: Callable[[str, int], bool]
-    """Whether the server on a host and port accepts requests yet."""
-    path_is_dir: bool = False
-    """The database is a directory, created before the server starts."""
+from .server_mode import StoreServer
 
 
 def servers() -> dict[str, StoreServer]:
     """Store type → server mode, for every registered store that has one."""
     return {name: STORES.get(name).server for name in STORES.names() if STORES.get(name).server is not None}
-
-
-def grpc_ready(host: str, port: int) -> bool:
-    """A gRPC server's channel is ready."""
-    import grpc
-
-    channel = grpc.insecure_channel(f"{host}:{port}")
-    try:
-        grpc.channel_ready_future(channel).result(timeout=0.5)
-        return True
-    except grpc.FutureTimeoutError:
-        return False
-    finally:
-        channel.close()
-
-
-def http_ready(path: str) -> Callable[[str, int], bool]:
-    """A probe: GET ``path`` answers 200."""
-    return lambda host, port: tcp_open(host, port) and http_ok(host, port, path)
 
 
 def serve_store(kind: str, path: str, port: int, host: str = "127.0.0.1", timeout: float = 60.0,
