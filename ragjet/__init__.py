@@ -11,6 +11,7 @@ from . import deploy
 from .deploy import launchers
 from .flow import (_0, _1, _2, _3, _4, _5, _6, _7, _8, _9, barrier, bind, diverter, graph, ifs, kwargs, loop, package, parallel,
                    pipeline, switch, warp)
+from .flow.lifecycle import Startable
 from .flow.module import ActionModule, ModuleBase
 from .log import LOG
 from .models import (AlpacaPrompter, BM25SparseEmbedding, ChatPrompter, EmbedModel, EmbedModelBase, OnlineChatModule,
@@ -26,7 +27,7 @@ __all__ = ["LOG", "TrainableModule", "DocNode", "Document", "IndexBase", "Metada
            "SentenceSplitter", "SimpleDirectoryReader", "StoreBase", "override", "register_similarity", "tools",
            "bind", "parallel", "pipeline", "ChatPrompter", "OnlineChatModule", "OnlineEmbeddingModule", "Reranker",
            "WebModule", "BM25SparseEmbedding", "EmbedModel", "EmbedModelBase"]
-__all__ += ["barrier", "ActionModule", "AlpacaPrompter", "ModuleBase", "Prompter", "ServerModule", "config", "graph", "kwargs", "deploy", "launchers", "diverter", "ifs", "loop", "package", "switch", "warp",
+__all__ += ["Startable", "barrier", "ActionModule", "AlpacaPrompter", "ModuleBase", "Prompter", "ServerModule", "config", "graph", "kwargs", "deploy", "launchers", "diverter", "ifs", "loop", "package", "switch", "warp",
             "_0", "_1", "_2", "_3", "_4", "_5", "_6", "_7", "_8", "_9"]
 
 

@@ -22,6 +22,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
+from ..flow.lifecycle import Startable
 from ..deploy.llama_cpp import DEFAULT_SLOTS
 from ..flow import bind, pipeline
 from ..log import LOG
@@ -77,7 +78,7 @@ def passages(nodes: list[DocNode]) -> Iterator[str]:
         yield ("\n\n" if i else "") + _LINE_BREAK.sub(" ", node.get_content().strip())
 
 
-class RagChat:
+class RagChat(Startable):
     """``RagChat(docs_dir)(question)`` → the answer's tokens. Models load once; `refresh` rebuilds the
     document and its retrievers (after an upload) and swaps them in, keeping the loaded models. ``llm`` is a
     model name or GGUF file, ``"auto"`` for `default_chat_model`, or None, decoding ``slots`` answers at once

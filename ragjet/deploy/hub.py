@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from typing import Any, Iterator, Mapping, Optional, Sequence
 
+from ..flow.lifecycle import Startable
 from ..models.chat_module import ChatModule
 from ..models.registry import ModelSpec, register_model
 from ..models.trainable import local_stand_in
@@ -30,7 +31,7 @@ GPU_MODELS: dict[str, str] = {
 """Short name (as the lecture writes it) → hub id the engine loads."""
 
 
-class DeployableModel(ChatModule):
+class DeployableModel(ChatModule, Startable):
     """``hub_id`` served as ``name`` once deployed; ``options`` (``max_tokens``, ``temperature``...) go into
     every request of the deployed model."""
 

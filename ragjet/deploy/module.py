@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Iterator, Mapping, Optional, Sequence
 
+from ..flow.lifecycle import Startable
 from ..models.deployment import attach_deployer
 from ..models.chat_module import ChatModule
 from ..models.online import OnlineChatModule
@@ -19,7 +20,7 @@ from .registry import MethodLike, make
 REQUEST_TIMEOUT_S = 600.0  # a long answer from a CPU engine, queued behind other clients, takes minutes
 
 
-class DeployedModel(ChatModule):
+class DeployedModel(ChatModule, Startable):
     """``model`` (a GGUF path or a hub id) served by ``method`` under ``served_name``; ``options``
     (``max_tokens``, ``temperature``...) go into every request."""
 

@@ -9,18 +9,16 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterator
 
+from .lifecycle import Startable
 from .base import FlowBase, kwargs
 from .bind import bind
 from .pipeline import pipeline
 
 
 def _startable(value: Any) -> bool:
-    """A value a module starts with itself: a module, or a ragjet object with a ``start`` (a model, a
-    document, a retriever, a flow's module); a user's own objects (a thread) are left alone."""
-    if isinstance(value, ModuleBase):
-        return True
-    return (not isinstance(value, type) and callable(getattr(value, "start", None))
-            and type(value).__module__.startswith("ragjet."))
+    """A value a module starts with itself: one that declares `Startable` (a module, a model, a document, a
+    retriever); a user's own objects (a thread) are left alone."""
+    return isinstance(value, Startable)
 
 
 class ModuleExecutionError(RuntimeError):
@@ -28,7 +26,7 @@ class ModuleExecutionError(RuntimeError):
     message as the server reported them). LazyLLM's name (``lazyllm.module.module.ModuleExecutionError``)."""
 
 
-class ModuleBase:
+class ModuleBase(Startable):
     """Subclass it and implement ``forward(*args, **kw)``; ``module(x)`` calls it. Modules and ragjet models
     set as public attributes are its `submodules`, started by `start` (LazyLLM's `update` does the same:
     ragjet does not fine-tune)."""

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional, Protocol, Sequence, runtime_checkable
 
+from ..flow.lifecycle import Startable
+
 TokenCounter = Callable[[list[str]], list[int]]
 DEFAULT_BATCH_SIZE = 32
 
@@ -49,7 +51,7 @@ class EmbedModel(Protocol):
     def start(self) -> Any: ...
 
 
-class EmbedModelBase:
+class EmbedModelBase(Startable):
     """The defaults of `EmbedModel`: subclass it and implement `embed_batch`; override what your model knows."""
 
     model_id: str = ""

@@ -25,6 +25,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 
+from ..flow.lifecycle import Startable
 from ..flow.sources import record_notice, record_usage
 from ..log import LOG
 from ..settings import environment_default
@@ -55,7 +56,7 @@ def bundled_gguf(package: str, pattern: str) -> Path:
     return found[0]
 
 
-class LocalChat(ChatModule):
+class LocalChat(ChatModule, Startable):
     """``LocalChat(path)(input) -> str``; with ``stream=True`` a call returns an iterator of text pieces.
     ``n_threads=None`` uses `DEFAULT_THREADS`; ``slots`` answers are decoded at once, each with ``n_ctx``
     tokens of context; ``flash_attn`` as `LlamaEngine` takes it."""

@@ -18,10 +18,12 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from ..flow.lifecycle import Startable
+
 DOCUMENT_MEMORY = 4096
 
 
-class EmbeddingRerank:
+class EmbeddingRerank(Startable):
     """Rank documents by cosine similarity to the query under ``embed`` (anything with ``embed_batch``)."""
 
     def __init__(self, embed: Any, memory: int = DOCUMENT_MEMORY) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional
 
+from ..flow.lifecycle import Startable
 from ..log import LOG
 from ..settings import config
 from .catalogue import BUNDLED_BY_ROLE, COURSE_MODELS, USE_MODEL_ID
@@ -48,7 +49,7 @@ def build(spec: ModelSpec, kind: Optional[str], kwargs: dict[str, Any]) -> Any:
     return spec.factories[kind](**kwargs)
 
 
-class UnresolvedModel:
+class UnresolvedModel(Startable):
     """A model named before it can be resolved; it resolves on first use (``prompt(...)`` is kept until then),
     raising the registry's error, which lists the known models, if the name still means nothing."""
 

@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
+from ..flow.lifecycle import Startable
 from ..home import aliased_path, ragjet_home
 from ..log import LOG
 from ..settings import environ
@@ -60,7 +61,7 @@ def resolve_dataset_path(dataset_path: str | Path) -> Path:
     return (found or (roots[0] / path if roots else path)).resolve()
 
 
-class Document:
+class Document(Startable):
     """A knowledge base: files under ``dataset_path``, node groups, a store and the indexes on it.
 
     ``cache`` (default on) keeps the embedding cache and, for the in-memory ``map`` store of a document with an

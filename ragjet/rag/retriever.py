@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional, Sequence
 
+from ..flow.lifecycle import Startable
 from ..flow.sources import record_sources
 from ..log import LOG
 from .doc_node import LAZY_ROOT_NAME, DocNode, check_output_options, format_nodes
@@ -19,7 +20,7 @@ from .index.base import INDEXES, IndexBase
 from .similarity import SIMILARITIES
 
 
-class Retriever:
+class Retriever(Startable):
     """``Retriever(doc, group_name, ...)(query)`` → the top DocNodes, each with ``similarity_score``.
 
     ``similarity`` may be a list: the routes' results are then fused (``fusion``, ``weights``) and each node's

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
+from ..flow.lifecycle import Startable
 from ..log import LOG
 from ..settings import environ
 from .admission import DEFAULT_MAX_QUEUE, admission_for
@@ -23,7 +24,7 @@ DEFAULT_MAX_REQUEST_BYTES = 1 << 20
 DEFAULT_MAX_UPLOAD_BYTES = 20 << 20
 
 
-class WebModule:
+class WebModule(Startable):
     """``WebModule(flow).start()`` serves ``flow`` (called with the user's question; it returns a str or an
     iterator of str tokens) on ``host:port`` (a free port when ``port`` is None).
 

@@ -5,8 +5,8 @@ import pytest
 import ragjet as lazyllm
 
 
-class Startable:
-    """Stands for a ragjet model in the submodule tests: an object of ragjet's with a ``start``."""
+class Startable(lazyllm.Startable):
+    """Stands for a ragjet model in the submodule tests: an object that declares `ragjet.Startable`."""
 
     started: list[str] = []
 
@@ -21,7 +21,23 @@ class Startable:
         return f"{self.name}({x})"
 
 
-Startable.__module__ = "ragjet.testing"  # what makes it count as one of ragjet's models
+class Runs:
+    """Has a ``start`` but does not declare `Startable` (a user's thread, a helper whose start takes arguments)."""
+
+    def start(self, *needed):
+        raise AssertionError("a module must not start what does not declare Startable")
+
+
+def test_a_module_starts_only_what_declares_startable():
+    class Module(lazyllm.ModuleBase):
+        def __init__(self):
+            super().__init__()
+            self.worker = Runs()
+            self.deploy = lazyllm.deploy.LlamaCpp()
+            self.docs = lazyllm.Document(".")
+
+    module = Module()
+    assert [type(s).__name__ for s in module.submodules] == ["Document"]
 
 
 def test_the_documented_submodules_example():
