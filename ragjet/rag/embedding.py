@@ -35,8 +35,8 @@ BLIND_SHARE = 0.25  # a model that reads more of a text than this as unknown tok
 
 class Embedder:
     """One embed key's model, seen as ``texts -> (n, dim) float32`` (or ``texts -> n sparse dicts``). The model
-    is taken through the embedder contract (`ragjet.models.embed_model`): what it declares is read there, once,
-    and defaults fill the rest."""
+    is taken through the embedder contract (`ragjet.models.embed_model`): what it declares is its own, and the
+    contract's defaults fill the rest."""
 
     def __init__(self, key: str, fn: Any) -> None:
         try:
@@ -44,7 +44,6 @@ class Embedder:
         except TypeError as exc:
             raise TypeError(f"embed {key!r}: {exc}") from None
         self.key = key
-        self.fn = fn
         self.batch_size: int = self.model.batch_size
         self.model_id: str = self.model.model_id
         self.sparse: bool = self.model.sparse
