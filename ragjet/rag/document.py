@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
@@ -218,20 +219,16 @@ class Document(Startable):
                                                          **(spec.pop("kwargs", None) or {})))
         for name in self._groups:
             self._fit_chunks(name)
-        self.read_report = ReadReport()
         cache = EmbeddingCache() if self.embedders and self.cache else None
-        self._ingestor = Ingestor(store, self._groups, self.embedders, self._wanted, self._read_files,
-                                  scope=str(self.dataset_path), cache=cache, readers=self._reader_identity())
+        self._ingestor = Ingestor(store, self._groups, self.embedders, self._wanted,
+                                  partial(read_files, readers=dict(self._readers)), scope=str(self.dataset_path),
+                                  cache=cache, readers=self._reader_identity())
+        self.read_report = self._ingestor.report  # written by the ingestor alone
         listing = self._directory_reader()
         files = [str(p) for p in listing.list_files()]
-        self.read_report.merge(listing.report)
         if not files:
             LOG.warning("no documents found in %s: retrievers will return nothing", self.dataset_path)
-        self._ingestor.sync(files, kept=listing.unreadable_entries, defer_over=self.defer_over)
-        for path, _ in self._ingestor.stats.unreadable:
-            self.read_report.add_skipped("unreadable", path)
-        for path, (category, note) in self._ingestor.earlier_reads.items():  # not read again: as last time
-            self.read_report.add_note(path, category, note)
+        self._ingestor.sync(files, kept=listing.unreadable_entries, defer_over=self.defer_over, listed=listing.report)
         for name in list(self._wanted):
             self._ingestor.build(name)
         # The indexes the user registered see the final nodes once: attached after the files are synced, they
@@ -309,12 +306,6 @@ class Document(Startable):
         described = "; ".join(f"{pattern}: {function_identity(fn)}" for pattern, fn in sorted(readers.items()))
         return "readers sha256:" + hashlib.sha256(described.encode("utf-8", "surrogatepass")).hexdigest()
 
-    def _read_files(self, paths: list[str]) -> tuple[list[DocNode], ReadReport]:
-        reader = SimpleDirectoryReader(input_files=paths, file_extractor=dict(self._readers))
-        nodes = reader()
-        self.read_report.merge(reader.report)
-        return nodes, reader.report
-
     def _build(self, name: str) -> None:
         self._ingestor.build(name)
 
@@ -355,3 +346,10 @@ class Document(Startable):
         if not found:
             raise LookupError(f"node {node.uid} of group {node._group!r} has lost its parent {parent!r}")
         return found[0]
+
+
+def read_files(paths: list[str], readers: dict[str, Callable[..., Any]]) -> tuple[list[DocNode], ReadReport]:
+    """The root nodes of ``paths`` read with ``readers`` (a document's own, by pattern, over the registered
+    ones), and what reading them found."""
+    reader = SimpleDirectoryReader(input_files=paths, file_extractor=readers)
+    return reader(), reader.report

@@ -63,18 +63,23 @@ class Ingestor:
         path = store.ledger_path
         self.ledger: Ledger = SqliteLedger(path) if path is not None else MemoryLedger()
         self.stats = IngestStats()
-        # Unchanged files skipped or repaired when they were last read: path → (category, note)
-        self.earlier_reads: dict[str, tuple[str, str]] = {}
+        # What this start found of the folder's files: the one writer of the document's read report
+        self.report = ReadReport()
         # (group, model id) → [chunks truncated, chunks embedded] since the last warning: one warning each per pass
         self._truncated: dict[tuple[str, str], list[int]] = {}
 
     # -- the folder ---------------------------------------------------------------------------------------
-    def sync(self, files: list[str], kept: Sequence[str] = (), defer_over: Optional[int] = None) -> None:
+    def sync(self, files: list[str], kept: Sequence[str] = (), defer_over: Optional[int] = None,
+             listed: Optional[ReadReport] = None) -> None:
         """Bring the store in line with ``files`` (absolute paths of the document's folder). ``kept`` are
         entries of the folder that cannot be read now (a broken link during an editor's save, a pipe): what is
         stored of them stays until they are readable again or gone. New or changed files of more than
         ``defer_over`` bytes are left for a later sync (``stats.deferred``), what is stored of them kept, so one
-        huge file does not hold back the others."""
+        huge file does not hold back the others. ``listed`` is what listing the folder found (files skipped
+        before any was read): `report` starts from it, then counts what this sync reads, what it cannot read,
+        and, for the files it does not read again, what their last read noted."""
+        if listed is not None:
+            self.report.merge(listed)
         start = time.perf_counter()
         self._check_embed_models()
         readers_key = f"{LAZY_ROOT_NAME}@{self.scope}"  # one folder's readers, beside the groups' signatures
@@ -90,11 +95,14 @@ class Ingestor:
         present = set(kept)
         diff.deleted = [path for path in diff.deleted if path not in present]
         unchanged = set(diff.unchanged)
-        self.earlier_reads = {p: n for p, n in self.ledger.read_notes(self.scope).items() if p in unchanged}
         self.stats.files_seen = len(files)
         for path, reason in diff.unreadable:
             LOG.warning("skipped %s (unreadable): %s; what was stored of it is kept", path, reason)
+            self.report.add_skipped("unreadable", path)
         self.stats.unreadable.extend(diff.unreadable)
+        for path, (category, note) in self.ledger.read_notes(self.scope).items():
+            if path in unchanged:  # not read again: as last time
+                self.report.add_note(path, category, note)
         if diff.deleted:
             self.store.remove_docs(diff.deleted)
             self.ledger.forget(diff.deleted)
@@ -134,6 +142,7 @@ class Ingestor:
         """Parse, split and embed a batch of files (marked pending first); the nodes to write."""
         self.ledger.begin(files)
         roots, report = self.read([f.path for f in files])
+        self.report.merge(report)
         self.ledger.record_reads(report.notes())
         self.stats.files_parsed += len(files)
         nodes = list(roots)
