@@ -125,3 +125,15 @@ def test_a_lazyllm_transform_calling_super_init_with_num_workers(corpus):
     doc.create_node_group("halves", transform=Halves)
     assert "milk" in Retriever(doc, "halves", similarity="bm25", topk=2)("milk")[0].text
     assert doc.store.count("halves") == 2 * doc.store.count("lazyllm_root")
+
+
+@pytest.mark.parametrize("similarity", ["cosine", "bm25", ["cosine", "bm25"]])
+def test_a_query_reaches_the_store_once_per_route(doc, similarity):
+    retriever = Retriever(doc, "sentence", similarity=similarity, topk=3)
+    retriever("warm up")
+    calls = []
+    backend = doc.store._get_nodes
+    doc.store._get_nodes = lambda *a, **k: (calls.append(a), backend(*a, **k))[1]
+    assert retriever("Mars is called the red planet")
+    routes = 1 if isinstance(similarity, str) else len(similarity)
+    assert len(calls) == routes
