@@ -118,7 +118,8 @@ class Document(Startable):
         return self
 
     def add_reader(self, pattern: str, func: Callable[..., Any]) -> "Document":
-        """Read files matching the glob ``pattern`` (e.g. ``'*.yml'``) with ``func(path)``."""
+        """Read files matching the glob ``pattern`` (e.g. ``'*.yml'``) with ``func(path)``, from the next start on
+        (a start reads with the readers it began with; a changed set of readers re-reads every file)."""
         self._readers[pattern] = func
         return self
 
