@@ -22,7 +22,7 @@ from .embedding import Embedder, make_embedders
 from .index.base import INDEXES
 from .index.default import DefaultIndex
 from .ingest.embed_cache import EmbeddingCache
-from .ingest.engine import IngestStats, Ingestor
+from .ingest.engine import GroupTree, IngestStats, Ingestor
 from .readers import SimpleDirectoryReader
 from .readers.registry import READERS
 from .readers.report import ReadReport
@@ -221,17 +221,17 @@ class Document(Startable):
         for name in self._groups:
             self._fit_chunks(name)
         cache = EmbeddingCache() if self.embedders and self.cache else None
-        self._ingestor = Ingestor(store, self._groups, self.embedders, self._wanted,
-                                  partial(read_files, readers=dict(self._readers)), scope=str(self.dataset_path),
-                                  cache=cache, readers=self._reader_identity())
+        self._ingestor = Ingestor(store, self.embedders, partial(read_files, readers=dict(self._readers)),
+                                  scope=str(self.dataset_path), cache=cache, readers=self._reader_identity())
         self.read_report = self._ingestor.report  # written by the ingestor alone
         listing = self._directory_reader()
         files = [str(p) for p in listing.list_files()]
         if not files:
             LOG.warning("no documents found in %s: retrievers will return nothing", self.dataset_path)
-        self._ingestor.sync(files, kept=listing.unreadable_entries, defer_over=self.defer_over, listed=listing.report)
+        self._ingestor.sync(files, self._tree(), kept=listing.unreadable_entries, defer_over=self.defer_over,
+                            listed=listing.report)
         for name in list(self._wanted):
-            self._ingestor.build(name)
+            self._build(name)
         # The indexes the user registered see the final nodes once: attached after the files are synced, they
         # are never fed a changed file's stale nodes only to be told to remove them one by one (a restart of
         # the course's linear-scan index after one edit of its 370k-word list took minutes that way).
@@ -308,7 +308,11 @@ class Document(Startable):
         return "readers sha256:" + hashlib.sha256(described.encode("utf-8", "surrogatepass")).hexdigest()
 
     def _build(self, name: str) -> None:
-        self._ingestor.build(name)
+        self._ingestor.build(name, self._tree())
+
+    def _tree(self) -> GroupTree:
+        """The groups defined now and the keys each is asked for, as the value the ingestor works from."""
+        return GroupTree.of(self._groups, self._wanted)
 
     # -- mapping between groups ------------------------------------------------------------------------------
     def find(self, target: str) -> Callable[[list[DocNode]], list[DocNode]]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Optional, Sequence
+from typing import Callable, Iterable, Mapping, Optional, Sequence
 
 from ...log import LOG
 from ...progress import Progress
@@ -29,6 +29,35 @@ from .ledger import FileState, Ledger, MemoryLedger, SqliteLedger
 FILES_PER_BATCH = 64
 # A group's recorded signature: f"{_PARENT}{parent}{_TRANSFORM}{transform identity}".
 _PARENT, _TRANSFORM = "parent=", "; transform="
+
+
+@dataclass(frozen=True)
+class GroupTree:
+    """The node groups a document defines and the embed keys each is asked for, as a value: the document owns
+    its definitions and hands the ingestor this snapshot with each call (`Ingestor.sync`, `Ingestor.build`);
+    the ingestor keeps none of them."""
+
+    groups: Mapping[str, NodeGroup]
+    wanted: Mapping[str, frozenset[str]]
+
+    @classmethod
+    def of(cls, groups: Mapping[str, NodeGroup], wanted: Mapping[str, Iterable[str]]) -> "GroupTree":
+        return cls(dict(groups), {name: frozenset(keys) for name, keys in wanted.items()})
+
+    def active(self) -> list[str]:
+        """Every group asked for and its ancestors, parents before children."""
+        order: list[str] = []
+        for name in self.wanted:
+            chain = []
+            while name != LAZY_ROOT_NAME:
+                chain.append(name)
+                name = self.groups[name].parent
+            order.extend(g for g in reversed(chain) if g not in order)
+        return order
+
+    def keys(self, name: str) -> frozenset[str]:
+        """The embed keys group ``name`` is asked for (none: the group is not embedded)."""
+        return self.wanted.get(name, frozenset())
 
 
 @dataclass
@@ -49,13 +78,12 @@ class IngestStats:
 class Ingestor:
     """Keeps one document's nodes in one store up to date."""
 
-    def __init__(self, store: StoreBase, groups: dict[str, NodeGroup], embedders: dict[str, Embedder],
-                 wanted: dict[str, set[str]], read: Callable[[list[str]], tuple[list[DocNode], ReadReport]], scope: str,
+    def __init__(self, store: StoreBase, embedders: dict[str, Embedder],
+                 read: Callable[[list[str]], tuple[list[DocNode], ReadReport]], scope: str,
                  cache: Optional[EmbeddingCache] = None, readers: str = "") -> None:
         self.store = store
-        self.groups = groups
         self.embedders = embedders
-        self.wanted = wanted
+        self.tree = GroupTree({}, {})  # the groups of the call under way
         self.read = read
         self.scope = scope
         self.cache = cache
@@ -69,7 +97,7 @@ class Ingestor:
         self._truncated: dict[tuple[str, str], list[int]] = {}
 
     # -- the folder ---------------------------------------------------------------------------------------
-    def sync(self, files: list[str], kept: Sequence[str] = (), defer_over: Optional[int] = None,
+    def sync(self, files: list[str], tree: GroupTree, kept: Sequence[str] = (), defer_over: Optional[int] = None,
              listed: Optional[ReadReport] = None) -> None:
         """Bring the store in line with ``files`` (absolute paths of the document's folder). ``kept`` are
         entries of the folder that cannot be read now (a broken link during an editor's save, a pipe): what is
@@ -77,7 +105,9 @@ class Ingestor:
         ``defer_over`` bytes are left for a later sync (``stats.deferred``), what is stored of them kept, so one
         huge file does not hold back the others. ``listed`` is what listing the folder found (files skipped
         before any was read): `report` starts from it, then counts what this sync reads, what it cannot read,
-        and, for the files it does not read again, what their last read noted."""
+        and, for the files it does not read again, what their last read noted. ``tree`` is the groups to build
+        from the files."""
+        self.tree = tree
         if listed is not None:
             self.report.merge(listed)
         start = time.perf_counter()
@@ -148,9 +178,9 @@ class Ingestor:
         nodes = list(roots)
         by_group = {LAZY_ROOT_NAME: roots}
         for name in active:
-            group = self.groups[name]
+            group = self.tree.groups[name]
             children = group.build(by_group[group.parent])
-            self.embed(name, children, self.wanted.get(name, ()))
+            self.embed(name, children, self.tree.keys(name))
             by_group[name] = children
             nodes.extend(children)
         return nodes
@@ -160,30 +190,26 @@ class Ingestor:
         time overlaps the next batch's parsing and embedding; one batch is in flight at a time."""
         self.store.update_nodes(nodes)
         self.stats.nodes_written += len(nodes)
-        self.ledger.finish(paths, {name: _keys(self.wanted.get(name, ())) for name in active})
+        self.ledger.finish(paths, {name: _keys(self.tree.keys(name)) for name in active})
 
     def _active_groups(self) -> list[str]:
-        """Every group asked for and its ancestors, parents before children."""
-        order: list[str] = []
-        for name in self.wanted:
-            chain = []
-            while name != LAZY_ROOT_NAME:
-                chain.append(name)
-                name = self.groups[name].parent
-            order.extend(g for g in reversed(chain) if g not in order)
+        """Every group asked for and its ancestors, parents before children, each checked against its recorded
+        definition."""
+        order = self.tree.active()
         for name in order:
             self._check_signature(name)
         return order
 
     # -- groups -------------------------------------------------------------------------------------------
-    def build(self, name: str) -> None:
-        """Make group ``name`` complete for every stored file and embedded for the keys asked of it."""
+    def build(self, name: str, tree: GroupTree) -> None:
+        """Make group ``name`` of ``tree`` complete for every stored file and embedded for the keys asked of it."""
         if name == LAZY_ROOT_NAME:
             return
-        group = self.groups[name]
-        self.build(group.parent)
+        self.tree = tree
+        group = tree.groups[name]
+        self.build(group.parent, tree)
         self._check_signature(name)
-        keys = set(self.wanted.get(name, ()))
+        keys = set(tree.keys(name))
         built = self.ledger.built(name)
         done = self.ledger.done_files(self.scope)
         missing = [p for p in done if p not in built]
@@ -209,7 +235,7 @@ class Ingestor:
         self.store.activate_group(name)
 
     def _check_signature(self, name: str) -> None:
-        group = self.groups[name]
+        group = self.tree.groups[name]
         signature = f"{_PARENT}{group.parent}{_TRANSFORM}{group.transform.identity()}"
         old = self.ledger.signature(name)
         if old is not None and old != signature:
@@ -224,7 +250,7 @@ class Ingestor:
         out of this run still holds children of the old parents, which a later run must not reuse)."""
         parents = {other: sig[len(_PARENT):sig.index(_TRANSFORM)]
                    for other, sig in self.ledger.signatures().items() if sig.startswith(_PARENT) and _TRANSFORM in sig}
-        parents.update((other, group.parent) for other, group in self.groups.items())
+        parents.update((other, group.parent) for other, group in self.tree.groups.items())
         out = [name]
         grew = True
         while grew:
