@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data import sample_corpus
+from ..flow.sources import shown_texts
 from ..log import LOG
 from ..models.loop_guard import repeats
 from ..text.abstention import says_not_found
@@ -102,7 +103,7 @@ def _ask(chat: Any, question: str) -> dict[str, Any]:
     score = None if top is None else (top.relevance_score if top.relevance_score is not None
                                       else top.similarity_score)
     return {"answer": text, "seconds": time.perf_counter() - start, "top_score": score,
-            "ungrounded": ungrounded_terms(text, [n.get_content() for n in nodes], question)}
+            "ungrounded": ungrounded_terms(text, shown_texts(nodes), question)}
 
 
 def _ask_gold(chat: Any, data: Dataset, q: Question) -> dict[str, Any]:
@@ -116,7 +117,7 @@ def _ask_gold(chat: Any, data: Dataset, q: Question) -> dict[str, Any]:
     with collect_sources():
         text = "".join(chat.llm(numbered_context([node], q.text)))
     return {"answer": text, "seconds": time.perf_counter() - start,
-            "ungrounded": ungrounded_terms(text, [node.get_content()], q.text)}
+            "ungrounded": ungrounded_terms(text, shown_texts([node]), q.text)}
 
 
 def _row(data: Dataset, setup: str, questions: list[Question], answers: list[dict[str, Any]]) -> dict[str, Any]:

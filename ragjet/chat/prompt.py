@@ -22,10 +22,9 @@ passages from the end, the lowest ranked first.
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from ..flow.sources import record_sources
+from ..flow.sources import passage_name, record_sources
 from ..models.prompter import QUERY_KEY, ChatPrompter
 from ..text.lang import language_of
 
@@ -90,6 +89,5 @@ def format_passages(nodes: Sequence[Any]) -> str:
     """``[1] (name.md)`` then the passage's text on one line, for each node; blocks apart by a blank line."""
     blocks = []
     for i, node in enumerate(nodes, 1):
-        name = Path(node.docpath).name if getattr(node, "docpath", None) else "document"
-        blocks.append(f"[{i}] ({name})\n{' '.join(node.get_content().split())}")
+        blocks.append(f"[{i}] ({passage_name(node)})\n{' '.join(node.get_content().split())}")
     return "\n\n".join(blocks)

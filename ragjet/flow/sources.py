@@ -18,10 +18,24 @@ from __future__ import annotations
 import threading
 from contextlib import contextmanager
 from contextvars import ContextVar
+from pathlib import PurePath
 from typing import Any, Iterable, Iterator, Optional
 
 from ..text.citations import cited_numbers, overlap_numbers
 from ..text.grounding import grounding_notice, ungrounded_terms
+
+
+def passage_name(node: Any) -> str:
+    """The name a passage is shown under to the model and the reader: its file's name ("document" for a node
+    made by hand)."""
+    path = getattr(node, "docpath", None)
+    return PurePath(path).name if path else "document"
+
+
+def shown_texts(nodes: Iterable[Any]) -> list[str]:
+    """What the model read of each passage: its file's name (the prompt shows it, and a model may quote a
+    document's title from it) and its text. The grounding check looks for an answer's terms here."""
+    return [f"{passage_name(node)}\n{node.get_content()}" for node in nodes]
 
 
 class SourceCollector:
@@ -91,7 +105,7 @@ class SourceCollector:
         numbered for a model (an answer made of the passages themselves is grounded by construction)."""
         if not self.numbered:
             return []
-        terms = ungrounded_terms(answer, [n.get_content() for n in self.nodes], self.question or "")
+        terms = ungrounded_terms(answer, shown_texts(self.nodes), self.question or "")
         if terms:
             self.notice(grounding_notice(terms, self.question or answer))
         return terms

@@ -73,3 +73,16 @@ def test_the_collector_checks_grounding_only_against_numbered_passages():
     with collect_sources() as plain:  # passages shown as the answer itself: nothing to check
         plain.record(nodes)
     assert plain.check_grounding("Zorblax") == [] and plain.notices == []
+
+
+def test_a_title_the_model_read_in_a_passage_s_file_name_is_grounded():
+    """The prompt shows each passage under its file's name; a model quoting the document's title from it
+    is not flagged (the lecture's PDF 附件1-北京市引进人才管理办法（试行）.pdf, cited by its title)."""
+    from ragjet.flow.sources import shown_texts
+    from ragjet.rag.doc_node import DocNode
+
+    node = DocNode(uid="a", text="第十五条 加强引进人才落户保障。",
+                   global_metadata={"file_path": "/docs/附件1-北京市引进人才管理办法（试行）.pdf"})
+    answer = "引进人才需要符合《北京市引进人才管理办法（试行）》第十五条。"
+    assert "管理办" in "".join(ungrounded_terms(answer, [node.get_content()], "北京市引进人才需要什么条件？"))
+    assert ungrounded_terms(answer, shown_texts([node]), "北京市引进人才需要什么条件？") == []
