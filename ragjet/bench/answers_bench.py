@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..data import sample_corpus
+from ..flow.source_view import source_score
 from ..flow.sources import shown_texts
 from ..log import LOG
 from ..models.loop_guard import repeats
@@ -99,10 +100,8 @@ def _ask(chat: Any, question: str) -> dict[str, Any]:
     with collect_sources() as sources:
         text = "".join(chat(question))
     nodes = sources.nodes
-    top = nodes[0] if nodes else None
-    score = None if top is None else (top.relevance_score if top.relevance_score is not None
-                                      else top.similarity_score)
-    return {"answer": text, "seconds": time.perf_counter() - start, "top_score": score,
+    return {"answer": text, "seconds": time.perf_counter() - start,
+            "top_score": source_score(nodes[0]) if nodes else None,
             "ungrounded": ungrounded_terms(text, shown_texts(nodes), question)}
 
 

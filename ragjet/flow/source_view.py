@@ -20,14 +20,25 @@ def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
     return (cut[:space] if space > limit * 0.8 else cut) + " …"
 
 
+def file_name(node: Any) -> Optional[str]:
+    """The name of the file a node comes from (None for a node made by hand): a source is never shown by the
+    server's path."""
+    return Path(node.docpath).name if getattr(node, "docpath", None) else None
+
+
+def source_score(node: Any) -> Optional[float]:
+    """The score a source is shown with: the reranker's when there is one, else the retriever's."""
+    return node.relevance_score if node.relevance_score is not None else node.similarity_score
+
+
 def describe_sources(nodes: Sequence[Any], cited: Optional[list[int]] = None, limit: int = MAX_SOURCES,
                      snippet_chars: int = SNIPPET_CHARS) -> list[dict[str, Any]]:
     """``{file, score, snippet}`` for each of the first ``limit`` nodes, best first; with ``cited`` (the
     1-based numbers an answer cited) each also says whether it was cited."""
     out = []
     for rank, node in enumerate(nodes[:limit], 1):
-        score = node.relevance_score if node.relevance_score is not None else node.similarity_score
-        source = {"file": Path(node.docpath).name if node.docpath else None,
+        score = source_score(node)
+        source = {"file": file_name(node),
                   "score": None if score is None else round(float(score), 4),
                   "snippet": snippet(node.text, snippet_chars)}
         if cited is not None:

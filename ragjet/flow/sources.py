@@ -18,18 +18,17 @@ from __future__ import annotations
 import threading
 from contextlib import contextmanager
 from contextvars import ContextVar
-from pathlib import PurePath
 from typing import Any, Iterable, Iterator, Optional
 
 from ..text.citations import cited_numbers, overlap_numbers
 from ..text.grounding import grounding_notice, ungrounded_terms
+from .source_view import file_name
 
 
 def passage_name(node: Any) -> str:
-    """The name a passage is shown under to the model and the reader: its file's name ("document" for a node
-    made by hand)."""
-    path = getattr(node, "docpath", None)
-    return PurePath(path).name if path else "document"
+    """The name a passage is shown under to the model: its file's name (`file_name`), "document" for a node
+    made by hand."""
+    return file_name(node) or "document"
 
 
 def shown_texts(nodes: Iterable[Any]) -> list[str]:
