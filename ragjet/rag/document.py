@@ -28,7 +28,7 @@ from .readers.registry import READERS
 from .readers.report import ReadReport
 from .store import StoreBase, StoreConf, create_store
 from .transforms.base import function_identity
-from .transforms.node_group import NodeGroup, builtin_groups, make_transform
+from .transforms.node_group import NodeGroup, builtin_groups, lineage, make_transform
 from .transforms.sizing import fit_to_models
 
 
@@ -163,10 +163,7 @@ class Document(Startable):
 
     def lineage(self, group: str) -> list[str]:
         """``group`` and its ancestors up to the root group."""
-        chain = [group]
-        while chain[-1] != LAZY_ROOT_NAME:
-            chain.append(self._groups[chain[-1]].parent)
-        return chain
+        return lineage(self._groups, group)
 
     # -- lifecycle ------------------------------------------------------------------------------------------
     @property

@@ -22,7 +22,7 @@ from ..embedding import Embedder
 from ..readers.report import ReadReport
 from ..sparse_vector import describe_dim
 from ..store.base import StoreBase
-from ..transforms.node_group import NodeGroup
+from ..transforms.node_group import NodeGroup, lineage
 from .embed_cache import EmbeddingCache
 from .ledger import FileState, Ledger, MemoryLedger, SqliteLedger
 
@@ -48,11 +48,7 @@ class GroupTree:
         """Every group asked for and its ancestors, parents before children."""
         order: list[str] = []
         for name in self.wanted:
-            chain = []
-            while name != LAZY_ROOT_NAME:
-                chain.append(name)
-                name = self.groups[name].parent
-            order.extend(g for g in reversed(chain) if g not in order)
+            order.extend(g for g in reversed(lineage(self.groups, name)[:-1]) if g not in order)
         return order
 
     def keys(self, name: str) -> frozenset[str]:

@@ -7,7 +7,7 @@ returning strings or DocNodes (the lecture's ``lambda x: x.split('.')``). Childr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Mapping, Optional
 
 from ..doc_node import LAZY_ROOT_NAME, DocNode, make_uid
 from .base import TRANSFORMS, NodeTransform, TransformArgs, function_identity
@@ -75,6 +75,14 @@ class NodeGroup:
             return item
         raise TypeError(f"the transform of node group {self.name!r} returned {type(item).__name__} "
                         f"({item!r:.60}); a transform must return strings or DocNodes")
+
+
+def lineage(groups: Mapping[str, NodeGroup], name: str) -> list[str]:
+    """Group ``name`` and its ancestors in ``groups``, up to the root group (the last one)."""
+    chain = [name]
+    while chain[-1] != LAZY_ROOT_NAME:
+        chain.append(groups[chain[-1]].parent)
+    return chain
 
 
 def make_transform(group: str, transform: Any, trans_node: bool = False, **kwargs: Any) -> NodeTransform:
