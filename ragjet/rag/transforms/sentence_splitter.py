@@ -28,6 +28,7 @@ _WORD = re.compile(r"\S+\s*")
 # Text without spaces (Chinese) cut into its smallest parts: a Latin word or number whole, any other character
 # alone, so "1927年" is never cut inside "1927".
 _UNIT = re.compile(r"[0-9A-Za-z]+\s*|\S\s*")
+_INSIDE_A_WORD = re.compile(r"[0-9A-Za-z]{2}")  # two characters of one Latin word or number
 # A piece longer than chunk_size x this many characters cannot fit a chunk in any tokenizer we count with
 # (English prose is ~4.5 characters per token), so it is cut by characters before anything counts it.
 CHARS_PER_TOKEN_BOUND = 8
@@ -67,7 +68,7 @@ def _segments(sentence: str, longest: int) -> list[str]:
 def _outside_a_word(text: str, end: int, lowest: int) -> int:
     """``end`` moved back (not under ``lowest``) so that it does not cut a Latin word or number in two."""
     cut = end
-    while cut > lowest and _UNIT.fullmatch(text[cut - 1:cut + 1]) and text[cut - 1:cut + 1].isalnum():
+    while cut > lowest and _INSIDE_A_WORD.fullmatch(text, cut - 1, cut + 1):
         cut -= 1
     return cut if cut > lowest else end
 
