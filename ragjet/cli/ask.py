@@ -29,6 +29,9 @@ def run(args: argparse.Namespace) -> int:
             print(piece, end="", flush=True)
     cited = sources.cited("".join(text)) or []
     sources.check_grounding("".join(text))
+    evidence = sources.evidence("".join(text))
+    if evidence:
+        print(f"\n\nFrom [{evidence.source}]: “{evidence.text}”", end="")
     for notice in sources.notices:
         print(f"\n\n(note: {notice})", end="")
     print("\n\nSources" + (" (* cited)" if cited else "") + ":")

@@ -7,7 +7,8 @@ replace them, since they are what the LLM finally sees. A prompt step that numbe
 records them last, with ``numbered=True``: the sources are then exactly those numbers, in order, and the
 answer's citations can be mapped back to them (`SourceCollector.cited`). Small models often answer without
 the citations they were asked for; the passages such an answer was taken from are then found by the share of
-its sentences' words they hold (`ragjet.text.citations`), and ``cited_by`` says which way the numbers were found. A step that had to change the input
+its sentences' words they hold (`ragjet.text.citations`), and ``cited_by`` says which way the numbers were found;
+the one sentence the answer rests on is quoted beside it (`SourceCollector.evidence`). A step that had to change the input
 (a prompt cut to fit a context window) says so with `record_notice`, for the caller to show.
 
 Outside a collector these calls cost one ContextVar read, so flows run without a server pay nothing. Parallel
@@ -21,6 +22,7 @@ from contextvars import ContextVar
 from typing import Any, Iterable, Iterator, Optional
 
 from ..text.citations import cited_numbers, overlap_numbers
+from ..text.evidence import Evidence, evidence_sentence
 from ..text.grounding import grounding_notice, ungrounded_terms
 from .source_view import file_name
 
@@ -108,6 +110,13 @@ class SourceCollector:
         if terms:
             self.notice(grounding_notice(terms, self.question or answer))
         return terms
+
+    def evidence(self, answer: str) -> Optional[Evidence]:
+        """The sentence of the numbered passages that ``answer`` rests on (`evidence_sentence`), to quote under
+        it; None when no passages were numbered for a model, or the answer shares no content word with them."""
+        if not self.numbered:
+            return None
+        return evidence_sentence(answer, [node.get_content() for node in self.nodes], self.question or "")
 
 
 _CURRENT: ContextVar[Optional[SourceCollector]] = ContextVar("ragjet_sources", default=None)

@@ -43,10 +43,10 @@ def overlap_numbers(answer: str, passages: Sequence[str]) -> list[int]:
     characters or more, numbers, CJK character pairs: a stop-word list without one) and within `NEAR_BEST` of
     the best one. Sentence by sentence, and without a sentence's opening about the passages ("Based on the
     information provided in the passages, ..."), so such a preamble does not hide the fact."""
-    held = [_content(p) for p in passages]
+    held = [content_words(p) for p in passages]
     found: dict[int, None] = {}
     for sentence in _SENTENCE_END.split(answer):
-        words = _content(_PREAMBLE.sub("", sentence))
+        words = content_words(_PREAMBLE.sub("", sentence))
         if not words:
             continue
         shares = [len(words & passage) / len(words) for passage in held]
@@ -57,7 +57,9 @@ def overlap_numbers(answer: str, passages: Sequence[str]) -> list[int]:
     return list(found)
 
 
-def _content(text: str) -> set[str]:
+def content_words(text: str) -> set[str]:
+    """The words of ``text`` that carry its content: words of four characters or more, numbers, and CJK
+    character pairs (a stop-word list without one, for English and Chinese alike)."""
     seq = [_WORD_EDGES.sub("", u.lower()) for u in units(text)]
     words = {w for w in seq if len(w) >= 4 or any(ch.isdigit() for ch in w)}
     cjk = [w if len(w) == 1 and not w.isascii() else "" for w in seq]

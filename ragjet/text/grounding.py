@@ -33,7 +33,7 @@ def ungrounded_terms(answer: str, passages: Sequence[str], question: str = "") -
     answer = strip_citations(answer)
     held = " ".join(passages).lower()
     asked = question.lower()
-    missing = [term for term in _key_terms(answer) if term.lower() not in asked and not _holds(held, term)]
+    missing = [term for term in key_terms(answer) if term.lower() not in asked and not _holds(held, term)]
     pairs = [p for p in _cjk_pairs(answer) if p not in asked]
     if pairs:
         found = sum(p in held for p in pairs)
@@ -42,7 +42,9 @@ def ungrounded_terms(answer: str, passages: Sequence[str], question: str = "") -
     return list(dict.fromkeys(missing))
 
 
-def _key_terms(answer: str) -> list[str]:
+def key_terms(answer: str) -> list[str]:
+    """The words of ``answer`` a reader would act on: numbers, capitalised words not opening a sentence, quoted
+    and `code` spans (any length: ``map`` names a store)."""
     terms = [next(g for g in m.groups() if g) for m in _QUOTED.finditer(answer)]
     for match in _WORD.finditer(answer):
         word = match.group().strip("'’-.,:/")

@@ -86,3 +86,64 @@ def test_a_title_the_model_read_in_a_passage_s_file_name_is_grounded():
     answer = "引进人才需要符合《北京市引进人才管理办法（试行）》第十五条。"
     assert "管理办" in "".join(ungrounded_terms(answer, [node.get_content()], "北京市引进人才需要什么条件？"))
     assert ungrounded_terms(answer, shown_texts([node]), "北京市引进人才需要什么条件？") == []
+
+
+EVIDENCE_PASSAGES = [
+    "Gurian received a German Catholic education. The Review of Politics was founded in 1939 by Gurian, modeled "
+    "after German Catholic journals. It quickly emerged as part of an international Catholic intellectual revival.",
+    "其陆地管辖面积为1750.33km²，在西班牙城市中是最大的。卡塞雷斯城是罗马人在公元前25年建立的。",
+]
+
+
+@pytest.mark.parametrize("answer, question, source, sentence", [
+    # the sentence holding the answer's own words, not the question's
+    ("Gurian founded The Review of Politics.", "What did Gurian create in 1939?", 1,
+     "The Review of Politics was founded in 1939 by Gurian, modeled after German Catholic journals."),
+    # a wrong answer is quoted beside the sentence that contradicts it
+    ("Gurian's journal was an international revival.", "What did Gurian create in 1939?", 1,
+     "It quickly emerged as part of an international Catholic intellectual revival."),
+    ("卡塞雷斯的陆地面积是1750.33km²。", "卡塞雷斯的陆地面积是多大？", 2, "其陆地管辖面积为1750.33km²，在西班牙城市中是最大的。"),
+])
+def test_the_evidence_is_the_passage_sentence_holding_the_answer_s_own_words(answer, question, source, sentence):
+    from ragjet.text.evidence import evidence_sentence
+
+    assert evidence_sentence(answer, EVIDENCE_PASSAGES, question) == (source, sentence)
+
+
+@pytest.mark.parametrize("answer", [
+    "The documents do not contain the answer to this question.", "文档中没有这个问题的答案。", "",
+    "Gurian created it in 1939.",  # nothing beyond the question's words
+    "Zorblax Quimby wrote poems.",  # nothing any passage holds
+])
+def test_an_abstention_or_an_answer_sharing_nothing_with_the_passages_has_no_evidence(answer):
+    from ragjet.text.evidence import evidence_sentence
+
+    assert evidence_sentence(answer, EVIDENCE_PASSAGES, "What did Gurian create in 1939?") is None
+
+
+def test_a_long_evidence_sentence_is_shown_around_its_match():
+    from ragjet.text.evidence import MAX_CHARS, evidence_sentence
+
+    line = "表格" * 400 + "芙蓉洞位于重庆武隆县江口镇的芙蓉江畔" + "数据" * 400  # one unpunctuated line
+    found = evidence_sentence("芙蓉洞在重庆武隆县江口镇。", [line], "芙蓉洞位于什么地方？")
+    assert found.source == 1 and "重庆武隆县江口镇" in found.text
+    assert found.text.startswith("…") and found.text.endswith("…") and len(found.text) <= MAX_CHARS + 2
+
+
+def test_the_collector_quotes_evidence_only_from_numbered_passages():
+    nodes = [DocNode(uid=f"e{i}", text=text) for i, text in enumerate(EVIDENCE_PASSAGES)]
+    with collect_sources() as sources:
+        numbered_context(nodes, "What did Gurian create in 1939?")
+    assert sources.evidence("The Review of Politics.").source == 1
+    with collect_sources() as plain:  # passages shown as the answer itself: they are their own evidence
+        plain.record(nodes)
+    assert plain.evidence("The Review of Politics.") is None
+
+
+def test_a_sentence_wrapped_over_lines_is_quoted_whole_and_a_short_code_term_counts():
+    from ragjet.text.evidence import evidence_sentence
+
+    passage = ("# Choosing a store\n\nThe `map` store keeps every node in memory\nand writes nothing to disk.\n"
+               "- `chroma` keeps them\n- on disk")
+    assert evidence_sentence("It is the `map` store.", [passage], "Which store keeps nodes in memory?") == (
+        1, "The `map` store keeps every node in memory and writes nothing to disk.")

@@ -96,3 +96,16 @@ def test_a_question_the_documents_are_not_about_is_answered_so_without_the_model
         text = "".join(chat(question))
     assert text.startswith(said) and sources.usage is None and sources.nodes
     assert not answer(chat, answerable)[0].startswith(said)
+
+
+def test_ragjet_ask_quotes_the_document_sentence_under_the_answer(capsys):
+    """The reader sees the document's own words beside the model's: the sentence of the sources the answer rests
+    on, verbatim, with its source's number."""
+    question = "Which store keeps nodes only in memory?"
+    assert main(["ask", "--llm", DEFAULT_CHAT_MODEL, question]) == 0
+    out = capsys.readouterr().out
+    quoted = [line for line in out.splitlines() if line.startswith("From [")]
+    assert len(quoted) == 1, out
+    sentence = quoted[0].split("“", 1)[1].rstrip("”")
+    corpus = " ".join(" ".join(p.read_text(encoding="utf-8").split()) for p in sample_corpus().glob("*.md"))
+    assert sentence in corpus and "map" in sentence.lower(), out

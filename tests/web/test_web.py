@@ -356,6 +356,19 @@ def test_an_answer_naming_what_no_passage_holds_is_flagged_ungrounded(corpus):
     assert grounded["ungrounded"] == [] and grounded["notices"] == []
 
 
+def test_the_api_quotes_the_source_sentence_the_answer_rests_on(corpus):
+    """A reader checks an answer against the document's own sentence, quoted with its source's number."""
+    model = QueuedModel("It is called the red planet.")
+    with WebModule(citing_flow(corpus, model)) as web:
+        body, last = whole_and_streamed(web, "What is Mars called?")
+        model.answer = "The documents do not contain the answer to this question."
+        refused = httpx.post(web.url + CHAT, json=ask("What is Mars called?"), timeout=WAIT_S).json()
+    files = [s["file"] for s in body["sources"]]
+    assert body["evidence"] == {"source": files.index("space.md") + 1, "text": "Mars is called the red planet."}
+    assert last["evidence"] == body["evidence"]
+    assert refused["evidence"] is None
+
+
 def test_an_uncited_answer_is_attributed_to_the_passage_it_repeats(corpus):
     model = QueuedModel("Cheese is made from milk.")
     with WebModule(citing_flow(corpus, model)) as web:

@@ -148,6 +148,14 @@ def test_a_queued_question_shows_its_place_then_the_cited_source(citing_page, mo
     assert cited.count() == 1 and cited.locator(".file").text_content() == "[1] space.mdcited"
 
 
+def test_the_sentence_an_answer_rests_on_is_quoted_under_it(citing_page, model):
+    model.answer = "It is called the red planet."
+    ask(citing_page, "cheese Mars")
+    citing_page.wait_for_selector(".message.assistant .sources .source")
+    quote = citing_page.locator(".message.assistant .bubble .evidence").last
+    assert quote.text_content() == "From [1]: “Mars is called the red planet.”"
+
+
 def test_an_answer_naming_what_no_source_holds_is_flagged_on_the_page(citing_page, model):
     model.answer = "Mars was named by Zorblax Quimby in 1777."
     ask(citing_page, "cheese Mars")

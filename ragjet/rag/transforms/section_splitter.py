@@ -15,7 +15,8 @@ from typing import Any, Optional
 
 from ragjet.rag.doc_node import DocNode, make_uid
 from ragjet.rag.transforms.character_splitter import _overlap_args
-from ragjet.rag.transforms.sentence_splitter import SentenceSplitter, _sentences
+from ragjet.rag.transforms.sentence_splitter import SentenceSplitter
+from ragjet.text.sentences import sentences
 from ragjet.text.token_count import TokenCounter
 
 PROSE = "prose"  # a section cut at sentence ends when it is too long
@@ -96,7 +97,7 @@ class SectionSplitter(SentenceSplitter):
 
     def _cut(self, section: Section) -> list[str]:
         """Where a section may be cut: after its lines (`LINES`) or its sentences (`PROSE`)."""
-        return lines(section.text) if section.kind == LINES else _sentences(section.text)
+        return lines(section.text) if section.kind == LINES else sentences(section.text)
 
     def _node(self, text: str, metadata: dict[str, Any]) -> DocNode:
         hidden = list(self.hidden_keys)

@@ -14,16 +14,9 @@ from typing import Any, Optional
 from ragjet.log import LOG
 from ragjet.rag.doc_node import DocNode, make_uid
 from ragjet.rag.transforms.base import NodeTransform, register_transform
+from ragjet.text.sentences import sentences
 from ragjet.text.token_count import APPROX_NAME, TokenCounter, approx_token_counts
 
-# Where a sentence ends; each match (with the whitespace that follows it) closes a piece.
-_SENTENCE_END = re.compile(
-    # English: . ! ? (and closing quotes) before whitespace or the end, unless a lowercase word follows
-    # (so "e.g. this" and "etc. and" stay whole)
-    r"[.!?]+[\"'”’)\]]*(?:\s+(?=[^\sa-z])|\s*$)"
-    r"|[。！？；…．｡]+[\"'”’」』）》〉\]]*\s*"  # Chinese/Japanese fullwidth marks: no whitespace needed
-    r"|\s*\n\s*"                               # a line break; a paragraph break is just a longer one
-)
 _WORD = re.compile(r"\S+\s*")
 # Text without spaces (Chinese) cut into its smallest parts: a Latin word or number whole, any other character
 # alone, so "1927年" is never cut inside "1927".
@@ -34,18 +27,6 @@ _INSIDE_A_WORD = re.compile(r"[0-9A-Za-z]{2}")  # two characters of one Latin wo
 CHARS_PER_TOKEN_BOUND = 8
 SMALL_CHUNK = 50  # tokens: below this, metadata crowds the text out of a chunk (LazyLLM warns there too)
 MIN_SEGMENT_CHARS = 2048
-
-
-def _sentences(text: str) -> list[str]:
-    """The text cut after each sentence end; every piece keeps its trailing whitespace, none is blank."""
-    pieces = []
-    start = 0
-    for m in _SENTENCE_END.finditer(text):
-        pieces.append(text[start:m.end()])
-        start = m.end()
-    if start < len(text):
-        pieces.append(text[start:])
-    return [p for p in pieces if p and not p.isspace()]
 
 
 def _segments(sentence: str, longest: int) -> list[str]:
@@ -265,7 +246,7 @@ class SentenceSplitter(NodeTransform):
     # -- where text is cut (what the other splitters change) ------------------------------------------------
     def pieces(self, text: str) -> list[str]:
         """The units chunks are made of, in order, joining back to ``text``: sentences (and lines)."""
-        return _sentences(text)
+        return sentences(text)
 
     def refine(self, piece: str, count: int, size: int) -> list[str]:
         """A piece of ``count`` tokens cut into smaller ones so each may fit ``size``: words, then characters."""

@@ -115,6 +115,15 @@ class Answer {
     bubble.insertBefore(el("div", "ungrounded-flag", "⚠ not found in the sources"), bubble.firstChild);
   }
 
+  // The sentence of the sources the answer rests on, quoted under it, so a reader can check the answer.
+  evidence(quote) {
+    if (!quote || !quote.text) return;
+    const box = el("blockquote", "evidence");
+    box.appendChild(el("span", "evidence-source", `From [${quote.source}]: `));
+    box.appendChild(el("span", "evidence-text", `“${quote.text}”`));
+    this.row.querySelector(".bubble").appendChild(box);
+  }
+
   sources(list, cited) {
     if (!list || !list.length) return;
     const follow = nearBottom();
@@ -209,6 +218,7 @@ async function ask(text) {
         const choice = chunk.choices[0];
         if (choice && choice.delta.content) answer.append(choice.delta.content);
         if (chunk.ungrounded) answer.ungrounded(chunk.ungrounded);
+        if (chunk.evidence) answer.evidence(chunk.evidence);
         if (chunk.notices) answer.notices(chunk.notices);
         if (chunk.sources) answer.sources(chunk.sources, chunk.cited);
       }
@@ -216,6 +226,7 @@ async function ask(text) {
       const body = await response.json();
       answer.append(body.choices[0].message.content);
       answer.ungrounded(body.ungrounded);
+      answer.evidence(body.evidence);
       answer.notices(body.notices);
       answer.sources(body.sources, body.cited);
     }

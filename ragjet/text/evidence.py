@@ -1,0 +1,67 @@
+"""The sentence of the passages that an answer rests on, quoted under it so a reader can check the answer.
+
+A small model's wrong answer reads as confidently as a right one; the grounding flag (`ragjet.text.grounding`)
+catches invented names and numbers, not a real name put in the wrong role. Quoting the one sentence of the
+passages that holds most of the answer's own words (content words and key terms the question does not already
+hold) puts the document's words beside the model's: a right answer is confirmed at a glance, and a wrong one often
+contradicted by its own quote ("Gurian created Notre Dame" over "The Review of Politics was founded in 1939 by
+Gurian"). The sentence is the document's text, never the model's. An answer that says the documents do not
+hold the answer, or shares no content word with any sentence, has no evidence.
+"""
+from __future__ import annotations
+
+import re
+from typing import NamedTuple, Optional, Sequence
+
+from .abstention import says_not_found
+from .citations import content_words, strip_citations
+from .grounding import key_terms
+from .lang import units
+from .sentences import sentences
+
+# One line break between two lines of a paragraph (not before a heading, list item, quote or table row)
+_WRAPPED_LINE = re.compile(r"(?<=\S)[ \t]*\n[ \t]*(?![#>*+|-]|\d+[.)]\s)(?=\S)")
+_EDGES = re.compile(r"^\W+|\W+$")
+MAX_CHARS = 300  # a longer sentence (a line of a table dump, unpunctuated Chinese) is shown around its match
+
+
+class Evidence(NamedTuple):
+    """``source``: the 1-based number of the passage; ``text``: its sentence (or the part of it shown)."""
+    source: int
+    text: str
+
+
+def evidence_sentence(answer: str, passages: Sequence[str], question: str = "") -> Optional[Evidence]:
+    """The sentence of ``passages`` sharing the most of ``answer``'s words beyond the ``question``'s (its
+    `content_words` and `key_terms`), the highest-ranked passage's on a tie; None when it shares none or the
+    answer abstains. A line break inside a paragraph (hard-wrapped text, PDF lines) does not end a sentence."""
+    if not answer.strip() or says_not_found(answer):
+        return None
+    answer = strip_citations(answer)
+    terms = (content_words(answer) | {t.lower() for t in key_terms(answer)}) - _words(question)
+    best: Optional[tuple[int, int, str, set[str]]] = None
+    for number, passage in enumerate(passages, 1):
+        for sentence in sentences(_WRAPPED_LINE.sub(" ", passage)):
+            shared = terms & _words(sentence)
+            if shared and (best is None or len(shared) > best[0]):
+                best = (len(shared), number, sentence.strip(), shared)
+    if best is None:
+        return None
+    _, number, sentence, shared = best
+    return Evidence(number, _around(sentence, shared))
+
+
+def _words(text: str) -> set[str]:
+    """Every word of ``text`` (lowercased, without edge punctuation) and its `content_words`."""
+    return content_words(text) | {w for w in (_EDGES.sub("", u.lower()) for u in units(text)) if w}
+
+
+def _around(sentence: str, shared: set[str]) -> str:
+    """``sentence`` whole when short, else the `MAX_CHARS` window that opens before its first shared word."""
+    text = " ".join(sentence.split())
+    if len(text) <= MAX_CHARS:
+        return text
+    lowered = text.lower()
+    first = min((lowered.find(w) for w in shared if lowered.find(w) >= 0), default=0)
+    start = max(0, min(first - MAX_CHARS // 4, len(text) - MAX_CHARS))
+    return ("…" if start else "") + text[start:start + MAX_CHARS] + ("…" if start + MAX_CHARS < len(text) else "")
