@@ -369,10 +369,35 @@ def test_answers_bench_scores_what_the_chat_prints(tmp_path: Path) -> None:
                                                           "--unanswerable", "1", "--llm", "SmolLM2-135M-Instruct"]))
     assert [r["setup"] for r in report.rows] == ["chat", "gold paragraph", "unanswerable (asked of sample-en)"]
     for row in report.rows:
-        assert {"right", "f1", "abstained", "ungrounded", "loop_rate", "s_per_answer"} <= set(row)
-        assert all(0.0 <= row[k] <= 1.0 for k in ("right", "f1", "abstained", "ungrounded", "loop_rate"))
+        assert {"right", "f1", "abstained", "ungrounded", "evidence", "loop_rate", "s_per_answer"} <= set(row)
+        assert all(0.0 <= row[k] <= 1.0 for k in ("right", "f1", "abstained", "ungrounded", "evidence", "loop_rate"))
     answers = report.meta["answers"]
-    assert len(answers) == 5 and all({"question", "answer", "correct", "abstained", "ungrounded"} <= set(a)
-                                      for a in answers)
+    assert len(answers) == 5 and all({"question", "answer", "correct", "abstained", "ungrounded", "evidence",
+                                      "evidence_right"} <= set(a) for a in answers)
     assert any("unanswerable questions answered 'not in the documents'" in n for n in report.notes)
     check_report(report, tmp_path)
+
+
+@needs_llm
+def test_answers_bench_asks_a_held_out_set_of_its_own_folder(tmp_path: Path, corpus: Path) -> None:
+    """A set of questions written for a folder: the answerable ones scored, the others right when refused."""
+    path = tmp_path / "held.json"
+    path.write_text(json.dumps({"docs": str(corpus), "questions": [
+        {"question": "What is cheese made from?", "answers": ["milk"]},
+        {"question": "Who won the 1998 football world cup final?", "answers": []}]}), encoding="utf-8")
+    report = BENCHES.get("answers").run(parse("answers", ["--held-out", str(path), "--llm", "SmolLM2-135M-Instruct"]))
+    assert [(r["setup"], r["questions"]) for r in report.rows] == [("held-out, answerable", 1),
+                                                                  ("held-out, not in the documents", 1)]
+    assert [a["gold"] for a in report.meta["answers"]] == [["milk"], []]
+    assert any("(held out): answerable questions answered 'not in the documents'" in n for n in report.notes)
+    with pytest.raises(SystemExit, match="pass --docs DIR"):
+        BENCHES.get("answers").run(parse("answers", ["--held-out", str(path), "--docs", str(tmp_path / "none")]))
+    check_report(report, tmp_path)
+
+
+def test_the_held_out_set_ships_with_the_package() -> None:
+    from ragjet.bench.answers_bench import HELD_OUT
+
+    spec = json.loads(HELD_OUT.read_text(encoding="utf-8"))
+    answerable = [q for q in spec["questions"] if q["answers"]]
+    assert len(answerable) >= 20 and len(spec["questions"]) - len(answerable) >= 5
