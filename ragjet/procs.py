@@ -48,20 +48,6 @@ def tcp_open(host: str, port: int) -> bool:
         return False
 
 
-def http_ok(host: str, port: int, path: str, timeout: float = 2.0) -> bool:
-    """Whether ``GET path`` answers 200: a server's health or models endpoint says it can serve."""
-    import http.client  # here, not at import: it pulls in the email package (~40 ms of `import ragjet`)
-
-    conn = http.client.HTTPConnection(host, port, timeout=timeout)
-    try:
-        conn.request("GET", path)
-        return conn.getresponse().status == 200
-    except (OSError, http.client.HTTPException):
-        return False
-    finally:
-        conn.close()
-
-
 def spawn(command: Sequence[str], name: str, env: Optional[Mapping[str, str]] = None,
           log_path: Optional[Path] = None) -> tuple[subprocess.Popen, Path]:
     """Start ``command`` in a new process group (with ``env``; this process's by default), its output appended

@@ -148,6 +148,14 @@ def environment(**values: str) -> dict[str, str]:
     return {**os.environ, **values}
 
 
+def environment_list_add(name: str, item: str) -> None:
+    """Add ``item`` to the comma-separated list in variable ``name`` of this process, unless it is there (the
+    hosts of ``NO_PROXY``, for libraries that build their HTTP or gRPC clients from the environment)."""
+    items = [i.strip() for i in os.environ.get(name, "").split(",") if i.strip()]
+    if item not in items:
+        os.environ[name] = ",".join(items + [item])
+
+
 def environment_default(name: str, value: str) -> None:
     """Set variable ``name`` in this process unless the user set it (for libraries that read it once, at load:
     OpenMP's wait policy, Hugging Face's offline switch)."""

@@ -30,6 +30,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from .. import http_client
 from ..data import SAMPLE_QUESTION
 from ..registry import missing_extra
 from ..settings import environment
@@ -123,7 +124,7 @@ async def _load(httpx, url: str, headers: dict[str, str], args: argparse.Namespa
     body = {"model": "ragjet", "stream": True, "messages": [{"role": "user", "content": args.question}]}
     limits = httpx.Limits(max_connections=clients + 1, max_keepalive_connections=clients + 1)
     timeout = httpx.Timeout(30.0, read=None)
-    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=timeout) as http:
+    async with http_client.async_client(url, headers=headers, limits=limits, timeout=timeout) as http:
         warm = Tally()
         await _ask(http, body, warm)
         if warm.errors:

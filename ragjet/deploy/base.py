@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any, ClassVar, Mapping, Optional
 
 from ..log import LOG
-from ..procs import free_port, http_ok, stop_group, wait_until_ready
+from ..http_client import http_ok
+from ..procs import free_port, stop_group, wait_until_ready
 from . import launchers
 from .launchers import Launcher
 

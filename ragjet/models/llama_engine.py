@@ -22,8 +22,7 @@ import threading
 from pathlib import Path
 from typing import Any, Iterator, Optional, Sequence
 
-import httpx
-
+from .. import http_client
 from ..log import LOG
 from ..registry import missing_extra
 from .llama_threads import DEFAULT_THREADS, PROMPT_THREADS, use_openmp_defaults
@@ -136,7 +135,7 @@ class LlamaEngine:
         address = self._server.listening_address
         self.url = address if address.startswith("http") else f"http://{address}"
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
-        self._http = httpx.Client(base_url=self.url, headers=headers, timeout=None, trust_env=False)
+        self._http = http_client.client(self.url, headers=headers, timeout=None)
 
     # -- in-process generation ---------------------------------------------------------------------------
     def chat(self, request: dict[str, Any], slot: Optional[int] = None) -> Iterator[dict[str, Any]]:

@@ -12,6 +12,8 @@ import json
 import time
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional
 
+from .. import http_client
+
 if TYPE_CHECKING:  # httpx is imported on first use: it would add ~0.15 s to `import ragjet`
     import httpx
 
@@ -37,10 +39,8 @@ class OpenAIClient:
         self.max_retries = max_retries
         self.backoff = backoff
         self.max_backoff = max_backoff
-        import httpx
-
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._http = httpx.Client(base_url=self.base_url + "/", headers=headers, timeout=timeout)
+        self._http = http_client.client(self.base_url + "/", headers=headers, timeout=timeout)
 
     def url(self, path: str) -> str:
         """``base_url`` + ``path``; an empty path is ``base_url`` itself (a service's full endpoint)."""

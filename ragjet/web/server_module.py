@@ -15,6 +15,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
 
+from .. import http_client
 from ..flow.module import ModuleBase, ModuleExecutionError
 from ..log import LOG
 from .origins import OriginPolicy
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     import httpx
 
 GENERATE_PATH = "/generate"
+JSON_HEADERS = {"content-type": "application/json"}
 MAX_REQUEST_BYTES = 16 << 20
 DEFAULT_TIMEOUT_S = 600.0
 WORKERS = 8
@@ -77,17 +79,13 @@ class ServerModule(ModuleBase):
             raise TypeError(f"a ServerModule sends its input as JSON: {exc}") from None
         if self.stream:
             return self._streamed(payload)
-        import httpx  # with the first call, not with ragjet
-
-        response = httpx.post(self._url + GENERATE_PATH, content=payload, timeout=self.timeout,
-                              headers={"content-type": "application/json"})
+        with self._client() as http:
+            response = http.post(GENERATE_PATH, content=payload, headers=JSON_HEADERS)
         return _output(response, self._url)["output"]
 
     def _streamed(self, payload: str) -> Iterator[Any]:
-        import httpx
-
-        with httpx.stream("POST", self._url + GENERATE_PATH, content=payload, timeout=self.timeout,
-                          headers={"content-type": "application/json"}) as response:
+        with self._client() as http, http.stream("POST", GENERATE_PATH, content=payload,
+                                                 headers=JSON_HEADERS) as response:
             if response.status_code != 200:
                 response.read()
                 _output(response, self._url)
@@ -97,6 +95,10 @@ class ServerModule(ModuleBase):
                     if "error" in item:
                         raise ServerModuleError(_described(item["error"], self._url))
                     yield item["delta"] if "delta" in item else item["output"]
+
+    def _client(self) -> "httpx.Client":
+        """A client for one call to the server (`ragjet.http_client`: direct to a loopback server)."""
+        return http_client.client(self._url, timeout=self.timeout)
 
     def __repr__(self) -> str:
         return f"<ServerModule {self.m!r} at {self._url or '(not started)'}>"

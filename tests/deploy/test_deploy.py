@@ -23,6 +23,7 @@ import pytest
 import ragjet as lazyllm
 from ragjet import deploy, launchers
 from ragjet import procs as process
+from ragjet.http_client import http_ok
 from ragjet.deploy.base import DeployMethod, EngineNotInstalled
 from ragjet.models.llama_cpp_llm import bundled_gguf
 
@@ -103,7 +104,7 @@ def test_llama_cpp_lifecycle_start_answer_stream_stop(engine):
     with served.start() as running:
         engine = running.method
         pid, port = engine.proc.pid, engine.port
-        assert running.url == f"http://127.0.0.1:{port}/v1" and process.http_ok("127.0.0.1", port, "/v1/models")
+        assert running.url == f"http://127.0.0.1:{port}/v1" and http_ok("127.0.0.1", port, "/v1/models")
         answer = running("What is the capital of France?")
         assert answer.strip() and answer == llm("What is the capital of France?")  # token for token as in-process
         pieces = list(running.prompt("You answer in one word.").stream("Name a colour."))

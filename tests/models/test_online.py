@@ -99,6 +99,14 @@ def test_chat_stream_and_prompter(scripted):
     assert body["messages"][0] == {"role": "system", "content": "Context: c"}
 
 
+def test_a_local_server_is_reached_with_a_proxy_in_the_environment(scripted, monkeypatch):
+    """An engine deployed on 127.0.0.1 (``--deploy llamacpp``) is called directly, not through HTTP_PROXY."""
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, f"http://127.0.0.1:{free_port()}")
+    llm = lazyllm.OnlineChatModule(base_url=scripted.url, model="m", max_retries=0, **FAST)
+    assert llm("hi") == "Hello from the server"
+
+
 def test_retries_exhausted_and_client_errors_name_the_url(scripted):
     scripted.failures = 5
     llm = lazyllm.OnlineChatModule(base_url=scripted.url, max_retries=1, **FAST)

@@ -34,6 +34,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from ...http_client import direct_to
 from ..doc_node import DocNode
 from .base import STORES, StoreBase
 from .batching import batches, delete_existing, fetch_by_uid, fetch_in_batches
@@ -125,6 +126,7 @@ class ChromaStore(StoreBase):
         if self._dir is not None:
             return chromadb.PersistentClient(path=str(self._dir), settings=settings)
         parsed = urlparse(self._uri)
+        direct_to(self._uri)
         return chromadb.HttpClient(host=parsed.hostname, port=parsed.port or 8000, ssl=parsed.scheme == "https",
                                    settings=settings)
 

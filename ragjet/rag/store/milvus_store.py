@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence
 import numpy as np
 
 from ...log import LOG
+from ...http_client import direct_to
 from ...procs import tcp_open
 from ...settings import environ
 from ..doc_node import DocNode
@@ -341,6 +342,7 @@ def _connect(uri: str, token: Optional[str], db_name: Optional[str]) -> "MilvusC
     if uri.startswith(_REMOTE_SCHEMES):
         parsed = urlparse(uri)
         port = parsed.port or DEFAULT_MILVUS_PORT
+        direct_to(uri)
         if parsed.hostname and not tcp_open(parsed.hostname, port):
             raise ConnectionError(f"no Milvus server answers at {uri} (nothing listens on {parsed.hostname}:{port}):"
                                   f" start one (ragjet serve-store milvus) or fix the uri")

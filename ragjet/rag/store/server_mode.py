@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from ...procs import http_ok, tcp_open
+from ...http_client import http_ok
+from ...procs import tcp_open
 
 
 @dataclass(frozen=True)

@@ -134,3 +134,26 @@ def test_milvus_refuses_an_oversized_uid_clearly_and_writes_nothing(tmp_path: Pa
         assert store.count("g") == 0
     finally:
         store.close()
+
+
+# -- a proxy in the environment does not stand between ragjet and a database server on this machine -------------
+@pytest.mark.parametrize("name", ["chroma-http", "milvus-remote"])
+def test_a_loopback_database_server_is_reached_with_a_proxy_in_the_environment(name, request, tmp_path, corpus,
+                                                                                 monkeypatch):
+    """chromadb's HTTP client and pymilvus' gRPC channel take their proxy from the environment, and a company
+    proxy cannot reach 127.0.0.1: "Could not connect to a Chroma server" / "Fail connecting to server" before."""
+    import ragjet
+    from store_setups import make_setup
+
+    setup = make_setup(name, request, tmp_path)  # the server starts before the proxy is set
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    for variable in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.setenv(variable, f"http://127.0.0.1:{dead}")
+    monkeypatch.setenv("NO_PROXY", "example.com")
+    monkeypatch.delenv("no_proxy", raising=False)
+    doc = ragjet.Document(corpus, store_conf=setup.conf)
+    found = ragjet.Retriever(doc, "CoarseChunk", similarity="bm25", topk=1)("cheese milk")
+    assert found[0].get_content().startswith("Bread is baked")
+    doc.stop()
