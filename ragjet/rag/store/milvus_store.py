@@ -334,6 +334,9 @@ class MilvusStore(StoreBase):
             server_manager_instance.release_server(str(self._lite_path))
 
 
+MILVUS_LITE_HOST = "http://127.0.0.1"
+
+
 def _connect(uri: str, token: Optional[str], db_name: Optional[str]) -> "MilvusClient":
     """A client of ``uri``; a server whose port is closed is reported at once, by name (pymilvus retries for
     seconds and then speaks of channels)."""
@@ -351,4 +354,5 @@ def _connect(uri: str, token: Optional[str], db_name: Optional[str]) -> "MilvusC
         # long first start leaves a client. Pinging only during calls keeps it.
         return MilvusClient(uri=uri, token=token or "", db_name=db_name or "",
                             grpc_options={"grpc.keepalive_permit_without_calls": False})
+    direct_to(MILVUS_LITE_HOST)  # Milvus Lite serves the file on a port of 127.0.0.1, over gRPC
     return MilvusClient(uri=uri, token=token or "", db_name=db_name or "")

@@ -137,11 +137,12 @@ def test_milvus_refuses_an_oversized_uid_clearly_and_writes_nothing(tmp_path: Pa
 
 
 # -- a proxy in the environment does not stand between ragjet and a database server on this machine -------------
-@pytest.mark.parametrize("name", ["chroma-http", "milvus-remote"])
+@pytest.mark.parametrize("name", ["chroma-dir", "chroma-http", "milvus-lite", "milvus-remote"])
 def test_a_loopback_database_server_is_reached_with_a_proxy_in_the_environment(name, request, tmp_path, corpus,
                                                                                  monkeypatch):
     """chromadb's HTTP client and pymilvus' gRPC channel take their proxy from the environment, and a company
-    proxy cannot reach 127.0.0.1: "Could not connect to a Chroma server" / "Fail connecting to server" before."""
+    proxy cannot reach 127.0.0.1: "Could not connect to a Chroma server" / "Fail connecting to server" before,
+    Milvus Lite included (it serves its file on a port of 127.0.0.1)."""
     import ragjet
     from store_setups import make_setup
 
