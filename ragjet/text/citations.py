@@ -57,10 +57,15 @@ def overlap_numbers(answer: str, passages: Sequence[str]) -> list[int]:
     return list(found)
 
 
+def plain_words(text: str) -> list[str]:
+    """``text``'s words and CJK characters in order, lowercased, without the punctuation at their edges."""
+    return [_WORD_EDGES.sub("", u.lower()) for u in units(text)]
+
+
 def content_words(text: str) -> set[str]:
     """The words of ``text`` that carry its content: words of four characters or more, numbers, and CJK
     character pairs (a stop-word list without one, for English and Chinese alike)."""
-    seq = [_WORD_EDGES.sub("", u.lower()) for u in units(text)]
+    seq = plain_words(text)
     words = {w for w in seq if len(w) >= 4 or any(ch.isdigit() for ch in w)}
     cjk = [w if len(w) == 1 and not w.isascii() else "" for w in seq]
     return words | {a + b for a, b in zip(cjk, cjk[1:]) if a and b}

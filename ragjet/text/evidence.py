@@ -14,14 +14,12 @@ import re
 from typing import NamedTuple, Optional, Sequence
 
 from .abstention import says_not_found
-from .citations import content_words, strip_citations
+from .citations import content_words, plain_words, strip_citations
 from .grounding import key_terms
-from .lang import units
 from .sentences import sentences
 
 # One line break between two lines of a paragraph (not before a heading, list item, quote or table row)
 _WRAPPED_LINE = re.compile(r"(?<=\S)[ \t]*\n[ \t]*(?![#>*+|-]|\d+[.)]\s)(?=\S)")
-_EDGES = re.compile(r"^\W+|\W+$")
 MAX_CHARS = 300  # a longer sentence (a line of a table dump, unpunctuated Chinese) is shown around its match
 
 
@@ -53,7 +51,7 @@ def evidence_sentence(answer: str, passages: Sequence[str], question: str = "") 
 
 def _words(text: str) -> set[str]:
     """Every word of ``text`` (lowercased, without edge punctuation) and its `content_words`."""
-    return content_words(text) | {w for w in (_EDGES.sub("", u.lower()) for u in units(text)) if w}
+    return content_words(text) | {w for w in plain_words(text) if w}
 
 
 def _around(sentence: str, shared: set[str]) -> str:
