@@ -30,15 +30,21 @@ if TYPE_CHECKING:
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy", "grpc_proxy")
 
 
-def is_loopback(url: str) -> bool:
-    """Whether ``url``'s host is this machine's loopback: 127.0.0.0/8, ::1 or ``localhost``."""
-    host = (urlsplit(url if "://" in url else f"http://{url}").hostname or "").rstrip(".")
-    if host == "localhost" or host.endswith(".localhost"):
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` (a name or an address, IPv6 bracketed or not) only reaches this machine: 127.0.0.0/8,
+    ::1, ``localhost`` and its subdomains. The web server's Host guard asks it too."""
+    name = host.strip("[]").rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(name).is_loopback
     except ValueError:
         return False
+
+
+def is_loopback(url: str) -> bool:
+    """Whether ``url``'s host (`is_loopback_host`) is this machine's loopback."""
+    return is_loopback_host(urlsplit(url if "://" in url else f"http://{url}").hostname or "")
 
 
 def direct_to(url: str) -> None:

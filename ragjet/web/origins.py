@@ -11,23 +11,12 @@ refuses a request whose ``Origin`` is not the server itself (the page it served)
 """
 from __future__ import annotations
 
-import ipaddress
 from typing import Iterable, Optional
 from urllib.parse import urlsplit
 
-LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+from ..http_client import is_loopback_host
+
 ANY_ADDRESS = frozenset({"0.0.0.0", "::", ""})
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` (a name or an address) only reaches this machine."""
-    name = host.strip("[]").lower()
-    if name in LOOPBACK_NAMES or name.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 def host_name(header: str) -> str:
@@ -70,7 +59,7 @@ class OriginPolicy:
         if header is None or self.any_host:
             return True
         name = host_name(header)
-        return is_loopback(name) or name in self.hosts
+        return is_loopback_host(name) or name in self.hosts
 
     def origin_allowed(self, origin: Optional[str], host_header: Optional[str]) -> bool:
         """No Origin (not a browser, or a same-origin GET) → allowed; else the server's own origin (its

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
 from ..flow.lifecycle import Startable
+from ..http_client import is_loopback_host
 from ..log import LOG
 from ..settings import environ
 from .admission import DEFAULT_MAX_QUEUE, admission_for
-from .origins import OriginPolicy, is_loopback
+from .origins import OriginPolicy
 from .server_thread import ServerThread
 
 API_KEY_ENV = "RAGJET_API_KEY"
@@ -111,7 +112,7 @@ def api_key_of(api_key: Optional[str], host: str, no_auth: bool = False) -> Opti
     key = api_key or env
     if key and no_auth:
         raise ValueError("an API key and --no-auth (no_auth=True) contradict each other: give one of them")
-    if key is None and not no_auth and not is_loopback(host):
+    if key is None and not no_auth and not is_loopback_host(host):
         raise ValueError(f"serving on {host}, beyond this machine, needs an API key: give --api-key KEY (or set "
                          f"${API_KEY_ENV}), or --no-auth (no_auth=True) to serve everyone on the network")
     return key

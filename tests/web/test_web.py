@@ -344,13 +344,19 @@ def test_the_api_says_which_numbered_sources_the_answer_cited(corpus):
     assert last["cited"] == [2] and [s["cited"] for s in last["sources"]] == [False, True]
 
 
+def two_answers(corpus: Path, question: str, first: str, then: str) -> tuple[dict, dict, dict]:
+    """The model answering ``first`` (whole, and the last chunk of it streamed), then ``then`` (whole)."""
+    model = QueuedModel(first)
+    with WebModule(citing_flow(corpus, model)) as web:
+        body, last = whole_and_streamed(web, question)
+        model.answer = then
+        return body, last, httpx.post(web.url + CHAT, json=ask(question), timeout=WAIT_S).json()
+
+
 def test_an_answer_naming_what_no_passage_holds_is_flagged_ungrounded(corpus):
     """A fluent invented answer looked as sure as a grounded one; its invented names are flagged now."""
-    model = QueuedModel("The cheese was first made by Zorblax Quimby in 1777.")
-    with WebModule(citing_flow(corpus, model)) as web:
-        body, last = whole_and_streamed(web, "cheese")
-        model.answer = "Cheese is made from milk."
-        grounded = httpx.post(web.url + CHAT, json=ask("cheese"), timeout=WAIT_S).json()
+    body, last, grounded = two_answers(corpus, "cheese", "The cheese was first made by Zorblax Quimby in 1777.",
+                                       "Cheese is made from milk.")
     assert body["ungrounded"] == ["Zorblax", "Quimby", "1777"] == last["ungrounded"]
     assert any("Zorblax, Quimby, 1777" in notice and "sources" in notice for notice in body["notices"])
     assert grounded["ungrounded"] == [] and grounded["notices"] == []
@@ -358,11 +364,8 @@ def test_an_answer_naming_what_no_passage_holds_is_flagged_ungrounded(corpus):
 
 def test_the_api_quotes_the_source_sentence_the_answer_rests_on(corpus):
     """A reader checks an answer against the document's own sentence, quoted with its source's number."""
-    model = QueuedModel("It is called the red planet.")
-    with WebModule(citing_flow(corpus, model)) as web:
-        body, last = whole_and_streamed(web, "What is Mars called?")
-        model.answer = "The documents do not contain the answer to this question."
-        refused = httpx.post(web.url + CHAT, json=ask("What is Mars called?"), timeout=WAIT_S).json()
+    body, last, refused = two_answers(corpus, "What is Mars called?", "It is called the red planet.",
+                                      "The documents do not contain the answer to this question.")
     files = [s["file"] for s in body["sources"]]
     assert body["evidence"] == {"source": files.index("space.md") + 1, "text": "Mars is called the red planet."}
     assert last["evidence"] == body["evidence"]
