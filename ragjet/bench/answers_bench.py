@@ -11,8 +11,9 @@ answer from the question's own paragraph alone: the *gold* ceiling.
 
 Then *abstention*: ``--unanswerable`` questions of the set are asked of a corpus that cannot answer them
 (ragjet's sample corpus of the same language: English or Chinese documents about RAG); saying the documents do
-not hold the answer is right there. Every answer is also checked for grounding (`ungrounded_terms`), as the
-chat page flags it, and for loops; and the sentence quoted under it as its evidence (`evidence_sentence`) is
+not hold the answer is right there. Every answer is also checked as the chat page checks it
+(`SourceCollector.check_grounding`: *flagged* when key words appear in no passage or no sentence of them shares
+its words), and for loops; and the sentence quoted under it as its evidence (`evidence_sentence`) is
 scored apart from it (*evidence*: that sentence holds a gold answer), as the reader sees it beside the answer
 (*right* counts the answer's own words only).
 
@@ -32,11 +33,9 @@ from typing import Any, Optional
 
 from ..data import sample_corpus
 from ..flow.source_view import source_score
-from ..flow.sources import shown_texts
 from ..log import LOG
 from ..models.loop_guard import repeats
 from ..text.abstention import says_not_found
-from ..text.grounding import ungrounded_terms
 from .answer_scores import f1_score, holds_answer
 from ..text.lang import language_of
 from .corpus import DEFAULT_SOURCES, SHARED_DATA, Dataset, Question, load_dataset
@@ -81,9 +80,9 @@ def run(args: argparse.Namespace) -> Report:
             raise SystemExit(f"answer data not found: {', '.join(missing)}; pass --data FILE (SQuAD or CMRC JSON)")
         rows, details = _data_sets(files, args, model)
     return Report(title=f"answers: what `ragjet ask` prints ({model}), right, refused and grounded",
-                  columns=["data", "lang", "setup", "questions", "right", "f1", "abstained", "ungrounded",
+                  columns=["data", "lang", "setup", "questions", "right", "f1", "abstained", "flagged",
                            "evidence", "loop_rate", "s_per_answer"],
-                  rows=rows, notes=_notes(rows), plot_columns=["right", "evidence", "f1", "abstained", "ungrounded"],
+                  rows=rows, notes=_notes(rows), plot_columns=["right", "evidence", "f1", "abstained", "flagged"],
                   plot_label=["data", "setup"],
                   meta={"files": [str(f) for f in files], "llm": model, "seed": args.seed, "answers": details})
 
@@ -129,11 +128,7 @@ def _ask(chat: Any, question: str) -> dict[str, Any]:
     with collect_sources() as sources:
         text = "".join(chat(question))
     nodes = sources.nodes
-    evidence = sources.evidence(text)
-    return {"answer": text, "seconds": time.perf_counter() - start,
-            "top_score": source_score(nodes[0]) if nodes else None,
-            "ungrounded": ungrounded_terms(text, shown_texts(nodes), question),
-            "evidence": evidence.text if evidence else None}
+    return {**_checked(text, sources, start), "top_score": source_score(nodes[0]) if nodes else None}
 
 
 def _ask_gold(chat: Any, data: Dataset, q: Question) -> dict[str, Any]:
@@ -146,10 +141,15 @@ def _ask_gold(chat: Any, data: Dataset, q: Question) -> dict[str, Any]:
     node = gold_node(data, q.paragraph)
     with collect_sources() as sources:
         text = "".join(chat.llm(numbered_context([node], q.text)))
-    evidence = sources.evidence(text)
-    return {"answer": text, "seconds": time.perf_counter() - start,
-            "ungrounded": ungrounded_terms(text, shown_texts([node]), q.text),
-            "evidence": evidence.text if evidence else None}
+    return _checked(text, sources, start)
+
+
+def _checked(text: str, sources: Any, start: float) -> dict[str, Any]:
+    """An answer with its time and what the chat page shows beside it (`SourceCollector.check_grounding`)."""
+    grounding = sources.check_grounding(text)
+    return {"answer": text, "seconds": time.perf_counter() - start, "ungrounded": grounding.ungrounded,
+            "unsupported": grounding.unsupported, "flagged": grounding.flagged,
+            "evidence": grounding.evidence.text if grounding.evidence else None}
 
 
 def _held_out(path: Path, docs: Optional[Path], model: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -190,7 +190,7 @@ def _row(name: str, lang: str, setup: str, questions: list[Question],
     row = {"data": name, "lang": lang, "setup": setup, "questions": len(questions),
            "right": sum(a["correct"] for a in answers) / n, "f1": sum(a["f1"] for a in answers) / n,
            "abstained": sum(a["abstained"] for a in answers) / n,
-           "ungrounded": sum(bool(a["ungrounded"]) for a in answers) / n,
+           "flagged": sum(a["flagged"] for a in answers) / n,
            "evidence": sum(a["evidence_right"] for a in answers) / n,
            "loop_rate": sum(repeats(a["answer"]) for a in answers) / n,
            "s_per_answer": sum(a["seconds"] for a in answers) / n}
@@ -201,8 +201,8 @@ def _row(name: str, lang: str, setup: str, questions: list[Question],
 
 def _notes(rows: list[dict[str, Any]]) -> list[str]:
     notes = ["right: share of answers holding a gold answer (SQuAD normalisation; Chinese: its characters in order); "
-             "abstained: it says the documents do not hold the answer; ungrounded: its key words appear in no "
-             "passage it was given (the chat page's flag); evidence: the sentence quoted under the answer (the passage "
+             "abstained: it says the documents do not hold the answer; flagged: the chat page's ⚠ flag (key words "
+             "that appear in no passage it was given, or no sentence of them sharing its words); evidence: the sentence quoted under the answer (the passage "
              "sentence it rests on, `evidence_sentence`) holds a gold answer; 'right' scores the answer's own words "
              "only; gold paragraph: the same model, prompt and decoding "
              "reading only the question's own paragraph"]

@@ -28,8 +28,7 @@ def run(args: argparse.Namespace) -> int:
             text.append(piece)
             print(piece, end="", flush=True)
     cited = sources.cited("".join(text)) or []
-    sources.check_grounding("".join(text))
-    evidence = sources.evidence("".join(text))
+    evidence = sources.check_grounding("".join(text)).evidence
     if evidence:
         print(f"\n\nFrom [{evidence.source}]: “{evidence.text}”", end="")
     for notice in sources.notices:

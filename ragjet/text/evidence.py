@@ -20,6 +20,11 @@ from .sentences import sentences
 
 # One line break between two lines of a paragraph (not before a heading, list item, quote or table row)
 _WRAPPED_LINE = re.compile(r"(?<=\S)[ \t]*\n[ \t]*(?![#>*+|-]|\d+[.)]\s)(?=\S)")
+# English words of up to three letters that carry no content (longer ones are `content_words`' business)
+FUNCTION_WORDS = frozenset(
+    "a an the is am are was be of in on at to for by it its and or nor but not no yes so as if he she his her him "
+    "we us our you i me my do did has had can may who how why all any one per via off out up own too yet etc let "
+    "get got use".split())
 MAX_CHARS = 300  # a longer sentence (a line of a table dump, unpunctuated Chinese) is shown around its match
 
 
@@ -30,13 +35,12 @@ class Evidence(NamedTuple):
 
 
 def evidence_sentence(answer: str, passages: Sequence[str], question: str = "") -> Optional[Evidence]:
-    """The sentence of ``passages`` sharing the most of ``answer``'s words beyond the ``question``'s (its
-    `content_words` and `key_terms`), the highest-ranked passage's on a tie; None when it shares none or the
-    answer abstains. A line break inside a paragraph (hard-wrapped text, PDF lines) does not end a sentence."""
+    """The sentence of ``passages`` sharing the most of ``answer``'s words beyond the ``question``'s
+    (`answer_terms`), the highest-ranked passage's on a tie; None when it shares none or the answer abstains.
+    A line break inside a paragraph (hard-wrapped text, PDF lines) does not end a sentence."""
     if not answer.strip() or says_not_found(answer):
         return None
-    answer = strip_citations(answer)
-    terms = (content_words(answer) | {t.lower() for t in key_terms(answer)}) - _words(question)
+    terms = answer_terms(strip_citations(answer)) - _words(question)
     best: Optional[tuple[int, int, str, set[str]]] = None
     for number, passage in enumerate(passages, 1):
         for sentence in sentences(_WRAPPED_LINE.sub(" ", passage)):
@@ -47,6 +51,14 @@ def evidence_sentence(answer: str, passages: Sequence[str], question: str = "") 
         return None
     _, number, sentence, shared = best
     return Evidence(number, _around(sentence, shared))
+
+
+def answer_terms(answer: str) -> set[str]:
+    """The words of ``answer`` that say something: its `content_words` and `key_terms`, and its short words
+    that are not English function words ("red" in "the red planet", which `content_words`' four-letter rule
+    leaves out)."""
+    short = {w for w in plain_words(answer) if w.isascii() and w.isalpha() and len(w) < 4} - FUNCTION_WORDS
+    return content_words(answer) | {t.lower() for t in key_terms(answer)} | short
 
 
 def _words(text: str) -> set[str]:

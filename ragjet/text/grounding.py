@@ -16,9 +16,11 @@ from typing import Sequence
 
 from .abstention import says_not_found
 from .citations import strip_citations
-from .lang import language_of
+from .lang import CJK_CHARS, language_of
 
-_WORD = re.compile(r"[^\W\d_][\w'’-]*|\d[\d,.:/-]*\d|\d")
+# A Latin word or a number; CJK characters end a word, so "补贴1000元" yields the number 1000 (a word run on
+# through the Chinese around it hid every number written without spaces)
+_WORD = re.compile(rf"[^\W\d_{CJK_CHARS}](?:[^\W{CJK_CHARS}]|['’-])*|\d[\d,.:/-]*\d|\d")
 _QUOTED = re.compile(r"`([^`]{2,60})`|\"([^\"]{2,60})\"|“([^”]{2,60})”|「([^」]{1,60})」")
 _SENTENCE_START = re.compile(r"(?:^|[.!?。！？:;]\s*|\n\s*|^\W*)$")
 _CJK = re.compile(r"[\u3400-\u9fff]+")
@@ -57,10 +59,12 @@ def key_terms(answer: str) -> list[str]:
 
 
 def _holds(text: str, term: str) -> bool:
+    """Whether lower-cased ``text`` holds ``term`` as a whole word: not inside a longer Latin word or number
+    ("1000" is not in "10000"), though Chinese may touch it ("满2年" holds "2")."""
     term = term.lower()
     if not term.isascii():
         return term in text
-    return re.search(rf"(?<![\w]){re.escape(term)}(?![\w])", text) is not None
+    return re.search(rf"(?<![0-9a-z]){re.escape(term)}(?![0-9a-z])", text) is not None
 
 
 def _cjk_pairs(text: str) -> list[str]:
@@ -83,6 +87,15 @@ def _runs(pairs: list[str]) -> list[str]:
         else:
             runs.append(pair)
     return runs
+
+
+def unsupported_notice(question: str) -> str:
+    """What the reader is told about an answer that shares no word with any sentence of its sources beyond the
+    question's own (`ragjet.text.evidence`: it has no evidence), in the question's language."""
+    if language_of(question) == "zh":
+        return "来源中没有任何句子包含这个回答的内容：它可能是模型编造的，请对照来源核实。"
+    return ("no sentence of the answer's sources holds what it says: the model may have made it up; check it "
+            "against the sources")
 
 
 def grounding_notice(terms: Sequence[str], question: str) -> str:

@@ -27,7 +27,7 @@ CANCEL_POLL_S = 0.2  # how often a worker waiting on a slow client checks that t
 
 class Answer:
     """One flow call running in a worker thread, read as events ``("queue", position)`` while it waits for
-    the model, ``("token", str)``, then ``("end", {"sources", "cited", "ungrounded", "evidence", "notices", "usage"})`` or
+    the model, ``("token", str)``, then ``("end", {"sources", "cited", "ungrounded", "unsupported", "evidence", "notices", "usage"})`` or
     ``("error",
     message)``. Closing the event stream early stops the worker at its next token, or takes it out of the
     model's queue. ``on_done`` runs once, as soon as the call is over or the client is gone (its place in
@@ -67,11 +67,11 @@ class Answer:
                     self._emit("token", piece)
             answer = "".join(text)
             cited, cited_by = sources.citations(answer)
-            ungrounded = sources.check_grounding(answer)
-            evidence = sources.evidence(answer)
+            grounding = sources.check_grounding(answer)
+            evidence = grounding.evidence._asdict() if grounding.evidence else None
             self._emit("end", {"sources": describe_sources(sources.nodes, cited), "cited": cited, "cited_by": cited_by,
-                               "ungrounded": ungrounded, "evidence": evidence._asdict() if evidence else None,
-                               "notices": sources.notices,
+                               "ungrounded": grounding.ungrounded, "unsupported": grounding.unsupported,
+                               "evidence": evidence, "notices": sources.notices,
                                "usage": sources.usage or _no_model_usage()})
         except TurnCancelled:  # the client left while the request waited for the model
             return

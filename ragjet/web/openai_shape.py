@@ -5,7 +5,8 @@ Beyond OpenAI's fields: the sources of an answer (file, score, snippet; `ragjet.
 extra ``sources`` field of the response or of the last stream chunk. When the flow numbered them for the model
 (the RAG chat's prompt), ``cited`` lists the numbers the answer cites and each source says whether it was
 cited; ``ungrounded`` lists the answer's key words that appear in none of its sources (`check_grounding`: a
-non-empty list flags the answer as possibly made up, and a notice says so); ``evidence`` quotes the one sentence of
+non-empty list flags the answer as possibly made up, and a notice says so); ``unsupported`` is true for an answer
+that shares no word beyond the question's with any sentence of its sources (flagged likewise); ``evidence`` quotes the one sentence of
 the sources the answer rests on (``{"source": n, "text": ...}``, n its source's number; null when none: an
 abstention, an answer sharing no content word with them); ``notices`` says what a step had
 to change or the reader should know (a prompt cut to fit the context window). While a request

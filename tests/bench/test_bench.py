@@ -369,11 +369,11 @@ def test_answers_bench_scores_what_the_chat_prints(tmp_path: Path) -> None:
                                                           "--unanswerable", "1", "--llm", "SmolLM2-135M-Instruct"]))
     assert [r["setup"] for r in report.rows] == ["chat", "gold paragraph", "unanswerable (asked of sample-en)"]
     for row in report.rows:
-        assert {"right", "f1", "abstained", "ungrounded", "evidence", "loop_rate", "s_per_answer"} <= set(row)
-        assert all(0.0 <= row[k] <= 1.0 for k in ("right", "f1", "abstained", "ungrounded", "evidence", "loop_rate"))
+        assert {"right", "f1", "abstained", "flagged", "evidence", "loop_rate", "s_per_answer"} <= set(row)
+        assert all(0.0 <= row[k] <= 1.0 for k in ("right", "f1", "abstained", "flagged", "evidence", "loop_rate"))
     answers = report.meta["answers"]
-    assert len(answers) == 5 and all({"question", "answer", "correct", "abstained", "ungrounded", "evidence",
-                                      "evidence_right"} <= set(a) for a in answers)
+    assert len(answers) == 5 and all({"question", "answer", "correct", "abstained", "ungrounded", "unsupported",
+                                      "flagged", "evidence", "evidence_right"} <= set(a) for a in answers)
     assert any("unanswerable questions answered 'not in the documents'" in n for n in report.notes)
     check_report(report, tmp_path)
 

@@ -148,6 +148,16 @@ def test_a_queued_question_shows_its_place_then_the_cited_source(citing_page, mo
     assert cited.count() == 1 and cited.locator(".file").text_content() == "[1] space.mdcited"
 
 
+def test_an_answer_no_source_sentence_supports_is_flagged_and_has_no_quote(citing_page, model):
+    model.answer = "Zebras dance happily."  # no name or number to call invented, and no sentence shares a word
+    ask(citing_page, "cheese Mars")
+    citing_page.wait_for_selector(".message.assistant .sources .source")
+    bubble = citing_page.locator(".message.assistant .bubble").last
+    assert bubble.locator(".ungrounded-flag").text_content() == "⚠ not found in the sources"
+    assert bubble.locator(".evidence").count() == 0
+    assert "no sentence of the answer's sources" in bubble.locator(".notice").last.text_content()
+
+
 def test_the_sentence_an_answer_rests_on_is_quoted_under_it(citing_page, model):
     model.answer = "It is called the red planet."
     ask(citing_page, "cheese Mars")

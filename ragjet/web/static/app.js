@@ -108,8 +108,9 @@ class Answer {
     for (const text of list || []) this.row.querySelector(".bubble").appendChild(el("div", "notice", `Note: ${text}`));
   }
 
-  ungrounded(terms) {
-    if (!terms || !terms.length) return;
+  // An answer whose key words no source holds, or that no sentence of the sources supports, is flagged.
+  ungrounded(terms, unsupported) {
+    if ((!terms || !terms.length) && !unsupported) return;
     const bubble = this.row.querySelector(".bubble");
     bubble.classList.add("ungrounded");
     bubble.insertBefore(el("div", "ungrounded-flag", "⚠ not found in the sources"), bubble.firstChild);
@@ -217,7 +218,7 @@ async function ask(text) {
         if (chunk.queue) answer.queued(chunk.queue.position);
         const choice = chunk.choices[0];
         if (choice && choice.delta.content) answer.append(choice.delta.content);
-        if (chunk.ungrounded) answer.ungrounded(chunk.ungrounded);
+        if (chunk.ungrounded) answer.ungrounded(chunk.ungrounded, chunk.unsupported);
         if (chunk.evidence) answer.evidence(chunk.evidence);
         if (chunk.notices) answer.notices(chunk.notices);
         if (chunk.sources) answer.sources(chunk.sources, chunk.cited);
@@ -225,7 +226,7 @@ async function ask(text) {
     } else {
       const body = await response.json();
       answer.append(body.choices[0].message.content);
-      answer.ungrounded(body.ungrounded);
+      answer.ungrounded(body.ungrounded, body.unsupported);
       answer.evidence(body.evidence);
       answer.notices(body.notices);
       answer.sources(body.sources, body.cited);
