@@ -43,6 +43,7 @@ from .connection import Deferred, connected, require_extra
 from .filters import FILTER_RESERVED, allows_nothing, chroma_where, scalar_fields
 from .locks import ProcessLock
 from .naming import check_prefix, collection_name, remote_ledger_path
+from .segments import SegmentsBeside
 from .server_mode import StoreServer, http_ready
 
 if TYPE_CHECKING:
@@ -70,8 +71,7 @@ class _Group:
     dims: dict[str, int] = field(default_factory=dict)
 
 
-@STORES.register("chroma")
-class ChromaStore(StoreBase):
+class ChromaDatabase(StoreBase):
     """Nodes and vectors in Chroma; cosine search with metadata filters runs inside Chroma."""
 
     persistent = True
@@ -108,7 +108,7 @@ class ChromaStore(StoreBase):
             raise ValueError(f"the chroma dir {self._dir} is a file: Chroma keeps its database in a folder; give "
                              f"a folder path (it is created if missing)")
         if self._dir is not None:
-            self._lock = ProcessLock(ChromaStore, self._dir)
+            self._lock = ProcessLock(type(self), self._dir)
         else:
             parsed = urlparse(uri)
             if parsed.scheme not in ("http", "https") or not parsed.hostname:
@@ -169,6 +169,9 @@ class ChromaStore(StoreBase):
             self._groups = groups
             return groups
         return self._groups
+
+    def _in_database(self, group: str) -> bool:
+        return self._group(group) is not None
 
     def _group(self, name: str, create: bool = False) -> Optional[_Group]:
         group = self._known().get(name)
@@ -339,3 +342,8 @@ class ChromaStore(StoreBase):
             connection.dispose(lambda client: client.close())
         if self._lock is not None:
             self._lock.release()
+
+
+@STORES.register("chroma")
+class ChromaStore(SegmentsBeside, ChromaDatabase):
+    """The ``chroma`` store: the groups with vectors in Chroma, those without beside it (`SegmentsBeside`)."""

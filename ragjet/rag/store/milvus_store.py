@@ -39,6 +39,7 @@ from .milvus_index import IndexKwargs, IndexPlan
 from .milvus_long import LongTexts, query_pages
 from .milvus_schema import TEXT_FIELDS, GroupCollection, stored_vector
 from .naming import check_prefix, collection_name, remote_ledger_path, safe_part
+from .segments import SegmentsBeside
 from .server_mode import StoreServer, grpc_ready
 
 if TYPE_CHECKING:
@@ -56,10 +57,9 @@ def _serve_command(path: Path, host: str, port: int) -> list[str]:
             "--port", str(port)]
 
 
-@STORES.register("milvus")
-class MilvusStore(StoreBase):
+class MilvusDatabase(StoreBase):
     """Nodes and vectors in Milvus; cosine (dense) and inner-product (sparse) search with native metadata
-    filters runs inside Milvus."""
+    filters runs inside Milvus. `MilvusStore` is what ``store_conf`` builds."""
 
     persistent = True
     supports_vector_search = True
@@ -95,7 +95,7 @@ class MilvusStore(StoreBase):
                 raise ValueError(f"a Milvus Lite uri is a path ending in .db, got {uri!r} (or use 'http://host:port' "
                                  f"for a Milvus server)")
             self._lite_path.parent.mkdir(parents=True, exist_ok=True)
-            self._lock = ProcessLock(MilvusStore, self._lite_path)
+            self._lock = ProcessLock(type(self), self._lite_path)
             client_uri = str(self._lite_path)
         self._connection: Optional[Deferred["MilvusClient"]] = Deferred(
             lambda: _connect(client_uri, token, db_name), "ragjet milvus connect", on_error=self._release_lite)
@@ -119,6 +119,9 @@ class MilvusStore(StoreBase):
         return remote_ledger_path("milvus", self._uri, self._db_name, self.prefix)
 
     # -- collections ------------------------------------------------------------------------------------
+    def _in_database(self, group: str) -> bool:
+        return self._collection(group) is not None
+
     def _collection(self, group: str) -> Optional[GroupCollection]:
         """The collection of ``group``, described once; None while it does not exist (asked again each time,
         as another process may create it)."""
@@ -332,6 +335,11 @@ class MilvusStore(StoreBase):
             from milvus_lite.server_manager import server_manager_instance
 
             server_manager_instance.release_server(str(self._lite_path))
+
+
+@STORES.register("milvus")
+class MilvusStore(SegmentsBeside, MilvusDatabase):
+    """The ``milvus`` store: the groups with vectors in Milvus, those without beside it (`SegmentsBeside`)."""
 
 
 MILVUS_LITE_HOST = "http://127.0.0.1"

@@ -130,7 +130,7 @@ def test_milvus_refuses_an_oversized_uid_clearly_and_writes_nothing(tmp_path: Pa
     store = MilvusStore(str(tmp_path / "limits.db"))
     try:
         with pytest.raises(ValueError, match=r"'u{70}'.*64 bytes.*shorter uids"):
-            store.update_nodes([DocNode(uid="u" * 70, text="x" * 70000, group="g")])
+            store.update_nodes([DocNode(uid="u" * 70, text="x" * 70000, group="g", embedding={"default": [0.1, 0.2]})])
         assert store.count("g") == 0
     finally:
         store.close()
@@ -158,3 +158,55 @@ def test_a_loopback_database_server_is_reached_with_a_proxy_in_the_environment(n
     found = ragjet.Retriever(doc, "CoarseChunk", similarity="bm25", topk=1)("cheese milk")
     assert found[0].get_content().startswith("Bread is baked")
     doc.stop()
+
+
+# -- a group no index embeds lies beside the vector database, not in it --------------------------------------------
+DATABASE_SETUPS = ["chroma-dir", "chroma-http", "milvus-lite", "milvus-remote"]
+
+
+@pytest.mark.parametrize("name", DATABASE_SETUPS)
+def test_a_group_without_vectors_has_no_rows_in_the_database_and_survives_a_restart(name, request, tmp_path):
+    """Whole files (the root group, 85 KB and 5 MB single lines among them) need no placeholder vector and no
+    long-text parts: they lie beside the database, are read whole, change, and are deleted as other nodes."""
+    from store_setups import make_setup
+
+    conf = make_setup(name, request, tmp_path).conf
+    big = "牛车水" + "字" * ((5 << 20) // 3)  # a 5 MB line
+    roots = [DocNode(uid=f"r{i}", text=text, group="lazyllm_root", global_metadata={"doc_id": f"/d/{i}.txt"})
+             for i, text in enumerate(["x" * 85709, big, "short"])]
+    store = create_store(conf)
+    try:
+        store.update_nodes(roots)
+        assert not store._in_database("lazyllm_root") and store.groups() == ["lazyllm_root"]
+        store.update_nodes([DocNode(uid="r2", text="changed", group="lazyllm_root",
+                                    global_metadata={"doc_id": "/d/2.txt"})])
+    finally:
+        store.close()
+    again = create_store(conf)  # a restart
+    try:
+        assert again.count("lazyllm_root") == 3 and not again._in_database("lazyllm_root")
+        got = {n.uid: n.text for n in again.get_nodes("lazyllm_root", uids=["r1", "r0", "r2"])}
+        assert got == {"r1": big, "r0": "x" * 85709, "r2": "changed"}
+        assert again.doc_uids("lazyllm_root", ["/d/0.txt"]) == ["r0"]
+        assert again.remove_docs(["/d/0.txt", "/d/1.txt"]) == 2 and again.count("lazyllm_root") == 1
+    finally:
+        again.close()
+
+
+@pytest.mark.parametrize("name", DATABASE_SETUPS)
+def test_a_group_that_gains_vectors_moves_into_the_database_whole(name, request, tmp_path):
+    """A retriever that starts embedding a group brings its nodes into the database, the old with the new."""
+    from store_setups import make_setup
+
+    store = create_store(make_setup(name, request, tmp_path).conf)
+    try:
+        store.update_nodes([DocNode(uid=f"n{i}", text=f"node {i}", group="g", parent="p") for i in range(3)])
+        assert not store._in_database("g")
+        store.update_nodes([DocNode(uid="n1", text="node 1", group="g", parent="p",
+                                    embedding={"default": [1.0, 0.0, 0.0]})])
+        assert store._in_database("g") and store.count("g") == 3 and store.groups() == ["g"]
+        got = {n.uid: n.embedding for n in store.get_nodes("g")}
+        assert sorted(got) == ["n0", "n1", "n2"] and not got["n0"] and list(got["n1"]) == ["default"]
+        assert sorted(n.uid for n in store.get_children("g", ["p"])) == ["n0", "n1", "n2"]
+    finally:
+        store.close()
