@@ -1,4 +1,5 @@
-"""The `chroma` store: node groups in Chroma collections, embedded (``dir``) or on a Chroma server (``uri``).
+"""The `chroma` store: node groups in Chroma collections, embedded (``dir``) or on a Chroma server (``uri``);
+a group whose nodes carry no vector (the root group: whole files) lies beside it (`segments.SegmentsBeside`).
 
 Layout. Chroma gives every collection one vector space and, without an embedding function, refuses records
 without a vector. ragjet embeds itself (``embedding_function=None``; every write passes vectors), so a group
@@ -6,7 +7,7 @@ without a vector. ragjet embeds itself (``embedding_function=None``; every write
 
 * ``{prefix}_g``: one record per node: the text as the Chroma document, the codec's fields (parent, doc_id,
   metadata, global_metadata, excluded; JSON as strings) as Chroma metadata, and a 1-dim dummy vector
-  ``[1.0]`` (nodes of groups that are never embedded need one too);
+  ``[1.0]`` (the record collection searches nothing);
 * ``{prefix}_g__{key}``: one per embed key: the node's vector for that key (cosine HNSW by default) and the
   node's scalar metadata (its file's, overlaid with its own) flattened as Chroma metadata, so a filtered
   vector search is one Chroma query.

@@ -11,8 +11,9 @@ metadata under its own names, so ``filters={'subject': 'biology'}`` is the nativ
 ``subject == "biology"``. Milvus refuses an empty sparse vector (a text with no terms, which matches no
 query anyway): it is stored as absent, and read back so.
 
-Milvus needs a vector field in every collection: a group whose nodes carry no vector gets a constant 2-dim
-field ``vec__none``. When a group's nodes gain an embed key the collection lacks (a new retriever), the
+Milvus needs a vector field in every collection: a collection gets a constant 2-dim field ``vec__none`` (a
+group whose nodes carry no vector lies beside the database instead, `segments`; an older ragjet wrote such
+groups here). When a group's nodes gain an embed key the collection lacks (a new retriever), the
 collection is recreated with the added field and its rows written back (logged). Collection properties
 record the group and its keys (``ragjet.group``, ``ragjet.keys``), so both are found again after a restart.
 

@@ -1,7 +1,8 @@
 """The `milvus` store: one Milvus collection per node group, in Milvus Lite (a ``.db`` path) or on a server.
 
-The layout of a group's collection is `milvus_schema`'s; texts longer than a VARCHAR holds (a whole file as a
-root node) lie beside it in `milvus_long`'s collection.
+The layout of a group's collection is `milvus_schema`'s; texts longer than a VARCHAR holds lie beside it in
+`milvus_long`'s collection. A group whose nodes carry no vector (the root group: whole files) has no collection:
+it lies beside the database (`segments.SegmentsBeside`).
 
 Milvus Lite searches rows not yet flushed by brute force (~0.4 s for 5,000 384-dim rows), so on Lite the
 first search after writes flushes the collection, which builds its index.
