@@ -18,6 +18,8 @@ from ragjet.text.sentences import sentences
 from ragjet.text.token_count import APPROX_NAME, TokenCounter, approx_token_counts
 
 _WORD = re.compile(r"\S+\s*")
+MERGE_RULE = "paragraphs"  # in the identity: stores chunked by the earlier rule are chunked again
+_BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n[ \t\r\f\v]*$")  # a piece that ends a paragraph
 # Text without spaces (Chinese) cut into its smallest parts: a Latin word or number whole, any other character
 # alone, so "1927年" is never cut inside "1927".
 _UNIT = re.compile(r"[0-9A-Za-z]+\s*|\S\s*")
@@ -71,6 +73,18 @@ def _refine(piece: str, count: int, chunk_size: int) -> list[str]:
     runs = [body[i:i + step] for i in range(0, len(body), step)]
     runs[-1] += tail
     return runs
+
+
+def _paragraph_tokens(pieces: list[str], counts: list[int]) -> list[Optional[int]]:
+    """For each piece that opens a paragraph (the first, or one after a piece ending in a blank line), the tokens
+    of its paragraph; None for the others."""
+    out: list[Optional[int]] = [None] * len(pieces)
+    start = 0
+    for i, piece in enumerate(pieces):
+        if i == len(pieces) - 1 or _BLANK_LINE.search(piece):
+            out[start] = sum(counts[start:i + 1])
+            start = i + 1
+    return out
 
 
 def _counter_name(counter: TokenCounter) -> str:
@@ -138,7 +152,7 @@ class SentenceSplitter(NodeTransform):
 
     def _identity_params(self) -> dict[str, Any]:
         params = {"chunk_size": self.chunk_size, "chunk_overlap": self.chunk_overlap,
-                  "token_counter": self._counter_name}
+                  "token_counter": self._counter_name, "merge": MERGE_RULE}
         return {**params, "window": self._window} if self._window else params
 
     # -- splitting ------------------------------------------------------------------------------------
@@ -219,19 +233,29 @@ class SentenceSplitter(NodeTransform):
     def _merge(self, pieces: list[str], counts: list[int], size: int) -> list[str]:
         """Greedy merge: fill a chunk up to ``size``; the next starts with the previous chunk's trailing pieces
         worth at most `overlap` tokens (scaled with ``size``), and only if the next piece still fits beside
-        them, so no chunk is ever over ``size``."""
+        them, so no chunk is ever over ``size``.
+
+        A paragraph (pieces up to a blank line) that does not fit in the room left starts the next chunk (after
+        as much overlap as still leaves it whole) when it fits a chunk whole or the chunk is already half full: a chunk then holds whole
+        paragraphs, or a paragraph's opening with the sentences after it, rather than the first sentence of a
+        paragraph whose point is in the next chunk (the Chinese sample's "第二次启动时文件没有变化。" ended one
+        chunk and the ledger that answers "第二次启动为什么快？" opened the next, which no route found)."""
         overlap = self.overlap * size // self.size
+        paragraph = _paragraph_tokens(pieces, counts)
         chunks: list[str] = []
         current: list[int] = []
         tokens = 0
         for i, count in enumerate(counts):
-            if current and tokens + count > size:
+            opens = paragraph[i] is not None and current and tokens + paragraph[i] > size and (
+                paragraph[i] <= size or 2 * tokens >= size)
+            if current and (tokens + count > size or opens):
                 chunks.append("".join(pieces[j] for j in current).strip())
                 kept = 0
                 start = len(current)
+                beside = paragraph[i] if opens and paragraph[i] <= size else count  # what must fit after it
                 while start > 0:
                     more = kept + counts[current[start - 1]]
-                    if more > overlap or more + count > size:
+                    if more > overlap or more + beside > size:
                         break
                     kept = more
                     start -= 1

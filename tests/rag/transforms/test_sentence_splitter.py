@@ -374,3 +374,31 @@ def test_character_and_recursive_splitters_keep_every_character():
     assert max(approx_token_counts(pieces)) <= 12
     with pytest.raises(ValueError, match="keep_separator=False would drop text"):
         CharacterSplitter(keep_separator=False)
+
+
+def chars(texts):
+    return [len(t) for t in texts]
+
+
+def test_a_paragraph_that_fits_a_chunk_is_kept_whole_rather_than_split_over_two():
+    a = "Aa aa aa aa aa aa aa aa aa a."  # 29 characters: one token each
+    b = " ".join(f"B{i}b bb bb." for i in range(8))  # 87
+    chunks = SentenceSplitter(chunk_size=100, chunk_overlap=0, token_counter=chars).split_text(f"{a}\n\n{b}")
+    assert chunks == [a, b]
+    small = "Cc cc."
+    assert SentenceSplitter(chunk_size=100, chunk_overlap=0, token_counter=chars).split_text(
+        f"{a}\n\n{small}") == [f"{a}\n\n{small}"]  # what fits beside stays beside
+
+
+def test_a_long_paragraph_opens_a_chunk_once_the_chunk_is_half_full():
+    """The Chinese sample: "第二次启动时文件没有变化，所以什么都不应该重做。" closed a chunk, and the ledger sentences that
+    answer "第二次启动为什么快？" opened the next one, which neither route found; the paragraph now opens it."""
+    first = "知识库第一次启动时要读取每个文件，把它切分成块，再为每个块计算向量。这项工作代价很高。"  # 43
+    second = ("第二次启动时文件没有变化，所以什么都不应该重做。一个快速的框架会在摄取账本中记录每个文件的大小、修改时间和内容哈希。"
+              "哈希没有变化的文件既不会被重新解析，也不会被重新计算向量。")  # 87 characters: more than a chunk
+    long_second = second + "内容变化的文件会先删除旧节点，再重新摄取；被删除的文件，其节点也会被删除。"
+    splitter = SentenceSplitter(chunk_size=80, chunk_overlap=0, token_counter=chars)
+    for text in (second, long_second):
+        chunks = splitter.split_text(f"{first}\n\n{text}")
+        assert chunks[0] == first and chunks[1].startswith("第二次启动时文件没有变化，所以什么都不应该重做。一个快速的框架")
+        assert max(chars(chunks)) <= 80 and "".join(chunks) == first + text
