@@ -46,6 +46,15 @@ def _markup_words(text: str) -> list[str]:
     return kept_words(_TAG.sub(" ", text))
 
 
+class OverlapSplitterContract(TransformContract):
+    """The contract for a splitter built as ``splitter(chunk_size=..., overlap=...)`` (LazyLLM's keyword)."""
+
+    splitter: type
+
+    def make(self, chunk_size, chunk_overlap):
+        return self.splitter(chunk_size=chunk_size, overlap=chunk_overlap)
+
+
 class TestSentenceSplitter(TransformContract):
     samples = [ENGLISH, CHINESE]
 
@@ -60,77 +69,59 @@ class TestCharacterSplitter(TransformContract):
         return CharacterSplitter(chunk_size=chunk_size, overlap=chunk_overlap, separator=" ")
 
 
-class TestRecursiveSplitter(TransformContract):
+class TestRecursiveSplitter(OverlapSplitterContract):
+    splitter = RecursiveSplitter
     samples = [ENGLISH, CHINESE]
 
-    def make(self, chunk_size, chunk_overlap):
-        return RecursiveSplitter(chunk_size=chunk_size, overlap=chunk_overlap)
 
-
-class TestMarkdownSplitter(TransformContract):
+class TestMarkdownSplitter(OverlapSplitterContract):
+    splitter = MarkdownSplitter
     samples = [MARKDOWN, CHINESE]
 
-    def make(self, chunk_size, chunk_overlap):
-        return MarkdownSplitter(chunk_size=chunk_size, overlap=chunk_overlap)
 
-
-class TestCodeSplitter(TransformContract):
+class TestCodeSplitter(OverlapSplitterContract):
+    splitter = CodeSplitter
     samples = [PYTHON]
-
-    def make(self, chunk_size, chunk_overlap):
-        return CodeSplitter(chunk_size=chunk_size, overlap=chunk_overlap)
 
     def node(self, text):
         return DocNode(uid="sample", text=text, global_metadata={"file_path": "/src/store.py"})
 
 
-class TestGeneralCodeSplitter(TransformContract):
+class TestGeneralCodeSplitter(OverlapSplitterContract):
+    splitter = GeneralCodeSplitter
     samples = [PYTHON]
 
-    def make(self, chunk_size, chunk_overlap):
-        return GeneralCodeSplitter(chunk_size=chunk_size, overlap=chunk_overlap)
 
-
-class TestJSONSplitter(TransformContract):
+class TestJSONSplitter(OverlapSplitterContract):
+    splitter = JSONSplitter
     keeps_order = False
     samples = [NESTED]
 
-    def make(self, chunk_size, chunk_overlap):
-        return JSONSplitter(chunk_size=chunk_size, overlap=chunk_overlap)
 
-
-class TestJSONLSplitter(TransformContract):
+class TestJSONLSplitter(OverlapSplitterContract):
+    splitter = JSONLSplitter
     keeps_order = False
     samples = [JSONL]
 
-    def make(self, chunk_size, chunk_overlap):
-        return JSONLSplitter(chunk_size=chunk_size, overlap=chunk_overlap)
 
-
-class TestYAMLSplitter(TransformContract):
+class TestYAMLSplitter(OverlapSplitterContract):
+    splitter = YAMLSplitter
     keeps_order = False
     samples = [YAML]
 
-    def make(self, chunk_size, chunk_overlap):
-        return YAMLSplitter(chunk_size=chunk_size, overlap=chunk_overlap)
 
-
-class TestHTMLSplitter(TransformContract):
+class TestHTMLSplitter(OverlapSplitterContract):
+    splitter = HTMLSplitter
     samples = [HTML]
-
-    def make(self, chunk_size, chunk_overlap):
-        return HTMLSplitter(chunk_size=chunk_size, overlap=chunk_overlap)
 
     def words(self, text):
         return [w for w in _markup_words(text) if w not in ("html", "head", "body")]
 
 
-class TestXMLSplitter(TransformContract):
+class TestXMLSplitter(OverlapSplitterContract):
+    splitter = XMLSplitter
     keeps_order = False
     samples = [XML]
-
-    def make(self, chunk_size, chunk_overlap):
-        return XMLSplitter(chunk_size=chunk_size, overlap=chunk_overlap)
 
     def words(self, text):
         return _markup_words(text)
