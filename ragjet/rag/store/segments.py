@@ -20,7 +20,7 @@ from typing import Any, Iterable, Optional, Sequence
 
 from ...sqlite_util import SqliteFile
 from ..doc_node import DocNode
-from .batching import batches
+from .batching import delete_existing, fetch_by_uid, fetch_in_batches
 from .codec import NodeDecoder, node_records
 
 SCHEMA = """
@@ -68,46 +68,40 @@ class SegmentTable:
             with self._db.transaction() as conn:
                 conn.execute("DELETE FROM segments WHERE grp = ?", (group,))
             return removed
-        removed = self.uids_where(group, "uid", uids)
-        with self._db.transaction() as conn:
-            for chunk in batches(removed, _VARIABLES):
-                conn.execute(f"DELETE FROM segments WHERE grp = ? AND uid IN ({_marks(chunk)})", (group, *chunk))
-        return removed
+
+        def delete(found: list[str]) -> None:
+            with self._db.transaction() as conn:
+                conn.execute(f"DELETE FROM segments WHERE grp = ? AND uid IN ({_marks(found)})", (group, *found))
+
+        return delete_existing(uids, lambda chunk: self._select("uid", group, "uid", chunk), delete, _VARIABLES)
 
     def nodes(self, group: str, uids: Optional[Iterable[str]] = None,
               doc_ids: Optional[Iterable[str]] = None) -> list[DocNode]:
         """All nodes of ``group``, those with ``uids`` (in that order, unknown ones skipped) or those of the files
         ``doc_ids``."""
         if uids is not None:
-            wanted = list(uids)
-            found = {rec["uid"]: rec for rec in self._records(group, "uid", wanted)}
-            return self._decode(found[u] for u in wanted if u in found)
+            return fetch_by_uid(uids, lambda chunk: self._decoded(group, "uid", chunk), _VARIABLES)
         if doc_ids is not None:
-            return self._decode(self._records(group, "doc_id", doc_ids))
+            return self.nodes_where(group, "doc_id", doc_ids)
         rows = self._db.conn.execute("SELECT record FROM segments WHERE grp = ?", (group,))
-        return self._decode(json.loads(r[0]) for r in rows)
+        return NodeDecoder().many(json.loads(r[0]) for r in rows)
 
-    def children(self, group: str, parent_uids: Iterable[str]) -> list[DocNode]:
-        return self._decode(self._records(group, "parent", parent_uids))
+    def nodes_where(self, group: str, column: str, values: Iterable[str]) -> list[DocNode]:
+        """The nodes of ``group`` whose ``column`` (doc_id or parent) is one of ``values``."""
+        return fetch_in_batches(values, lambda chunk: self._decoded(group, column, chunk), _VARIABLES)
 
     def uids_where(self, group: str, column: str, values: Iterable[str]) -> list[str]:
         """The uids of ``group``'s rows whose ``column`` (uid, doc_id or parent) is one of ``values``."""
-        out: list[str] = []
-        for chunk in batches(list(dict.fromkeys(values)), _VARIABLES):
-            out += [r[0] for r in self._db.conn.execute(
-                f"SELECT uid FROM segments WHERE grp = ? AND {column} IN ({_marks(chunk)})", (group, *chunk))]
-        return out
+        return fetch_in_batches(values, lambda chunk: self._select("uid", group, column, chunk), _VARIABLES)
 
-    def _records(self, group: str, column: str, values: Iterable[str]) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        for chunk in batches(list(dict.fromkeys(values)), _VARIABLES):
-            out += [json.loads(r[0]) for r in self._db.conn.execute(
-                f"SELECT record FROM segments WHERE grp = ? AND {column} IN ({_marks(chunk)})", (group, *chunk))]
-        return out
+    def _decoded(self, group: str, column: str, values: list[str]) -> list[DocNode]:
+        return NodeDecoder().many(json.loads(r) for r in self._select("record", group, column, values))
 
-    @staticmethod
-    def _decode(records: Iterable[dict[str, Any]]) -> list[DocNode]:
-        return NodeDecoder().many(records)
+    def _select(self, what: str, group: str, column: str, values: list[str]) -> list[Any]:
+        """``what`` of ``group``'s rows whose ``column`` is one of ``values`` (few enough for one query)."""
+        rows = self._db.conn.execute(
+            f"SELECT {what} FROM segments WHERE grp = ? AND {column} IN ({_marks(values)})", (group, *values))
+        return [r[0] for r in rows]
 
 
 def _marks(values: Sequence[Any]) -> str:
@@ -160,7 +154,7 @@ class SegmentsBeside:
 
     def get_children(self, group_name: str, parent_uids: Iterable[str]) -> list[DocNode]:
         if self._segments.has(group_name):
-            return self._segments.children(group_name, parent_uids)
+            return self._segments.nodes_where(group_name, "parent", parent_uids)
         return super().get_children(group_name, parent_uids)  # type: ignore[misc]
 
     def count(self, group_name: str) -> int:
