@@ -44,7 +44,12 @@ def is_loopback_host(host: str) -> bool:
 
 def is_loopback(url: str) -> bool:
     """Whether ``url``'s host (`is_loopback_host`) is this machine's loopback."""
-    return is_loopback_host(urlsplit(url if "://" in url else f"http://{url}").hostname or "")
+    return is_loopback_host(_host(url))
+
+
+def _host(url: str) -> str:
+    """The host of ``url``, which may lack its scheme (``127.0.0.1:19530``)."""
+    return urlsplit(url if "://" in url else f"http://{url}").hostname or ""
 
 
 def direct_to(url: str) -> None:
@@ -52,9 +57,8 @@ def direct_to(url: str) -> None:
     server: its host joins ``NO_PROXY`` / ``no_proxy`` (only while a proxy variable is set)."""
     if not is_loopback(url) or environ(*PROXY_VARIABLES) is None:
         return
-    host = urlsplit(url if "://" in url else f"http://{url}").hostname or ""
     for name in ("NO_PROXY", "no_proxy"):
-        environment_list_add(name, host)
+        environment_list_add(name, _host(url))
 
 
 def client(base_url: str, headers: Optional[Mapping[str, str]] = None, timeout: Any = None) -> "httpx.Client":

@@ -20,7 +20,8 @@ scored apart from it (*evidence*: that sentence holds a gold answer), as the rea
 ``--held-out [FILE]`` asks a set of questions written for a folder of documents instead: by default ragjet's own
 over lecture 12's documents (``bench/sets/lecture12.json``: Chinese PDFs, a Word file and a long text file,
 questions written from the documents before any answer was seen and never tuned on), each answerable one
-scored as above, each the documents cannot answer right when the chat says so. Table, JSON (per-question answers included), PNG.
+scored as above, each the documents cannot answer right when the chat says so. Table, JSON (per-question
+answers included), PNG.
 """
 from __future__ import annotations
 
@@ -202,10 +203,10 @@ def _row(name: str, lang: str, setup: str, questions: list[Question],
 def _notes(rows: list[dict[str, Any]]) -> list[str]:
     notes = ["right: share of answers holding a gold answer (SQuAD normalisation; Chinese: its characters in order); "
              "abstained: it says the documents do not hold the answer; flagged: the chat page's ⚠ flag (key words "
-             "that appear in no passage it was given, or no sentence of them sharing its words); evidence: the sentence quoted under the answer (the passage "
-             "sentence it rests on, `evidence_sentence`) holds a gold answer; 'right' scores the answer's own words "
-             "only; gold paragraph: the same model, prompt and decoding "
-             "reading only the question's own paragraph"]
+             "that appear in no passage it was given, or no sentence of them sharing its words); evidence: the "
+             "sentence quoted under the answer (the passage sentence it rests on, `evidence_sentence`) holds a gold "
+             "answer; 'right' scores the answer's own words only; gold paragraph: the same model, prompt and "
+             "decoding reading only the question's own paragraph"]
     by = {(r["data"], r["setup"]): r for r in rows}
     for row in rows:
         data, lang = row["data"], row["lang"]

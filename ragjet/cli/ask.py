@@ -27,8 +27,9 @@ def run(args: argparse.Namespace) -> int:
         for piece in [answer] if isinstance(answer, str) else answer:
             text.append(piece)
             print(piece, end="", flush=True)
-    cited = sources.cited("".join(text)) or []
-    evidence = sources.check_grounding("".join(text)).evidence
+    said = "".join(text)
+    cited = sources.cited(said) or []
+    evidence = sources.check_grounding(said).evidence
     if evidence:
         print(f"\n\nFrom [{evidence.source}]: “{evidence.text}”", end="")
     for notice in sources.notices:

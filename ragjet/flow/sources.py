@@ -7,9 +7,10 @@ replace them, since they are what the LLM finally sees. A prompt step that numbe
 records them last, with ``numbered=True``: the sources are then exactly those numbers, in order, and the
 answer's citations can be mapped back to them (`SourceCollector.cited`). Small models often answer without
 the citations they were asked for; the passages such an answer was taken from are then found by the share of
-its sentences' words they hold (`ragjet.text.citations`), and ``cited_by`` says which way the numbers were found;
-the one sentence the answer rests on is quoted beside it (`SourceCollector.check_grounding`). A step that had to change the input
-(a prompt cut to fit a context window) says so with `record_notice`, for the caller to show.
+its sentences' words they hold (`ragjet.text.citations`), and ``cited_by`` says which way the numbers were
+found; the one sentence the answer rests on is quoted beside it (`SourceCollector.check_grounding`). A step that
+had to change the input (a prompt cut to fit a context window) says so with `record_notice`, for the caller to
+show.
 
 Outside a collector these calls cost one ContextVar read, so flows run without a server pay nothing. Parallel
 branches run in copies of the caller's context, which share the same collector.
@@ -22,9 +23,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Optional
 
+from ..text.abstention import says_not_found
 from ..text.citations import cited_numbers, overlap_numbers
 from ..text.evidence import Evidence, evidence_sentence
-from ..text.abstention import says_not_found
 from ..text.grounding import grounding_notice, ungrounded_terms, unsupported_notice
 from .source_view import file_name
 
