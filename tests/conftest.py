@@ -39,6 +39,13 @@ def _isolated_home(tmp_path, monkeypatch):
     monkeypatch.setenv("RAGJET_HOME", str(tmp_path / "ragjet-home"))
 
 
+class QueryPrefixed(CountingEmbedder):
+    """An asymmetric model (e5 style): a query is embedded with a prefix that a passage does not get."""
+
+    def embed_query(self, text: str):
+        return self.embed_batch(["query: " + text])[0]
+
+
 @pytest.fixture
 def counting_embed() -> CountingEmbedder:
     return CountingEmbedder()

@@ -21,7 +21,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("ragjet.rag.fusion", "ragjet.rag.embedding", "ragjet.rag.readers", "ragjet.rag.transforms"),
     ("ragjet.rag.store",),
     ("ragjet.rag.index",),
-    ("ragjet.rag.ingest",),
+    ("ragjet.rag.ingest", "ragjet.rag.warm_up"),
     ("ragjet.rag.document",),
     ("ragjet.rag.retriever", "ragjet.rag.reranker", "ragjet.rag"),
     ("ragjet.chat",),

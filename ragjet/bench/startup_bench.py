@@ -5,7 +5,8 @@ lecture's ``test_store`` (a Document with the embedder ragjet picks for the docu
 group under MediumChunk split on the language's full stop ('.' or '。'), a cosine Retriever with topk=3, one
 retrieval: "牛车水" on Chinese documents, as the lecture asks). Per store
 it runs: a first start on an empty store and an empty embedding cache, a second start with nothing changed
-(``--repeat`` times, the median reported), and a third after one file was edited.
+(``--repeat`` times, the median reported) asking the same question (its vector cached) and, as often, a
+question never asked (the embedding model loaded and run), and a third after one file was edited.
 
 Two baselines, each measured in the same run:
 
@@ -43,6 +44,7 @@ COLUMNS = ["store", "run", "init_s", "retrieval_s", "first_answer_s", "files_par
            "rows", "vs_raw"]
 
 QUESTION = {"en": "Who founded the university?", "zh": "牛车水"}  # the lecture asks its Chinese documents 牛车水
+NEW_QUESTION = "asked for the first time"  # with a counter: a second start whose question has no cached vector
 
 CHILD = """
 import json, sys, time
@@ -150,15 +152,16 @@ def run(args: argparse.Namespace) -> Report:
             if minilm is not None:
                 baselines[f"{kind}, {ENGLISH_EMBED}"] = minilm.seconds()
             rows.append({"store": kind, "run": "first", **_child(start, env)})
-            seconds, cold = [], []
-            for i in range(repeat):  # alternating which goes first, as the machine's speed drifts
-                pair = [(seconds, start)]
+            seconds, fresh, cold = [], [], []
+            for i in range(repeat):  # rotating which goes first, as the machine's speed drifts
+                runs = [(seconds, start), (fresh, [*start[:5], f"{question} {NEW_QUESTION} {i + 1}", *start[6:]])]
                 if kind in RAW_CLIENTS:
-                    pair.append((cold, [sys.executable, "-c", RAW_CLIENTS[kind], json.dumps(conf), json.dumps(query),
+                    runs.append((cold, [sys.executable, "-c", RAW_CLIENTS[kind], json.dumps(conf), json.dumps(query),
                                         *_raw_names(kind)]))
-                for runs, command in pair[::-1] if i % 2 else pair:
-                    runs.append(_child(command, env))
+                for results, command in runs[i % len(runs):] + runs[:i % len(runs)]:
+                    results.append(_child(command, env))
             rows.append({"store": kind, "run": "second", **_median(seconds)})
+            rows.append({"store": kind, "run": "second, new q", **_median(fresh)})
             if cold:
                 rows.append({"store": kind, "run": "raw client", **_median(cold)})
             _edit_one_file(corpus)
@@ -221,7 +224,7 @@ def _report(rows: list[dict[str, Any]], baselines: dict[str, float], chunks: int
             repeat: int, model: str) -> Report:
     notes = [f"embedder: {model}; baseline: the bare model embeds the {chunks:,} sentence chunks in "
              + ", ".join(f"{s:.2f} s (before {kind})" for kind, s in baselines.items()),
-             f"second start and raw client: median of {repeat} fresh processes each, alternated; vs_raw is the "
+             f"second starts and raw client: median of {repeat} fresh processes each, in rotating order; vs_raw is the "
              f"baseline's time over the row's (first start: raw embedding; second start: the raw client's cold "
              f"query), so above 1 is faster than the baseline"]
     ok = True
@@ -239,12 +242,17 @@ def _report(rows: list[dict[str, Any]], baselines: dict[str, float], chunks: int
         spread = "–".join(f"{t:.2f}" for t in (min(second["all_first_answer_s"]), max(second["all_first_answer_s"])))
         notes.append(target_note(f"{kind}: second start init + first retrieval", f"{total:.2f} s ({spread} s)",
                                  f"≤ {MAX_SECOND_TOTAL_S} s", total <= MAX_SECOND_TOTAL_S))
-        cold = by_run.get("raw client")
+        cold, new = by_run.get("raw client"), by_run["second, new q"]
         if cold is not None:
-            second["vs_raw"] = cold["first_answer_s"] / total
+            floor = cold["first_answer_s"]
+            second["vs_raw"], new["vs_raw"] = floor / total, floor / new["first_answer_s"]
             notes.append(f"{kind}: the raw client alone, cold (import, open, load, one search with a ready vector), "
-                         f"answers in {cold['first_answer_s']:.2f} s; ragjet's second start, which also loads the "
-                         f"embedding model and checks every file, takes {total / cold['first_answer_s']:.2f}× that")
+                         f"answers in {floor:.2f} s; ragjet's second start checks every file too, and takes its "
+                         f"question's vector from the embedding cache (a question asked before) or from the model "
+                         f"(a new question: {new['first_answer_s']:.2f} s, {new['first_answer_s'] / floor:.2f}× "
+                         f"the raw client)")
+            notes.append(target_note(f"{kind}: second start (question asked before) vs the raw client",
+                                     f"{total / floor:.2f}×", "≤ 1.00×", total <= floor))
         notes.append(target_note(f"{kind}: first start vs raw embedding throughput", f"{first['vs_raw']:.2f}",
                                  f"≥ {MIN_FIRST_THROUGHPUT}", first["vs_raw"] >= MIN_FIRST_THROUGHPUT))
         english = baselines.get(f"{kind}, {ENGLISH_EMBED}")

@@ -10,6 +10,8 @@ The members, and what ragjet does with them:
 
 - ``embed_batch(texts)``: one call for many texts (a plain callable is called once per text);
 - ``embed_query(text)``: the vector of a query (asymmetric models; default: a one-text batch);
+- ``queries_as_texts``: whether a query's vector is the one any text gets (true where ``embed_query`` is the
+  default): it then depends on the model and the text alone, and a restart may take it from the cache;
 - ``model_id``: names the model in caches, snapshots and messages;
 - ``dim`` (None: learnt from the first vectors), ``batch_size`` (texts per call), ``sparse`` (vectors are
   ``{index: weight}`` dicts, searched by inner product);
@@ -38,6 +40,7 @@ class EmbedModel(Protocol):
     dim: Optional[int]
     batch_size: int
     sparse: bool
+    queries_as_texts: bool
     content_window: Optional[int]
     truncated_count: Optional[int]
     count_tokens: Optional[TokenCounter]
@@ -67,6 +70,10 @@ class EmbedModelBase(Startable):
 
     def embed_query(self, text: str) -> Any:
         return self.embed_batch([text])[0]
+
+    @property
+    def queries_as_texts(self) -> bool:
+        return type(self).embed_query is EmbedModelBase.embed_query
 
     def unknown_share(self, text: str) -> Optional[float]:
         return None  # the model does not say: it is taken to read everything
@@ -126,6 +133,10 @@ class DeclaredModel(EmbedModelBase):
 
     def embed_query(self, text: str) -> Any:
         return self.obj.embed_query(text) if _has(self.obj, "embed_query") else super().embed_query(text)
+
+    @property
+    def queries_as_texts(self) -> bool:  # type: ignore[override]
+        return not _has(self.obj, "embed_query")
 
     def unknown_share(self, text: str) -> Optional[float]:
         return self.obj.unknown_share(text) if _has(self.obj, "unknown_share") else None

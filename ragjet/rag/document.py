@@ -30,6 +30,7 @@ from .store import StoreBase, StoreConf, create_store
 from .transforms.base import function_identity
 from .transforms.node_group import NodeGroup, builtin_groups, lineage, make_transform
 from .transforms.sizing import fit_to_models
+from .warm_up import ModelWarmUp
 
 
 class _Placeholder:
@@ -96,6 +97,7 @@ class Document(Startable):
         self._ingestor: Optional[Ingestor] = None
         self._lock = threading.RLock()
         self.read_report: Optional[ReadReport] = None
+        self.warm_up = ModelWarmUp()  # the models load in the background when no retrieval needs the interpreter
 
     CoarseChunk = "CoarseChunk"  # the built-in groups' names, as LazyLLM's Document spells them
     MediumChunk = "MediumChunk"
@@ -207,8 +209,11 @@ class Document(Startable):
                 self._build(name)
 
     def _init_store(self) -> None:
-        self._warm_up_models()
         store = create_store(self._store_conf_with_snapshot())
+        cache = EmbeddingCache() if self.embedders and self.cache else None
+        for embedder in self.embedders.values():
+            embedder.remember_queries(cache)
+        self.warm_up.start(store, [embedder.model for embedder in self.embedders.values()])
         store.register_index("default", DefaultIndex(self.embedders, store))
         self._store = store
         for name, spec in self._store_conf.indices.items():
@@ -217,7 +222,6 @@ class Document(Startable):
                                                          **(spec.pop("kwargs", None) or {})))
         for name in self._groups:
             self._fit_chunks(name)
-        cache = EmbeddingCache() if self.embedders and self.cache else None
         self._ingestor = Ingestor(store, self.embedders, partial(read_files, readers=dict(self._readers)),
                                   scope=str(self.dataset_path), cache=cache, readers=self._reader_identity())
         self.read_report = self._ingestor.report  # written by the ingestor alone
@@ -262,14 +266,6 @@ class Document(Startable):
         snapshot = ragjet_home() / "snapshots" / f"{label}-{digest}.sqlite"
         kwargs = conf.store_class.snapshot_kwargs(dict(conf.kwargs), snapshot)
         return conf if kwargs is None else conf.with_kwargs(kwargs)
-
-    def _warm_up_models(self) -> None:
-        """Load the embedding models in the background while the store opens: on a restart nothing is embedded,
-        but the first query needs the model, and loading it (~0.3 s) overlaps the store's own start. Not a
-        daemon thread: a script that ends before the model is needed (bm25 only) waits for the load to finish,
-        as the runtime aborts the process when it exits in the middle of one."""
-        for embedder in self.embedders.values():
-            threading.Thread(target=embedder.model.start, name=f"warm-up {embedder.model_id}").start()
 
     @property
     def stats(self) -> IngestStats:

@@ -9,7 +9,9 @@ A model declaring ``sparse = True`` (`ragjet.BM25SparseEmbedding`, or yours) ret
 instead: its embed key is *sparse*, `embed_batch` gives a list of canonical dicts
 (`ragjet.rag.sparse_vector`) and the dimension recorded for it is `SPARSE_DIM`. A model with its own
 ``embed_query(text)`` (an asymmetric model: BM25 weighs query terms by IDF, not by term frequency) is asked
-that for queries; any other model embeds a query as a one-text batch.
+that for queries; any other model embeds a query as a one-text batch, and its query vectors are kept in the
+persistent embedding cache (`remember_queries`): a restart asked a question seen before answers without
+loading the model.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from .sparse_vector import SPARSE_DIM, SparseVector, as_sparse, is_sparse
 
 if TYPE_CHECKING:
     from .doc_node import DocNode
+    from .ingest.embed_cache import EmbeddingCache
 
 Vectors = Union[np.ndarray, list[SparseVector]]  # (n, dim) float32, or n sparse vectors
 DEFAULT_EMBED_KEY = "default"
@@ -51,6 +54,12 @@ class Embedder:
         self._lock = threading.Lock()
         self._query_lock = threading.Lock()
         self._queries: dict[str, Future] = {}
+        self._query_cache: Optional["EmbeddingCache"] = None
+
+    def remember_queries(self, cache: Optional["EmbeddingCache"]) -> None:
+        """Keep query vectors in ``cache`` across processes, where a query's vector depends on the model and
+        the text alone (a dense model that embeds queries as any text); other models are always asked."""
+        self._query_cache = cache if self.model.queries_as_texts and not self.sparse else None
 
     def __call__(self, text: str) -> list[float] | SparseVector:
         """One text's vector, as LazyLLM's embed callables return it (``docs.get_embed()[key](query)`` in a
@@ -106,8 +115,15 @@ class Embedder:
         return pending.result()
 
     def _embed_one_query(self, text: str) -> np.ndarray | SparseVector:
+        cache = self._query_cache
+        known = cache.get_query(self.model_id, text) if cache is not None else None
+        if known is not None and (self.dim is None or len(known) == self.dim):
+            return self._check([known], 1)[0]
         raw = [self.model.embed_query(text)]
-        return (self._check_sparse(raw, 1) if self.sparse else self._check(raw, 1))[0]
+        vector = (self._check_sparse(raw, 1) if self.sparse else self._check(raw, 1))[0]
+        if cache is not None:
+            cache.put_query(self.model_id, text, vector)
+        return vector
 
     def _check_sparse(self, raw: Any, expected: int) -> list[SparseVector]:
         vectors = [as_sparse(v, f"a vector of embed {self.key!r} ({self.model_id})") for v in raw]

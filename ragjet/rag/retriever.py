@@ -81,13 +81,14 @@ class Retriever(Startable):
 
     def __call__(self, query: str, filters: Optional[dict[str, Any]] = None, **kwargs: Any) -> Any:
         index = self._index or self.start()._index
-        if len(self.similarities) == 1:
-            nodes = self._route(index, query, self.similarities[0], self.topk, filters, kwargs)
-        else:
-            depth = max(self.topk, ROUTE_DEPTH)
-            routes = [self._route(index, query, s, depth, filters, kwargs) if self._reads(s, query) else []
-                      for s in self.similarities]
-            nodes = fuse(routes, method=self.fusion, weights=self.weights, topk=self.topk)
+        with self.doc.warm_up.held_off():
+            if len(self.similarities) == 1:
+                nodes = self._route(index, query, self.similarities[0], self.topk, filters, kwargs)
+            else:
+                depth = max(self.topk, ROUTE_DEPTH)
+                routes = [self._route(index, query, s, depth, filters, kwargs) if self._reads(s, query) else []
+                          for s in self.similarities]
+                nodes = fuse(routes, method=self.fusion, weights=self.weights, topk=self.topk)
         if len(nodes) > self.topk:
             nodes = nodes[: self.topk]
         if self._find is not None:

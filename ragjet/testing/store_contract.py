@@ -103,6 +103,15 @@ class StoreContract(StoreDocumentContract):
         assert store.get_nodes("missing") == [] and store.get_nodes("missing", uids=["c01"]) == []
         assert store.doc_uids("missing", ["/docs/f1.txt"]) == [] and store.doc_uids("chunk", []) == []
 
+    def test_ready_returns_and_the_store_answers(self, make_store: StoreMaker) -> None:
+        """What waits for the store (the embedding model's load) is not kept waiting for ever, even once the
+        store is closed."""
+        store = make_store()
+        store.wait_ready()
+        assert store.count("chunk") == 0
+        store.close()
+        store.wait_ready()
+
     def test_upsert_replaces_same_uid(self, store: StoreBase) -> None:
         roots, chunks = make_nodes()
         store.update_nodes(roots + chunks)

@@ -212,8 +212,9 @@ def test_startup_bench_on_a_tiny_corpus(corpus: Path, tmp_path: Path) -> None:
     assert report.ok and len(report.meta["baseline_embed_s"]) == 2
     for store in ("map", "map-sqlite"):  # the in-memory map restarts from its snapshot
         runs = {row["run"]: row for row in report.rows if row["store"] == store}
-        assert set(runs) == {"first", "second", "changed"}
-        assert runs["second"]["files_parsed"] == 0 and runs["second"]["chunks_embedded"] == 0
+        assert set(runs) == {"first", "second", "second, new q", "changed"}
+        for second in ("second", "second, new q"):
+            assert runs[second]["files_parsed"] == 0 and runs[second]["chunks_embedded"] == 0
         assert runs["changed"]["files_parsed"] == 1 and runs["first"]["rows"] == runs["second"]["rows"]
     check_report(report, tmp_path)
 
@@ -227,10 +228,12 @@ def test_startup_bench_times_the_raw_clients_cold_query(corpus: Path, tmp_path: 
     assert report.ok
     for store in ("chroma", "milvus"):
         runs = {row["run"]: row for row in report.rows if row["store"] == store}
-        assert list(runs) == ["first", "second", "raw client", "changed"]
+        assert list(runs) == ["first", "second", "second, new q", "raw client", "changed"]
         assert runs["raw client"]["hits"] == runs["second"]["hits"] == 3  # the same collection, searched raw
-        assert len(runs["second"]["all_first_answer_s"]) == 2 and runs["second"]["vs_raw"] > 0
+        for second in ("second", "second, new q"):
+            assert len(runs[second]["all_first_answer_s"]) == 2 and runs[second]["vs_raw"] > 0
     assert sum("the raw client alone" in note for note in report.notes) == 2
+    assert sum("(question asked before) vs the raw client" in note for note in report.notes) == 2
     check_report(report, tmp_path)
 
 

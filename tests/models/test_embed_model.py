@@ -9,6 +9,7 @@ from ragjet.models.embed_model import DeclaredModel, EmbedModel, EmbedModelBase,
 from ragjet.models.sparse_embedding import BM25SparseEmbedding
 from ragjet.rag.embedding import Embedder
 from ragjet.testing.embedders import CountingEmbedder
+from conftest import QueryPrefixed
 
 
 def word_count_vector(text: str) -> list[float]:
@@ -53,6 +54,21 @@ def test_a_subclass_of_the_base_is_used_as_it_is():
 def test_every_sparse_and_dense_model_of_ragjet_declares_the_contract():
     assert isinstance(BM25SparseEmbedding(), EmbedModelBase)
     assert Embedder("sparse", BM25SparseEmbedding()).sparse
+
+
+class WithQuery:
+    def embed_batch(self, texts):
+        return np.ones((len(texts), 2), dtype=np.float32)
+
+    def embed_query(self, text):
+        return np.zeros(2, dtype=np.float32)
+
+
+def test_a_model_embeds_queries_as_texts_unless_it_has_its_own_embed_query():
+    assert as_embed_model(word_count_vector).queries_as_texts and CountingEmbedder().queries_as_texts
+    assert as_embed_model(Partial()).queries_as_texts
+    assert not QueryPrefixed().queries_as_texts and not as_embed_model(WithQuery()).queries_as_texts
+    assert not BM25SparseEmbedding().queries_as_texts  # its query weights follow the corpus (IDF)
 
 
 def test_an_object_that_cannot_embed_is_refused_naming_the_contract():

@@ -3,8 +3,13 @@
 It is what lets every store, the in-memory one included, restart without calling the embedding model: texts
 whose vectors were computed once by the same model are looked up, not embedded. Lookups and writes are
 batched (one query per batch of texts). The cache is optional: when its file cannot be opened, read or
-written (a full disk, a read-only home), one warning names it and ingestion goes on without it. Dense vectors are float32 blobs in ``vectors``; sparse ones
-(``{index: weight}``) are uint32 indices and float32 weights in ``sparse_vectors`` (8 bytes per term).
+written (a full disk, a read-only home), one warning names it and ingestion goes on without it. Dense vectors
+are float32 blobs in ``vectors``; sparse ones (``{index: weight}``) are uint32 indices and float32 weights in
+``sparse_vectors`` (8 bytes per term).
+
+Questions are kept apart, in ``query_vectors``: a restart asked a question it was asked before (the lecture's
+``test_store``, a user retrying) takes its vector from there and needs no model at all before it answers. Only
+the latest `QUERY_ROWS` questions are kept, since unlike passages they grow with use, not with the documents.
 """
 from __future__ import annotations
 
@@ -27,7 +32,11 @@ CREATE TABLE IF NOT EXISTS vectors (
 CREATE TABLE IF NOT EXISTS sparse_vectors (
     model TEXT NOT NULL, text_hash BLOB NOT NULL, indices BLOB NOT NULL, weights BLOB NOT NULL,
     PRIMARY KEY (model, text_hash)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS query_vectors (
+    id INTEGER PRIMARY KEY, model TEXT NOT NULL, text_hash BLOB NOT NULL, vector BLOB NOT NULL,
+    UNIQUE (model, text_hash));
 """
+QUERY_ROWS = 10_000  # questions kept (2 KB each at 512 dimensions): the oldest go first
 _CHUNK = 500  # SQLite's default limit on host parameters is 999
 
 
@@ -84,6 +93,32 @@ class EmbeddingCache:
         try:
             with self.db.transaction() as conn:
                 conn.executemany(sql, rows)
+        except sqlite3.Error as exc:
+            self._give_up(exc)
+
+    def get_query(self, model: str, text: str) -> Optional[np.ndarray]:
+        """The dense vector ``model`` gave the question ``text`` before, or None."""
+        if self.db is None:
+            return None
+        try:
+            row = self.db.conn.execute("SELECT vector FROM query_vectors WHERE model = ? AND text_hash = ?",
+                                       (model, text_hash(text))).fetchone()
+        except sqlite3.Error as exc:
+            self._give_up(exc)
+            return None
+        return None if row is None else np.frombuffer(row[0], dtype=np.float32)
+
+    def put_query(self, model: str, text: str, vector: np.ndarray) -> None:
+        """Keep the question's dense vector, and drop the oldest beyond the latest `QUERY_ROWS`."""
+        if self.db is None:
+            return
+        blob = np.ascontiguousarray(vector, dtype=np.float32).tobytes()
+        try:
+            with self.db.transaction() as conn:
+                conn.execute("INSERT OR IGNORE INTO query_vectors (model, text_hash, vector) VALUES (?, ?, ?)",
+                             (model, text_hash(text), blob))
+                conn.execute("DELETE FROM query_vectors WHERE id <= (SELECT max(id) FROM query_vectors) - ?",
+                             (QUERY_ROWS,))
         except sqlite3.Error as exc:
             self._give_up(exc)
 

@@ -162,6 +162,12 @@ class StoreBase(ABC):
         would but nothing decoded: what a benchmark measures ragjet's overhead against."""
         raise NotImplementedError(f"{type(self).__name__} has no database search of its own")
 
+    def wait_ready(self, timeout: Optional[float] = None) -> bool:
+        """Whether the store can answer a query, waiting at most ``timeout`` seconds (None: until it can). A
+        store is ready at once, unless it connects in the background (a database client): then it is once
+        the connection is made or has failed (which the query raises)."""
+        return True
+
     def close(self) -> None:
         """Release files and connections: the indexes registered on the store first (what they hold of their
         own: a vector database's connection, its file lock), then the backend's (`_close`)."""

@@ -40,7 +40,7 @@ from ..doc_node import DocNode
 from .base import STORES, StoreBase
 from .batching import batches, delete_existing, fetch_by_uid, fetch_in_batches
 from .codec import NodeDecoder, check_dimension, store_records, vector_dims
-from .connection import Deferred, connected, require_extra
+from .connection import ConnectsInBackground, Deferred, connected, require_extra
 from .filters import FILTER_RESERVED, allows_nothing, chroma_where, scalar_fields
 from .locks import ProcessLock
 from .naming import check_prefix, collection_name, remote_ledger_path
@@ -72,7 +72,7 @@ class _Group:
     dims: dict[str, int] = field(default_factory=dict)
 
 
-class ChromaDatabase(StoreBase):
+class ChromaDatabase(ConnectsInBackground, StoreBase):
     """Nodes and vectors in Chroma; cosine search with metadata filters runs inside Chroma."""
 
     persistent = True

@@ -48,11 +48,28 @@ class Deferred(Generic[T]):
             raise self._error
         return self._value
 
+    def wait(self, timeout: Optional[float] = None) -> bool:
+        """Whether the value is made or making it failed (the error stays for ``get``), waiting at most
+        ``timeout`` seconds (None: until it is)."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
     def dispose(self, release: Callable[[T], Any]) -> None:
         """Wait for the value and ``release`` it (nothing to release when making it failed)."""
         self._thread.join()
         if self._error is None:
             release(self._value)
+
+
+class ConnectsInBackground:
+    """Mixed into a store whose database client is a `Deferred` (``self._connection``; None once closed): the
+    store is ready for a query once the connection is made (or has failed, which the query then raises)."""
+
+    _connection: Optional[Deferred[Any]]
+
+    def wait_ready(self, timeout: Optional[float] = None) -> bool:
+        connection = self._connection
+        return connection is None or connection.wait(timeout)
 
 
 def connected(connection: Optional[Deferred[T]], store: str) -> T:

@@ -33,7 +33,7 @@ from ..sparse_vector import SparseVector, as_sparse, is_sparse, vector_dim
 from .base import STORES, StoreBase
 from .batching import batches, delete_existing, fetch_by_uid, fetch_in_batches
 from .codec import NodeDecoder, check_dimension, store_records, vector_dims
-from .connection import Deferred, connected, require_extra
+from .connection import ConnectsInBackground, Deferred, connected, require_extra
 from .filters import milvus_filter, milvus_literal
 from .locks import ProcessLock
 from .milvus_index import IndexKwargs, IndexPlan
@@ -58,7 +58,7 @@ def _serve_command(path: Path, host: str, port: int) -> list[str]:
             "--port", str(port)]
 
 
-class MilvusDatabase(StoreBase):
+class MilvusDatabase(ConnectsInBackground, StoreBase):
     """Nodes and vectors in Milvus; cosine (dense) and inner-product (sparse) search with native metadata
     filters runs inside Milvus. `MilvusStore` is what ``store_conf`` builds."""
 

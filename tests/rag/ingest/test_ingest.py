@@ -11,7 +11,7 @@ import pytest
 
 import ragjet
 from ragjet.home import ragjet_home
-from conftest import CORPUS, CountingEmbedder
+from conftest import CORPUS, CountingEmbedder, QueryPrefixed
 
 
 def _store(tmp_path):
@@ -41,6 +41,23 @@ def test_unchanged_restart_parses_and_embeds_nothing(corpus, tmp_path):
     assert _counts(doc2) == _counts(doc1)
     assert [n.uid for n in r2("red planet")] == first
     assert r2("red planet")[0].parent.group == "MediumChunk"
+
+
+def test_a_question_asked_before_a_restart_needs_no_model_after_it(corpus, tmp_path):
+    _, r1, e1 = _open(corpus, tmp_path)
+    first = [n.uid for n in r1("red planet")]
+    assert e1.embedded[-1] == "red planet"
+    _, r2, e2 = _open(corpus, tmp_path)
+    assert [n.uid for n in r2("red planet")] == first and e2.batches == []
+    r2("which planet is the largest")
+    assert e2.embedded == ["which planet is the largest"]
+
+
+def test_an_asymmetric_model_is_asked_for_every_query_after_a_restart(corpus, tmp_path):
+    _open(corpus, tmp_path, embed=QueryPrefixed())[1]("red planet")
+    _, r2, e2 = _open(corpus, tmp_path, embed=QueryPrefixed())
+    r2("red planet")
+    assert e2.embedded == ["query: red planet"]
 
 
 def test_changed_deleted_and_added_files(corpus, tmp_path):

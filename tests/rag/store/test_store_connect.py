@@ -2,13 +2,15 @@
 connection and raises its error, and a failed connection gives the embedded database's lock back."""
 import importlib.util
 import socket
+import threading
 import time
 
 import pytest
 
-from ragjet.rag.store import ChromaStore, create_store
+from ragjet.rag.store import STORES, ChromaStore, MapStore, create_store
 from ragjet.rag.store.connection import Deferred
 from ragjet.rag.store.locks import ProcessLock
+from ragjet.testing.embedders import CountingEmbedder
 
 
 def _free_port() -> int:
@@ -105,3 +107,40 @@ def test_an_embedding_cache_that_cannot_be_written_warns_once_and_ingestion_goes
     warnings = [r.getMessage() for r in caplog.records if "embedding cache" in r.getMessage()]
     assert len(warnings) == 1 and "database or disk is full" in warnings[0] and "RAGJET_HOME" in warnings[0]
     assert str(EmbeddingCache().path) in warnings[0]
+
+
+class ConnectsWhenTold(MapStore):
+    """A map store that is ready for queries only when the test says, as a database client connecting."""
+
+    connected = threading.Event()
+
+    def wait_ready(self, timeout=None) -> bool:
+        return self.connected.wait(timeout)
+
+
+STORES.register("connects_when_told", ConnectsWhenTold)
+
+
+class Loading(CountingEmbedder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.loaded = threading.Event()
+
+    def start(self):
+        self.loaded.set()
+        return self
+
+
+def test_the_embedding_model_loads_once_the_store_is_ready_and_no_retrieval_runs(corpus):
+    """A restart asked a question seen before needs the store alone: the model's load (the same interpreter)
+    waits for the store's connection and for the retrieval instead of slowing them down."""
+    import ragjet
+
+    model = Loading()
+    doc = ragjet.Document(corpus, embed=model, store_conf={"type": "connects_when_told"})
+    ragjet.Retriever(doc, "MediumChunk", similarity="bm25").start()
+    with doc.warm_up.held_off():  # a retrieval in flight
+        assert not model.loaded.wait(0.3)
+        ConnectsWhenTold.connected.set()
+        assert not model.loaded.wait(0.3)
+    assert model.loaded.wait(10)
