@@ -1,4 +1,5 @@
-"""PDF: one part per page that has text, tagged with its 1-based page number."""
+"""PDF: one part per page that has text, tagged with its 1-based page number; lines the page wrapped inside a
+Chinese or Japanese sentence are joined back (`ragjet.text.wrapped_lines`)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,6 +7,7 @@ from typing import Any
 
 from ragjet.rag.readers.registry import UnreadableFile, register_reader
 from ragjet.registry import missing_extra
+from ragjet.text.wrapped_lines import join_wrapped_lines
 
 
 @register_reader(".pdf")
@@ -21,7 +23,8 @@ def read_pdf(path: Path) -> list[tuple[str, dict[str, Any]]]:
         reader = PdfReader(path)
         if reader.is_encrypted and not reader.decrypt(""):
             raise UnreadableFile("encrypted PDF: a password is needed to read it")
-        pages = [(page.extract_text() or "", {"page": number}) for number, page in enumerate(reader.pages, 1)]
+        pages = [(join_wrapped_lines(page.extract_text() or ""), {"page": number})
+                 for number, page in enumerate(reader.pages, 1)]
     except DependencyError as exc:
         raise UnreadableFile(f"encrypted PDF: {exc}") from None
     except PyPdfError as exc:
