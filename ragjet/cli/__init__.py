@@ -7,6 +7,7 @@ its docstring is the command's help. Nothing outside this package imports it.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from types import ModuleType
 from typing import Optional, Sequence
@@ -36,3 +37,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except (FileNotFoundError, ValueError, KeyError, ImportError) as exc:
         print(f"ragjet: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader stopped reading (``ragjet ask ... | head``): no traceback, then or at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # (when Python flushes stdout)
+        return 1

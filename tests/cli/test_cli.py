@@ -33,6 +33,19 @@ def test_search_with_no_arguments_uses_the_sample_corpus():
     assert "02-second-start.md" in out.stdout.split("\n\n")[1]
 
 
+def test_output_piped_into_a_reader_that_stops_early_is_no_error(tmp_path):
+    """``ragjet search ... | head``: the reader closes the pipe, and ragjet ends without a traceback."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "big.txt").write_text("\n\n".join(f"The planet number {i} orbits a star." for i in range(4000)))
+    proc = subprocess.Popen([sys.executable, "-m", "ragjet", "search", "--docs", str(docs), "--embed", "none",
+                             "--topk", "4000", "planet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.readline()
+    proc.stdout.close()  # as `head -1` does, long before the output ends
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=300) == 1 and "Traceback" not in err and "BrokenPipe" not in err, err
+
+
 def test_ask_without_models_answers_with_passages(corpus, capsys):
     assert main(["ask", "--docs", str(corpus), "--embed", "none", "--llm", "none", "cheese milk"]) == 0
     out = capsys.readouterr().out
