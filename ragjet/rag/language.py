@@ -33,6 +33,7 @@ class LanguageChoice:
     cjk_share: float
     embed: str  # the embedding model's name
     lexical: str  # the BM25 similarity: "bm25_chinese" (jieba words) or "bm25"
+    sampled: int  # files read for the sample
 
 
 def choose_for_documents(folder: str | Path) -> LanguageChoice:
@@ -45,10 +46,7 @@ def choose_for_documents(folder: str | Path) -> LanguageChoice:
         texts.append("".join(node.text for node in nodes)[:SAMPLE_CHARS])
     share = cjk_share(texts)
     language = "zh" if share >= MIXED_SHARE else "en"
-    choice = LanguageChoice(language, share, EMBED_FOR[language], LEXICAL_FOR[language])
-    LOG.info("documents in %s: %.0f%% Chinese characters in a sample of %d file(s): embedding with %s, lexical "
-             "route %s", folder, 100 * share, len(texts), choice.embed, choice.lexical)
-    return choice
+    return LanguageChoice(language, share, EMBED_FOR[language], LEXICAL_FOR[language], len(texts))
 
 
 def _size(path: Path) -> int:
@@ -65,4 +63,8 @@ def routes_for(folder: str | Path, embed: Optional[str], similarity: Optional[st
     if embed != AUTO and similarity is not None:
         return embed, similarity
     choice = choose_for_documents(folder)
-    return (choice.embed if embed == AUTO else embed), (similarity or choice.lexical)
+    embed, similarity = (choice.embed if embed == AUTO else embed), (similarity or choice.lexical)
+    LOG.info("documents in %s: %.0f%% Chinese characters in a sample of %d file(s): embedding with %s, lexical "
+             "route %s", folder, 100 * choice.cjk_share, choice.sampled, embed or "none (lexical search only)",
+             similarity)
+    return embed, similarity
