@@ -50,12 +50,15 @@ PASSAGES_READ = {"en": 1}
 # questions of each set): SQuAD 0.896 weighted, 0.892 RRF, 0.825 for the lecture's two routes reranked by the
 # embedder (its cosine re-sorts away what the lexical route found); CMRC 0.960, 0.943 and 0.873.
 FUSION = "weighted"
-# Under this cosine similarity between the question and its best passage, the documents are not about the
-# question. Measured (200 questions each): SQuAD questions over SQuAD's paragraphs have their best passage at
-# 0.40 or more (1st percentile), over ragjet's English sample corpus at most 0.16 (99th); CMRC questions over
-# CMRC's paragraphs 0.22 (1st percentile, 0.5% under 0.2), over the Chinese sample corpus at most 0.24 (99th,
-# 96.5% under 0.2). An embedder not listed gets no floor.
-RELEVANCE_FLOOR = {ENGLISH_EMBED: 0.25, USE_MODEL_ID: 0.2}
+# Under this cosine similarity between the question and its best chunk, the documents are not about the
+# question; it depends on the embedder and on the chunks' size (a longer chunk is less like a short question).
+# Measured: SQuAD questions over SQuAD's paragraphs (MediumChunk) have their best chunk at 0.40 or more (1st
+# percentile, 200 questions), over ragjet's English sample corpus at most 0.16 (99th). CMRC questions (300,
+# 2026-12-06): MediumChunk, 1.0% of them under 0.2 over CMRC's paragraphs and 97.3% over the Chinese sample
+# corpus; CoarseChunk (``--group CoarseChunk``) none under 0.15 and 96.7% (at 0.2: 2.3% and 100%). An embedder
+# and group not listed get no floor.
+RELEVANCE_FLOOR = {(ENGLISH_EMBED, "MediumChunk"): 0.25, (USE_MODEL_ID, "MediumChunk"): 0.2,
+                   (USE_MODEL_ID, "CoarseChunk"): 0.15}
 NOT_IN_DOCUMENTS = {"en": "The documents do not contain the answer to this question.",
                     "zh": "文档中没有这个问题的答案。"}
 # Answers a server's in-process model decodes at once. `ragjet bench serve` here (2 cores, 60 s, the sample
@@ -103,7 +106,7 @@ class RagChat(Startable):
         if similarity in LEXICAL:
             embed = None  # the one route is lexical: no vectors to compute
         self.embed = TrainableModule(embed) if embed else None
-        self.floor = RELEVANCE_FLOOR.get(embed) if embed else None
+        self.floor = RELEVANCE_FLOOR.get((embed, self.group)) if embed else None
         self.llm = None
         # answers the model gives at once, as the web server sizes its admission (None: no model, no queue)
         self.slots = (slots or (DEFAULT_SLOTS if deploy else 1)) if llm else None

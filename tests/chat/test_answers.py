@@ -98,6 +98,16 @@ def test_a_question_the_documents_are_not_about_is_answered_so_without_the_model
     assert not answer(chat, answerable)[0].startswith(said)
 
 
+def test_the_relevance_floor_fits_the_chunks_it_judges():
+    """A chunk of ~500 characters is less like a short question than one of ~125: the README's Chinese question
+    was refused by the CoarseChunk group under the MediumChunk floor (best cosine 0.18 < 0.2). Each group gets
+    its own floor, and the question is answered from either; a question of another subject is refused by both."""
+    for group in ("MediumChunk", "CoarseChunk"):
+        chat = RagChat(sample_corpus("zh"), group=group, llm=DEFAULT_CHAT_MODEL).start()
+        assert not answer(chat, "第二次启动为什么快？")[0].startswith("文档中没有"), group
+        assert answer(chat, "1998年世界杯决赛谁赢了？")[0].startswith("文档中没有"), group
+
+
 def test_ragjet_ask_quotes_the_document_sentence_under_the_answer(capsys):
     """The reader sees the document's own words beside the model's: the sentence of the sources the answer rests
     on, verbatim, with its source's number."""
