@@ -109,13 +109,14 @@ class EmbeddingCache:
         return None if row is None else np.frombuffer(row[0], dtype=np.float32)
 
     def put_query(self, model: str, text: str, vector: np.ndarray) -> None:
-        """Keep the question's dense vector, and drop the oldest beyond the latest `QUERY_ROWS`."""
+        """Keep the question's dense vector as the newest (replacing one the embedder could not use), and drop
+        the oldest beyond the latest `QUERY_ROWS`."""
         if self.db is None:
             return
         blob = np.ascontiguousarray(vector, dtype=np.float32).tobytes()
         try:
             with self.db.transaction() as conn:
-                conn.execute("INSERT OR IGNORE INTO query_vectors (model, text_hash, vector) VALUES (?, ?, ?)",
+                conn.execute("INSERT OR REPLACE INTO query_vectors (model, text_hash, vector) VALUES (?, ?, ?)",
                              (model, text_hash(text), blob))
                 conn.execute("DELETE FROM query_vectors WHERE id <= (SELECT max(id) FROM query_vectors) - ?",
                              (QUERY_ROWS,))

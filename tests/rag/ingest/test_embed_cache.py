@@ -19,6 +19,24 @@ def test_only_the_latest_questions_are_kept(tmp_path, monkeypatch):
     cache = EmbeddingCache(tmp_path / "cache.sqlite")
     for i in range(5):
         cache.put_query("m", f"question {i}", np.full(2, i, dtype=np.float32))
-    cache.put_query("m", "question 4", np.zeros(2, dtype=np.float32))  # asked again: kept as it was
     assert [cache.get_query("m", f"question {i}") is not None for i in range(5)] == [False, False, True, True, True]
-    assert cache.get_query("m", "question 4").tolist() == [4.0, 4.0]
+    cache.put_query("m", "question 2", np.zeros(2, dtype=np.float32))  # its vector was of no use: replaced, newest
+    cache.put_query("m", "question 5", np.full(2, 5, dtype=np.float32))  # so question 3 is now the oldest
+    assert [cache.get_query("m", f"question {i}") is not None for i in range(6)] == [False, False, True, False, True,
+                                                                                    True]
+    assert cache.get_query("m", "question 2").tolist() == [0.0, 0.0]
+
+
+def test_a_kept_question_vector_of_another_length_is_not_used_but_replaced(tmp_path):
+    """A model that kept its id but changed its dimension: the kept vector is of no use to it."""
+    from ragjet.rag.embedding import Embedder
+    from ragjet.testing.embedders import CountingEmbedder
+
+    cache = EmbeddingCache(tmp_path / "cache.sqlite")
+    before, after = CountingEmbedder(dim=8), CountingEmbedder(dim=4)
+    before.model_id = after.model_id = "same-id"
+    for model in (before, after):
+        embedder = Embedder("default", model)
+        embedder.remember_queries(cache)
+        assert len(embedder.embed_query("red planet")) == model.dim and model.embedded == ["red planet"]
+    assert len(cache.get_query("same-id", "red planet")) == 4
