@@ -16,7 +16,10 @@ CJK_CHARS = ("\u1100-\u11ff\u2e80-\u9fff\ua960-\ua97f\uac00-\ud7ff\uf900-\ufaff\
 # A unit of text for repetition and overlap checks: one CJK character (Chinese has no spaces), or a run of
 # other non-space characters (a word with its punctuation).
 UNIT = re.compile(f"(?P<cjk>[{CJK_CHARS}])|[^\\s{CJK_CHARS}]+")
-_IDEOGRAPH = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+# CJK ideographs alone (unified, extension A, compatibility, the supplementary planes' extensions), as a
+# character-class body
+IDEOGRAPHS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+_IDEOGRAPH = re.compile(f"[{IDEOGRAPHS}]")
 # A text is Chinese when at least this share of its letters are ideographs: Chinese prose quotes Latin names
 # and numbers freely, so a strict majority would misjudge a question such as "Milvus 的索引是什么？".
 CJK_SHARE = 0.3

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import re
 
-_WIDE = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"  # kana and ideographs
+from .lang import IDEOGRAPHS
+
+_WIDE = "\u3040-\u30ff" + IDEOGRAPHS  # kana and ideographs
 _INNER = "，、（）《》〈〉“”‘’「」『』【】〔〕—…·"  # marks a sentence goes on after
 _MARKER = "第[一二三四五六七八九十百千零〇\\d]+[条章节款编部]|（[一二三四五六七八九十\\d]+）|[一二三四五六七八九十]+、"
 _WRAP = re.compile(f"(?<=[{_WIDE}{_INNER}])\n(?=[{_WIDE}{_INNER}])(?!{_MARKER})")
