@@ -6,6 +6,13 @@ import sqlite3
 import threading
 from pathlib import Path
 
+IN_LIST_MAX = 500  # values bound in one ``IN (...)`` list: SQLite's default limit on host parameters is 999
+
+
+def placeholders(count: int) -> str:
+    """``?, ?, ...``: the body of an ``IN (...)`` list of ``count`` bound values (at most `IN_LIST_MAX`)."""
+    return ", ".join("?" * count)
+
 
 class SqliteFileError(OSError):
     """A SQLite file that cannot be opened or created; the message names the file and what to check."""

@@ -22,7 +22,7 @@ import numpy as np
 
 from ...home import ragjet_home
 from ...log import LOG
-from ...sqlite_util import SqliteFile
+from ...sqlite_util import IN_LIST_MAX, SqliteFile, placeholders
 from ..sparse_vector import SparseVector, is_sparse, pack, unpack
 
 SCHEMA = """
@@ -37,7 +37,6 @@ CREATE TABLE IF NOT EXISTS query_vectors (
     UNIQUE (model, text_hash));
 """
 QUERY_ROWS = 10_000  # questions kept (2 KB each at 512 dimensions): the oldest go first
-_CHUNK = 500  # SQLite's default limit on host parameters is 999
 
 
 def text_hash(text: str) -> bytes:
@@ -65,10 +64,10 @@ class EmbeddingCache:
         query = ("SELECT text_hash, indices, weights FROM sparse_vectors" if sparse else
                  "SELECT text_hash, vector FROM vectors")
         try:
-            for start in range(0, len(hashes) if self.db is not None else 0, _CHUNK):
-                part = hashes[start:start + _CHUNK]
-                marks = ",".join("?" * len(part))
-                rows = self.db.conn.execute(f"{query} WHERE model = ? AND text_hash IN ({marks})", (model, *part))
+            for start in range(0, len(hashes) if self.db is not None else 0, IN_LIST_MAX):
+                part = hashes[start:start + IN_LIST_MAX]
+                rows = self.db.conn.execute(f"{query} WHERE model = ? AND text_hash IN ({placeholders(len(part))})",
+                                            (model, *part))
                 for h, *blobs in rows:
                     found[h] = unpack(*blobs) if sparse else np.frombuffer(blobs[0], dtype=np.float32)
         except sqlite3.Error as exc:

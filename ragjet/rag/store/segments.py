@@ -18,7 +18,7 @@ import json
 from pathlib import Path
 from typing import Any, Iterable, Optional, Sequence
 
-from ...sqlite_util import SqliteFile
+from ...sqlite_util import IN_LIST_MAX, SqliteFile, placeholders
 from ..doc_node import DocNode
 from .batching import delete_existing, fetch_by_uid, fetch_in_batches
 from .codec import NodeDecoder, node_records
@@ -29,7 +29,6 @@ CREATE TABLE IF NOT EXISTS segments (grp TEXT, uid TEXT, doc_id TEXT, parent TEX
 CREATE INDEX IF NOT EXISTS segments_doc ON segments (grp, doc_id);
 CREATE INDEX IF NOT EXISTS segments_parent ON segments (grp, parent);
 """
-_VARIABLES = 500  # values bound in one IN (...) list, well under SQLite's limit
 
 
 def segments_path(ledger_path: Path) -> Path:
@@ -71,16 +70,16 @@ class SegmentTable:
 
         def delete(found: list[str]) -> None:
             with self._db.transaction() as conn:
-                conn.execute(f"DELETE FROM segments WHERE grp = ? AND uid IN ({_marks(found)})", (group, *found))
+                conn.execute(f"DELETE FROM segments WHERE grp = ? AND uid IN ({placeholders(len(found))})", (group, *found))
 
-        return delete_existing(uids, lambda chunk: self._select("uid", group, "uid", chunk), delete, _VARIABLES)
+        return delete_existing(uids, lambda chunk: self._select("uid", group, "uid", chunk), delete, IN_LIST_MAX)
 
     def nodes(self, group: str, uids: Optional[Iterable[str]] = None,
               doc_ids: Optional[Iterable[str]] = None) -> list[DocNode]:
         """All nodes of ``group``, those with ``uids`` (in that order, unknown ones skipped) or those of the files
         ``doc_ids``."""
         if uids is not None:
-            return fetch_by_uid(uids, lambda chunk: self._decoded(group, "uid", chunk), _VARIABLES)
+            return fetch_by_uid(uids, lambda chunk: self._decoded(group, "uid", chunk), IN_LIST_MAX)
         if doc_ids is not None:
             return self.nodes_where(group, "doc_id", doc_ids)
         rows = self._db.conn.execute("SELECT record FROM segments WHERE grp = ?", (group,))
@@ -88,11 +87,11 @@ class SegmentTable:
 
     def nodes_where(self, group: str, column: str, values: Iterable[str]) -> list[DocNode]:
         """The nodes of ``group`` whose ``column`` (doc_id or parent) is one of ``values``."""
-        return fetch_in_batches(values, lambda chunk: self._decoded(group, column, chunk), _VARIABLES)
+        return fetch_in_batches(values, lambda chunk: self._decoded(group, column, chunk), IN_LIST_MAX)
 
     def uids_where(self, group: str, column: str, values: Iterable[str]) -> list[str]:
         """The uids of ``group``'s rows whose ``column`` (uid, doc_id or parent) is one of ``values``."""
-        return fetch_in_batches(values, lambda chunk: self._select("uid", group, column, chunk), _VARIABLES)
+        return fetch_in_batches(values, lambda chunk: self._select("uid", group, column, chunk), IN_LIST_MAX)
 
     def _decoded(self, group: str, column: str, values: list[str]) -> list[DocNode]:
         return NodeDecoder().many(json.loads(r) for r in self._select("record", group, column, values))
@@ -100,12 +99,8 @@ class SegmentTable:
     def _select(self, what: str, group: str, column: str, values: list[str]) -> list[Any]:
         """``what`` of ``group``'s rows whose ``column`` is one of ``values`` (few enough for one query)."""
         rows = self._db.conn.execute(
-            f"SELECT {what} FROM segments WHERE grp = ? AND {column} IN ({_marks(values)})", (group, *values))
+            f"SELECT {what} FROM segments WHERE grp = ? AND {column} IN ({placeholders(len(values))})", (group, *values))
         return [r[0] for r in rows]
-
-
-def _marks(values: Sequence[Any]) -> str:
-    return ", ".join("?" * len(values))
 
 
 class SegmentsBeside:
