@@ -72,6 +72,6 @@ def _around(sentence: str, shared: set[str]) -> str:
     if len(text) <= MAX_CHARS:
         return text
     lowered = text.lower()
-    first = min((lowered.find(w) for w in shared if lowered.find(w) >= 0), default=0)
+    first = min((at for at in (lowered.find(w) for w in shared) if at >= 0), default=0)
     start = max(0, min(first - MAX_CHARS // 4, len(text) - MAX_CHARS))
     return ("…" if start else "") + text[start:start + MAX_CHARS] + ("…" if start + MAX_CHARS < len(text) else "")
