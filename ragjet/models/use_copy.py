@@ -85,12 +85,17 @@ def read_copy(folder: Path, stamp: dict[str, Any]) -> Optional[Any]:
         return None
     if meta.get("stamp") != stamp or meta.get("format") != FORMAT:
         return None
-    with open(folder / "encoder.pickle", "rb") as f:
-        encoder = pickle.load(f)
-    for file, (owner, name) in _MAPPED.items():
-        setattr(getattr(encoder, owner), name, np.load(folder / file, mmap_mode="r"))
-    encoder._sp._prefixes = SortedPrefixes.load(folder)
-    encoder._sp._pieces = np.load(folder / "pieces.npy", mmap_mode="r")
+    try:
+        with open(folder / "encoder.pickle", "rb") as f:
+            encoder = pickle.load(f)
+        for file, (owner, name) in _MAPPED.items():
+            setattr(getattr(encoder, owner), name, np.load(folder / file, mmap_mode="r"))
+        encoder._sp._prefixes = SortedPrefixes.load(folder)
+        encoder._sp._pieces = np.load(folder / "pieces.npy", mmap_mode="r")
+    except (OSError, ValueError, EOFError, AttributeError, pickle.UnpicklingError) as exc:
+        LOG.warning("the kept copy of the multilingual encoder in %s cannot be read (%s): loading it from the "
+                    "package again", folder, exc)
+        return None
     encoder._backend.sp = encoder._sp
     return encoder
 

@@ -82,6 +82,8 @@ def test_the_kept_copy_reads_back_the_same_encoder_and_refuses_another_stamp(use
     assert isinstance(again._backend.table, np.memmap) and not list(tmp_path.glob("copy.tmp-*"))
     texts = ["牛车水是新加坡的唐人街。", "The second start reads nothing again."]
     assert np.allclose(again.encode(texts), encoder.encode(texts), atol=1e-6)
+    (copy / "table.npy").unlink()  # a damaged copy is made again from the package, not a failed start
+    assert read_copy(copy, {"sp.model": [1, 2.0]}) is None
 
 
 def _folder(tmp_path, name, files):
