@@ -27,9 +27,6 @@ import numpy as np
 from ..log import LOG
 
 FORMAT = 1  # the folder's layout; a copy of another layout is made again
-_MAPPED = {  # file -> (object under the encoder, attribute): the tables that are mapped, not unpickled
-    "table.npy": ("_backend", "table"),
-}
 
 
 class SortedPrefixes:
@@ -88,8 +85,7 @@ def read_copy(folder: Path, stamp: dict[str, Any]) -> Optional[Any]:
     try:
         with open(folder / "encoder.pickle", "rb") as f:
             encoder = pickle.load(f)
-        for file, (owner, name) in _MAPPED.items():
-            setattr(getattr(encoder, owner), name, np.load(folder / file, mmap_mode="r"))
+        encoder._backend.table = np.load(folder / "table.npy", mmap_mode="r")
         encoder._sp._prefixes = SortedPrefixes.load(folder)
         encoder._sp._pieces = np.load(folder / "pieces.npy", mmap_mode="r")
     except (OSError, ValueError, EOFError, AttributeError, pickle.UnpicklingError) as exc:
@@ -106,18 +102,19 @@ def keep_copy(encoder: Any, folder: Path, stamp: dict[str, Any]) -> None:
     then loads from the package."""
     tokenizer, backend = encoder._sp, encoder._backend
     tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
-    detached = {(backend, "_threadpool"): None, (backend, "sp"): None, (tokenizer, "_prefixes"): None,
-                (tokenizer, "_pieces"): None, **{(getattr(encoder, o), n): None for o, n in _MAPPED.values()}}
+    # what the pickle leaves out: the tables written beside it, the tokenizer it holds twice, and the package's
+    # thread limiter (which a loaded copy gets anew)
+    detached = [(backend, "table"), (backend, "sp"), (backend, "_threadpool"), (tokenizer, "_prefixes"),
+                (tokenizer, "_pieces")]
     kept = {key: getattr(*key) for key in detached}
     try:
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        for file, (owner, name) in _MAPPED.items():
-            np.save(tmp / file, getattr(getattr(encoder, owner), name))
+        np.save(tmp / "table.npy", backend.table)
         prefixes = tokenizer._prefixes
         (prefixes if isinstance(prefixes, SortedPrefixes) else SortedPrefixes.of(prefixes)).save(tmp)
         np.save(tmp / "pieces.npy", np.asarray(tokenizer._pieces, dtype=f"<U{max(1, tokenizer._max_len)}"))
-        for (obj, name) in detached:
+        for obj, name in detached:
             setattr(obj, name, None)
         with open(tmp / "encoder.pickle", "wb") as f:
             pickle.dump(encoder, f, protocol=pickle.HIGHEST_PROTOCOL)
