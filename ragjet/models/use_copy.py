@@ -63,7 +63,8 @@ class SortedPrefixes:
 
     @classmethod
     def load(cls, folder: Path) -> "SortedPrefixes":
-        return cls(np.load(folder / "prefix_keys.npy", mmap_mode="r"), np.load(folder / "prefix_ids.npy", mmap_mode="r"))
+        return cls(np.load(folder / "prefix_keys.npy", mmap_mode="r"),
+                   np.load(folder / "prefix_ids.npy", mmap_mode="r"))
 
 
 def use_dict_prefixes(encoder: Any) -> None:

@@ -28,9 +28,9 @@ CANCEL_POLL_S = 0.2  # how often a worker waiting on a slow client checks that t
 class Answer:
     """One flow call running in a worker thread, read as events ``("queue", position)`` while it waits for
     the model, ``("token", str)``, then ``("end", {"sources", "cited", "ungrounded", "unsupported", "evidence",
-    "notices", "usage"})`` or ``("error", message)``. Closing the event stream early stops the worker at its next token, or takes it out of the
-    model's queue. ``on_done`` runs once, as soon as the call is over or the client is gone (its place in
-    the server's admission frees at once; the worker stops within a token)."""
+    "notices", "usage"})`` or ``("error", message)``. Closing the event stream early stops the worker at its
+    next token, or takes it out of the model's queue. ``on_done`` runs once, as soon as the call is over or the
+    client is gone (its place in the server's admission frees at once; the worker stops within a token)."""
 
     def __init__(self, flow: Callable[[str], Any], query: str, pool: ThreadPoolExecutor,
                  on_done: Callable[[], None] = lambda: None) -> None:

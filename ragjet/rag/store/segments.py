@@ -70,7 +70,8 @@ class SegmentTable:
 
         def delete(found: list[str]) -> None:
             with self._db.transaction() as conn:
-                conn.execute(f"DELETE FROM segments WHERE grp = ? AND uid IN ({placeholders(len(found))})", (group, *found))
+                conn.execute(f"DELETE FROM segments WHERE grp = ? AND uid IN ({placeholders(len(found))})",
+                             (group, *found))
 
         return delete_existing(uids, lambda chunk: self._select("uid", group, "uid", chunk), delete, IN_LIST_MAX)
 
@@ -99,7 +100,8 @@ class SegmentTable:
     def _select(self, what: str, group: str, column: str, values: list[str]) -> list[Any]:
         """``what`` of ``group``'s rows whose ``column`` is one of ``values`` (few enough for one query)."""
         rows = self._db.conn.execute(
-            f"SELECT {what} FROM segments WHERE grp = ? AND {column} IN ({placeholders(len(values))})", (group, *values))
+            f"SELECT {what} FROM segments WHERE grp = ? AND {column} IN ({placeholders(len(values))})",
+            (group, *values))
         return [r[0] for r in rows]
 
 

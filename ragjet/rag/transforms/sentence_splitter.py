@@ -237,9 +237,10 @@ class SentenceSplitter(NodeTransform):
 
         A paragraph (pieces up to a blank line) that does not fit in the room left starts the next chunk (after
         as much overlap as still leaves it whole) when it fits a chunk whole or the chunk is already half full:
-        a chunk then holds whole paragraphs, or a paragraph's opening with the sentences after it, rather than the first sentence of a
-        paragraph whose point is in the next chunk (the Chinese sample's "第二次启动时文件没有变化。" ended one
-        chunk and the ledger that answers "第二次启动为什么快？" opened the next, which no route found)."""
+        a chunk then holds whole paragraphs, or a paragraph's opening with the sentences after it, rather than the
+        first sentence of a paragraph whose point is in the next chunk (the Chinese sample's
+        "第二次启动时文件没有变化。" ended one chunk and the ledger that answers "第二次启动为什么快？" opened the
+        next, which no route found)."""
         overlap = self.overlap * size // self.size
         paragraph = _paragraph_tokens(pieces, counts)
         chunks: list[str] = []
