@@ -99,8 +99,8 @@ def read_copy(folder: Path, stamp: dict[str, Any]) -> Optional[Any]:
 
 def keep_copy(encoder: Any, folder: Path, stamp: dict[str, Any]) -> None:
     """Write ``encoder`` (loaded from resources with ``stamp``) to ``folder`` for `read_copy`; the folder
-    appears whole or not at all (written beside it, then renamed). A failure to write is logged: every start
-    then loads from the package."""
+    appears whole or not at all (written beside it, then renamed), and the one-pickle copy of the earlier
+    layout beside it (84 MB) goes. A failure to write is logged: every start then loads from the package."""
     tokenizer, backend = encoder._sp, encoder._backend
     tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
     # what the pickle leaves out: the tables written beside it, the tokenizer it holds twice, and the package's
@@ -122,6 +122,8 @@ def keep_copy(encoder: Any, folder: Path, stamp: dict[str, Any]) -> None:
         (tmp / "meta.json").write_text(json.dumps({"stamp": stamp, "format": FORMAT}))
         shutil.rmtree(folder, ignore_errors=True)
         os.replace(tmp, folder)
+        for suffix in (".pickle", ".json"):
+            folder.with_name(folder.name + suffix).unlink(missing_ok=True)
     except OSError as exc:
         LOG.warning("could not keep a copy of the multilingual encoder in %s (%s): every start loads it from the "
                     "package", folder, exc)

@@ -120,8 +120,6 @@ def _load(threads: int) -> Any:
     encoder = USE(threads=threads)
     encoder.encode(["warm up"])  # loads the tokenizer and the weights
     keep_copy(encoder, copy, stamp)
-    for suffix in (".pickle", ".json"):  # the one-pickle copy that ragjet kept before (84 MB)
-        copy.with_name(copy.name + suffix).unlink(missing_ok=True)
     return encoder
 
 

@@ -74,7 +74,9 @@ def test_sorted_prefixes_answer_get_as_a_dict_does():
 
 def test_the_kept_copy_reads_back_the_same_encoder_and_refuses_another_stamp(use, tmp_path):
     encoder, copy = use._encoder, tmp_path / "copy"
+    (tmp_path / "copy.pickle").write_bytes(b"the one-pickle copy of the earlier layout")
     keep_copy(encoder, copy, {"sp.model": [1, 2.0]})
+    assert not (tmp_path / "copy.pickle").exists()
     assert isinstance(encoder._sp._prefixes, dict) and encoder._backend.table is not None  # given back whole
     assert read_copy(copy, {"sp.model": [1, 3.0]}) is None  # resources changed since: made again
     assert read_copy(tmp_path / "absent", {}) is None
