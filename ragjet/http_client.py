@@ -1,7 +1,7 @@
 """The one home of ragjet's HTTP clients: the OpenAI-protocol client (`models.openai_client`), the llama.cpp
 engine's own endpoints (`models.llama_engine`), a `ServerModule`'s calls to its server (`web.server_module`),
-the serving benchmark's load (`bench.serve_bench`), and the readiness probe of the engines and database servers
-ragjet starts (`http_ok`).
+the serving benchmark's load (`bench.serve_bench`), the readiness probe of the engines and database servers
+ragjet starts (`http_ok`), and a test's client to an app answering in this process (`client`'s ``app``).
 
 One rule lives here: **a server on this machine is reached directly.** A proxy that the environment names
 (``HTTP_PROXY``, ``HTTPS_PROXY``, ``ALL_PROXY``: usual on company networks) cannot reach this machine's
@@ -61,12 +61,20 @@ def direct_to(url: str) -> None:
         environment_list_add(name, _host(url))
 
 
-def client(base_url: str, headers: Optional[Mapping[str, str]] = None, timeout: Any = None) -> "httpx.Client":
-    """An httpx client for ``base_url``: direct to a loopback server, through the environment's proxies else."""
+def client(base_url: str, headers: Optional[Mapping[str, str]] = None, timeout: Any = None,
+           app: Any = None) -> "httpx.Client":
+    """An httpx client for ``base_url``: direct to a loopback server, through the environment's proxies else.
+    With ``app`` (an ASGI app, such as `WebModule.asgi_app`'s), the app answers in this process, with no
+    server nor socket (`asgi_transport`): what a test of a served flow needs."""
     import httpx
 
+    transport = None
+    if app is not None:
+        from .asgi_transport import InProcessTransport
+
+        transport = InProcessTransport(app)
     return httpx.Client(base_url=base_url, headers=dict(headers or {}), timeout=timeout,
-                        trust_env=not is_loopback(base_url))
+                        trust_env=not is_loopback(base_url), transport=transport)
 
 
 def async_client(base_url: str, headers: Optional[Mapping[str, str]] = None, timeout: Any = None,

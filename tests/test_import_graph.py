@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "ragjet"
 
 # Bottom to top: a module may import its own layer and the layers below it.
 LAYERS: list[tuple[str, ...]] = [
-    ("ragjet.settings", "ragjet.log", "ragjet.progress", "ragjet.registry", "ragjet.home", "ragjet.hashing", "ragjet.procs", "ragjet.http_client", "ragjet.sqlite_util",
+    ("ragjet.settings", "ragjet.log", "ragjet.progress", "ragjet.registry", "ragjet.home", "ragjet.hashing", "ragjet.procs", "ragjet.http_client", "ragjet.asgi_transport", "ragjet.sqlite_util",
      "ragjet.text", "ragjet.data"),
     ("ragjet.flow",),
     ("ragjet.models",),

@@ -17,7 +17,7 @@ from ..log import LOG
 from ..settings import environ
 from .admission import DEFAULT_MAX_QUEUE, admission_for
 from .origins import OriginPolicy
-from .server_thread import ServerThread
+from .server_thread import ServerThread, import_web
 
 API_KEY_ENV = "RAGJET_API_KEY"
 READY_LINE = "ragjet serve: ready at"  # what `ragjet serve` prints once it answers (the serve bench waits for it)
@@ -72,9 +72,19 @@ class WebModule(Startable):
 
     def start(self) -> "WebModule":
         """Serve in a background thread and return at once; the socket already listens when this returns."""
-        self.port = self._serving.start(lambda: _app(self))
+        self.port = self._serving.start(self.asgi_app)
         LOG.info("%s: chat page and API at %s", self.title, self.url)
         return self
+
+    def asgi_app(self) -> Any:
+        """The ASGI app `start` serves, to serve another way: ``ragjet.http_client.client("http://127.0.0.1",
+        app=web.asgi_app())`` asks it in this process, with no port (a test of your served flow)."""
+        def create() -> Any:
+            from .api import create_app  # FastAPI is imported when the app is made, not with ragjet
+
+            return create_app(self)
+
+        return import_web(create)
 
     def wait(self) -> None:
         """Block until the server stops; Ctrl+C stops it."""
@@ -117,8 +127,3 @@ def api_key_of(api_key: Optional[str], host: str, no_auth: bool = False) -> Opti
                          f"${API_KEY_ENV}), or --no-auth (no_auth=True) to serve everyone on the network")
     return key
 
-
-def _app(web: WebModule) -> Any:
-    from .api import create_app  # FastAPI is imported when a server starts, not with ragjet
-
-    return create_app(web)

@@ -5,15 +5,18 @@ from __future__ import annotations
 import json
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 import httpx
 
 import ragjet
+from ragjet.http_client import client
 
 CHAT = "/v1/chat/completions"
 WAIT_S = 30  # upper bound for events that should happen at once; never reached when the code is right
+TRANSPORTS = ("socket", "in_process")
 
 
 class SlowAnswers:
@@ -74,3 +77,16 @@ def sse(response: httpx.Response) -> list:
             data = line[6:]
             events.append(data if data == "[DONE]" else json.loads(data))
     return events
+
+
+@contextmanager
+def asked(web: ragjet.WebModule, transport: str) -> Iterator[httpx.Client]:
+    """A client to ``web``: over a socket to it started (``"socket"``), or to its app answering in this process
+    (``"in_process"``, `ragjet.asgi_transport`). A test run over both holds the in-process transport to what
+    the server does."""
+    if transport == "in_process":
+        with client("http://127.0.0.1", app=web.asgi_app(), timeout=WAIT_S) as http:
+            yield http
+    else:
+        with web, client(web.url, timeout=WAIT_S) as http:
+            yield http

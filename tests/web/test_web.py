@@ -27,7 +27,7 @@ from ragjet.web.uploads import safe_filename  # noqa: E402
 from ragjet.chat import RagChat, numbered_context  # noqa: E402
 from ragjet.models.turns import TurnQueue  # noqa: E402
 
-from served_flow import CHAT, WAIT_S, SlowAnswers, answering_flow, ask, sse  # noqa: E402
+from served_flow import CHAT, TRANSPORTS, WAIT_S, SlowAnswers, answering_flow, ask, asked, sse  # noqa: E402
 
 
 @pytest.fixture
@@ -46,8 +46,19 @@ def server(flow) -> Iterator[WebModule]:
         yield web
 
 
-def test_streaming_answer_arrives_in_pieces_with_sources(server):
-    with httpx.stream("POST", server.url + CHAT, json=ask("cheese milk", stream=True), timeout=WAIT_S) as r:
+@pytest.fixture(params=TRANSPORTS)
+def transport(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def http(flow, transport) -> Iterator[httpx.Client]:
+    with asked(WebModule(flow, title="test chat"), transport) as client:
+        yield client
+
+
+def test_streaming_answer_arrives_in_pieces_with_sources(http):
+    with http.stream("POST", CHAT, json=ask("cheese milk", stream=True), timeout=WAIT_S) as r:
         assert r.status_code == 200
         assert r.headers["content-type"].startswith("text/event-stream")
         events = sse(r)
@@ -64,8 +75,8 @@ def test_streaming_answer_arrives_in_pieces_with_sources(server):
     assert all("sources" not in c for c in chunks[:-1])
 
 
-def test_whole_answer_is_one_openai_completion(server):
-    r = httpx.post(server.url + CHAT, json=ask("Which planet is red?"), timeout=WAIT_S)
+def test_whole_answer_is_one_openai_completion(http):
+    r = http.post(CHAT, json=ask("Which planet is red?"), timeout=WAIT_S)
     assert r.status_code == 200
     body = r.json()
     assert body["object"] == "chat.completion"
@@ -75,50 +86,50 @@ def test_whole_answer_is_one_openai_completion(server):
     assert set(body["sources"][0]) == {"file", "score", "snippet"}
 
 
-def test_models_health_and_page(server):
-    assert httpx.get(server.url + "/health").json() == {"status": "ok"}
-    assert [m["id"] for m in httpx.get(server.url + "/v1/models").json()["data"]] == ["test chat"]
-    page = httpx.get(server.url + "/")
+def test_models_health_and_page(http):
+    assert http.get("/health").json() == {"status": "ok"}
+    assert [m["id"] for m in http.get("/v1/models").json()["data"]] == ["test chat"]
+    page = http.get("/")
     assert page.status_code == 200 and "<title>test chat</title>" in page.text
     for asset in ("app.js", "style.css"):
-        assert httpx.get(f"{server.url}/static/{asset}").status_code == 200
+        assert http.get(f"/static/{asset}").status_code == 200
     assert "//cdn" not in page.text and "https://" not in page.text
 
 
-def test_page_title_is_escaped(flow):
-    with WebModule(flow, title='<script>alert("x")</script>') as web:
-        page = httpx.get(web.url + "/").text
+def test_page_title_is_escaped(flow, transport):
+    with asked(WebModule(flow, title='<script>alert("x")</script>'), transport) as http:
+        page = http.get("/").text
     assert "<script>alert" not in page
     assert "&lt;script&gt;" in page and "\\u003cscript>alert" in page
 
 
-def test_bad_requests_get_a_json_error(server):
+def test_bad_requests_get_a_json_error(http):
     for body in ({}, {"messages": "hi"}, {"messages": [{"role": "user", "content": "  "}]}):
-        r = httpx.post(server.url + CHAT, json=body)
+        r = http.post(CHAT, json=body)
         assert r.status_code == 400 and r.json()["error"]["message"]
     json_type = {"Content-Type": "application/json"}
-    assert httpx.post(server.url + CHAT, content=b"{not json", headers=json_type).status_code == 400
-    assert httpx.post(server.url + CHAT, content=b"{not json").status_code == 415
+    assert http.post(CHAT, content=b"{not json", headers=json_type).status_code == 400
+    assert http.post(CHAT, content=b"{not json").status_code == 415
 
 
-def test_pipeline_error_is_reported_without_internals(server, caplog):
-    r = httpx.post(server.url + CHAT, json=ask("fail"), timeout=WAIT_S)
+def test_pipeline_error_is_reported_without_internals(http, caplog):
+    r = http.post(CHAT, json=ask("fail"), timeout=WAIT_S)
     assert r.status_code == 500
     error = r.json()["error"]
     assert error["type"] == "server_error" and "the model crashed" not in error["message"]
     error_id = error["message"].split("error ")[1].split(";")[0]
     assert any(error_id in rec.getMessage() and rec.exc_info for rec in caplog.records)
-    with httpx.stream("POST", server.url + CHAT, json=ask("fail", stream=True), timeout=WAIT_S) as r:
+    with http.stream("POST", CHAT, json=ask("fail", stream=True), timeout=WAIT_S) as r:
         events = sse(r)
     assert events[-2]["error"]["type"] == "server_error" and events[-1] == "[DONE]"
     assert "the model crashed" not in str(events)
 
 
 @pytest.mark.parametrize("stream", [False, True])
-def test_a_blocked_answer_does_not_hold_up_another(server, answers, stream):
+def test_a_blocked_answer_does_not_hold_up_another(http, answers, stream):
     """The first question blocks until the second one has been answered: both succeed only if they run at once."""
     def first() -> str:
-        with httpx.stream("POST", server.url + CHAT, json=ask("wait", stream), timeout=WAIT_S * 2) as r:
+        with http.stream("POST", CHAT, json=ask("wait", stream), timeout=WAIT_S * 2) as r:
             if not stream:
                 r.read()
                 return r.json()["choices"][0]["message"]["content"]
@@ -127,55 +138,55 @@ def test_a_blocked_answer_does_not_hold_up_another(server, answers, stream):
     with ThreadPoolExecutor(1) as pool:
         pending = pool.submit(first)
         assert answers.blocked.wait(WAIT_S)
-        second = httpx.post(server.url + CHAT, json=ask("go"), timeout=WAIT_S)
+        second = http.post(CHAT, json=ask("go"), timeout=WAIT_S)
         assert second.json()["choices"][0]["message"]["content"] == "went"
         assert pending.result() == "released"
 
 
-def test_client_going_away_stops_the_token_stream(server, answers):
-    with httpx.stream("POST", server.url + CHAT, json=ask("endless", stream=True), timeout=WAIT_S) as r:
+def test_client_going_away_stops_the_token_stream(http, answers):
+    with http.stream("POST", CHAT, json=ask("endless", stream=True), timeout=WAIT_S) as r:
         for line in r.iter_lines():
             if '"content":"more' in line:
                 break
     assert answers.closed.wait(WAIT_S)
 
 
-def test_api_key_is_required_on_every_endpoint(flow, monkeypatch):
+def test_api_key_is_required_on_every_endpoint(flow, transport, monkeypatch):
     monkeypatch.setenv("RAGJET_API_KEY", "s3cret")
-    with WebModule(flow) as web:
+    with asked(WebModule(flow), transport) as http:
         for method, path in (("GET", "/health"), ("GET", "/v1/models"), ("POST", CHAT), ("POST", "/v1/documents")):
             for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "s3cret"}):
-                r = httpx.request(method, web.url + path, headers=headers, json=ask("cheese"))
+                r = http.request(method, path, headers=headers, json=ask("cheese"))
                 assert r.status_code == 401, (path, headers)
                 assert r.headers["www-authenticate"] == "Bearer"
         good = {"Authorization": "Bearer s3cret"}
-        assert httpx.get(web.url + "/health", headers=good).status_code == 200
-        assert httpx.post(web.url + CHAT, headers=good, json=ask("cheese"), timeout=WAIT_S).status_code == 200
-        assert httpx.get(web.url + "/").status_code == 200  # the page holds no data; it asks for the key
-    with WebModule(flow, api_key="explicit") as web:
-        assert httpx.get(web.url + "/health", headers={"Authorization": "Bearer explicit"}).status_code == 200
+        assert http.get("/health", headers=good).status_code == 200
+        assert http.post(CHAT, headers=good, json=ask("cheese")).status_code == 200
+        assert http.get("/").status_code == 200  # the page holds no data; it asks for the key
+    with asked(WebModule(flow, api_key="explicit"), transport) as http:
+        assert http.get("/health", headers={"Authorization": "Bearer explicit"}).status_code == 200
 
 
-def test_request_size_limit(flow):
-    with WebModule(flow, max_request_bytes=2048) as web:
+def test_request_size_limit(flow, transport):
+    with asked(WebModule(flow, max_request_bytes=2048), transport) as http:
         big = ask("x" * 4000)
-        assert httpx.post(web.url + CHAT, json=big).status_code == 413
+        assert http.post(CHAT, json=big).status_code == 413
 
         def chunked(body: dict) -> Iterator[bytes]:
             data = json.dumps(body).encode()
             yield from (data[i:i + 500] for i in range(0, len(data), 500))
 
-        assert httpx.post(web.url + CHAT, content=chunked(big)).status_code == 413
-        small = httpx.post(web.url + CHAT, content=chunked(ask("cheese")), timeout=WAIT_S,
+        assert http.post(CHAT, content=chunked(big)).status_code == 413
+        small = http.post(CHAT, content=chunked(ask("cheese")), timeout=WAIT_S,
                            headers={"Content-Type": "application/json"})
         assert small.status_code == 200 and small.json()["sources"]
 
 
 @pytest.fixture
-def uploads(flow, tmp_path: Path) -> Iterator[tuple[WebModule, Path, list[Path]]]:
+def uploads(flow, transport, tmp_path: Path) -> Iterator[tuple[httpx.Client, Path, list[Path]]]:
     docs, seen = tmp_path / "uploads" / "docs", []
-    with WebModule(flow, docs_dir=docs, on_upload=seen.append, max_upload_bytes=10_000) as web:
-        yield web, docs, seen
+    with asked(WebModule(flow, docs_dir=docs, on_upload=seen.append, max_upload_bytes=10_000), transport) as http:
+        yield http, docs, seen
 
 
 @pytest.mark.parametrize("name, stored", [
@@ -187,11 +198,11 @@ def uploads(flow, tmp_path: Path) -> Iterator[tuple[WebModule, Path, list[Path]]
     ("两个 文件.md", "两个 文件.md"),
 ])
 def test_upload_names_cannot_leave_the_document_folder(uploads, tmp_path, name, stored):
-    web, docs, seen = uploads
-    multipart = httpx.post(web.url + "/v1/documents", files={"file": (name, b"hello")})
+    http, docs, seen = uploads
+    multipart = http.post("/v1/documents", files={"file": (name, b"hello")})
     assert multipart.status_code == 201, multipart.text
     assert multipart.json() == {"file": stored, "bytes": 5}
-    raw = httpx.post(web.url + "/v1/documents", params={"filename": name}, content=b"hello again")
+    raw = http.post("/v1/documents", params={"filename": name}, content=b"hello again")
     assert raw.status_code == 201 and raw.json()["file"] == stored
     assert [p.name for p in docs.iterdir()] == [stored]
     assert (docs / stored).read_bytes() == b"hello again"
@@ -201,29 +212,29 @@ def test_upload_names_cannot_leave_the_document_folder(uploads, tmp_path, name, 
 
 @pytest.mark.parametrize("name", ["evil.sh", "noext", "..", "../", "a\x00.txt", "", ".md"])
 def test_upload_rejects_unsupported_or_unusable_names(uploads, name):
-    web, docs, seen = uploads
-    r = httpx.post(web.url + "/v1/documents", params={"filename": name} if name else {}, content=b"x")
+    http, docs, seen = uploads
+    r = http.post("/v1/documents", params={"filename": name} if name else {}, content=b"x")
     assert r.status_code == 400 and r.json()["error"]["message"]
     assert not docs.exists() or not list(docs.iterdir())
     assert seen == []
 
 
-def test_upload_limits_and_switch(uploads, flow):
-    web, docs, seen = uploads
-    r = httpx.post(web.url + "/v1/documents", files={"file": ("big.txt", b"x" * 20_000)})
+def test_upload_limits_and_switch(uploads, flow, transport):
+    http, docs, seen = uploads
+    r = http.post("/v1/documents", files={"file": ("big.txt", b"x" * 20_000)})
     assert r.status_code == 413 and not seen
-    assert httpx.post(web.url + "/v1/documents", files={"other": ("a.txt", b"x")}).status_code == 400
-    with WebModule(flow) as off:
-        r = httpx.post(off.url + "/v1/documents", files={"file": ("a.txt", b"x")})
+    assert http.post("/v1/documents", files={"other": ("a.txt", b"x")}).status_code == 400
+    with asked(WebModule(flow), transport) as off:
+        r = off.post("/v1/documents", files={"file": ("a.txt", b"x")})
         assert r.status_code == 404 and "without a document folder" in r.json()["error"]["message"]
 
 
-def test_upload_callback_failure_is_reported(flow, tmp_path):
+def test_upload_callback_failure_is_reported(flow, transport, tmp_path):
     def broken(path: Path) -> None:
         raise RuntimeError("index is read-only")
 
-    with WebModule(flow, docs_dir=tmp_path, on_upload=broken) as web:
-        r = httpx.post(web.url + "/v1/documents", files={"file": ("a.txt", b"x")})
+    with asked(WebModule(flow, docs_dir=tmp_path, on_upload=broken), transport) as http:
+        r = http.post("/v1/documents", files={"file": ("a.txt", b"x")})
     assert r.status_code == 500 and "index is read-only" in r.json()["error"]["message"]
     assert (tmp_path / "a.txt").read_bytes() == b"x"
 
