@@ -28,7 +28,7 @@ from .log import LOG
 ASGI = {"version": "3.0", "spec_version": "2.3"}  # what uvicorn declares
 PEER = ("127.0.0.1", 50000)  # the client address the app sees
 _INTERNAL_ERROR = b"Internal Server Error"
-_CUT_SHORT = "the app ended its response before its end (the server would close the connection)"
+_CUT_SHORT = "the response ended before its body: the app failed, returned or was stopped while it streamed"
 
 
 class InProcessTransport(httpx.BaseTransport):
@@ -87,6 +87,9 @@ class _Exchange:
     async def run(self, app: Any, scope: dict[str, Any], request: httpx.Request) -> None:
         try:
             await app(scope, self.receive, self.send)
+        except asyncio.CancelledError as exc:  # the transport closed under it: a server going away
+            self.messages.put(exc)
+            raise
         except Exception as exc:
             LOG.error("the in-process app failed on %s %s", request.method, request.url, exc_info=exc)
             self.messages.put(exc)
@@ -112,6 +115,8 @@ class _Exchange:
         message = self.next()
         if isinstance(message, dict) and message["type"] == "http.response.start":
             return message["status"], list(message.get("headers", []))
+        if isinstance(message, asyncio.CancelledError):
+            raise httpx.RemoteProtocolError("the transport closed before the app answered")
         self.messages.put({"type": "http.response.body", "body": _INTERNAL_ERROR})
         return 500, [(b"content-type", b"text/plain; charset=utf-8"),
                      (b"content-length", str(len(_INTERNAL_ERROR)).encode())]

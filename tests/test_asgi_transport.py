@@ -189,3 +189,21 @@ def test_an_app_that_never_answers_fails_on_the_read_timeout():
 
     with asked(silent, "in_process", timeout=0.2) as http, pytest.raises(httpx.ReadTimeout):
         http.get("/")
+
+
+def test_closing_the_client_cuts_a_stream_it_still_reads():
+    async def endless(scope, receive, send):
+        if scope["type"] != "http":
+            return await _lifespan(receive, send)
+        await start(send)
+        while True:
+            await send({"type": "http.response.body", "body": b"more ", "more_body": True})
+            await asyncio.sleep(0.01)
+
+    http = client("http://127.0.0.1", app=endless, timeout=WAIT_S)
+    response = http.send(http.build_request("GET", "/"), stream=True)
+    pieces = response.iter_raw()
+    assert next(pieces) == b"more "
+    http.close()
+    with pytest.raises(httpx.RemoteProtocolError):
+        list(pieces)
