@@ -1,5 +1,5 @@
 """The one home of ragjet's HTTP clients: the OpenAI-protocol client (`models.openai_client`), the llama.cpp
-engine's own endpoints (`models.llama_engine`), a `ServerModule`'s calls to its server (`web.server_module`),
+engine's own endpoints (`models.llama_cpp.engine`), a `ServerModule`'s calls to its server (`web.server_module`),
 the serving benchmark's load (`bench.serve_bench`), the readiness probe of the engines and database servers
 ragjet starts (`http_ok`), and a test's client to an app answering in this process (`client`'s ``app``).
 

@@ -3,7 +3,7 @@
 Each run is a new ``ragjet ask`` process on the sample corpus (or ``--docs``) with a fresh ragjet home made for
 this bench (exported models are shared): the first start indexes the documents, embeds them and evaluates the
 prompt; the second starts of the same question find the store, the embeddings and the prompt's state saved
-(`ragjet.models.prompt_cache`); a second start with another question finds the documents ready but evaluates a
+(`ragjet.models.llama_cpp.prompt_cache`); a second start with another question finds the documents ready but evaluates a
 new prompt. Time to first token is taken when the first byte of the answer reaches stdout (model loads
 included); the first start is the baseline of the ratios.
 """

@@ -123,7 +123,7 @@ def _load(engine: str, level: str, args: argparse.Namespace) -> Contender:
     """Load (or start) ``engine`` serving ``level`` of the model, timed."""
     import ragjet
     from ragjet import deploy
-    from ragjet.models.llama_cpp_llm import LocalChat, bundled_gguf
+    from ragjet.models.llama_cpp.local_chat import LocalChat, bundled_gguf
 
     options = {"max_tokens": args.max_tokens, "temperature": 0.0}
     if engine in GGUF_ENGINES:

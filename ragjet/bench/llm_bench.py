@@ -135,7 +135,7 @@ def _raw_engine(ours: Any, args: argparse.Namespace) -> Side:
 
     import xllamacpp
 
-    from ..models.llama_engine import engine_params
+    from ..models.llama_cpp.engine import engine_params
 
     server = xllamacpp.Server(engine_params(ours.model_path, args.n_ctx, 1, ours.n_threads, ours.n_threads_batch,
                                             ours.flash_attn))

@@ -38,9 +38,9 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from ..home import ragjet_home
-from ..models.use_embedding import USE_MODEL_ID
-from ..rag.language import AUTO, EMBED_FOR
+from ..models.embed.use_embedding import USE_MODEL_ID
 from ..rag.doc_node import DocNode
+from ..rag.language import AUTO, EMBED_FOR
 from .corpus import (DEFAULT_SOURCES, SENTENCE_END, SHARED_DATA, Dataset, Question, load_dataset,
                      paragraph_folder)
 from .quality_answers import ANSWER_CONTEXT, answer_notes, answer_rows, answer_setups, load_answer_model

@@ -22,14 +22,14 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
-from ..flow.lifecycle import Startable
 from ..deploy.llama_cpp import DEFAULT_SLOTS
 from ..flow import bind, pipeline
+from ..flow.lifecycle import Startable
+from ..flow.sources import record_sources
 from ..log import LOG
 from ..models import TrainableModule
 from ..models.catalogue import default_chat_model
-from ..flow.sources import record_sources
-from ..models.use_embedding import USE_MODEL_ID
+from ..models.embed.use_embedding import USE_MODEL_ID
 from ..rag import Document, Retriever
 from ..rag.doc_node import DocNode
 from ..rag.language import AUTO, ENGLISH_EMBED, routes_for

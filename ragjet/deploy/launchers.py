@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Optional
 
-from ..settings import config
-from ..models.llama_threads import engine_env
+from ..models.llama_cpp.threads import engine_env
 from ..procs import spawn
+from ..settings import config
 
 
 @dataclass(frozen=True)

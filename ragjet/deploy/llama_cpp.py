@@ -7,7 +7,7 @@
   slots* (``parallel``, default 4) with continuous batching: concurrent requests share each forward pass, so
   total throughput grows with the clients. Its known arguments are the flags its ``--help`` lists.
 * `LlamaEngineServer`, the same C++ server from the prebuilt xllamacpp wheel that ragjet's in-process model
-  runs on (``python -m ragjet.models.llama_engine``): the same slots and API with nothing to build; its known
+  runs on (``python -m ragjet.models.llama_cpp.engine``): the same slots and API with nothing to build; its known
   arguments are the engine process's options (``ctx-size``, ``parallel``, ``threads``, ``threads-batch``,
   ``pooling``).
 * `LlamaCppPython`, llama-cpp-python's server (``python -m llama_cpp.server``, ``pip install
@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Any, ClassVar, Mapping, Optional
 
 from ..home import ragjet_home
-from ..models.llama_engine import engine_options
-from ..models.llama_threads import DEFAULT_THREADS
+from ..models.llama_cpp.engine import engine_options
+from ..models.llama_cpp.threads import DEFAULT_THREADS
 from ..settings import config
 from .base import DeployMethod, EngineNotInstalled
 
@@ -196,7 +196,7 @@ class LlamaEngineServer(_CppServer):
         return sorted({*cls.ARGS, *engine_options()} - _MANAGED - {"ctx-size"})
 
     def program(self, model: str) -> list[str]:
-        return [self.launcher.python, "-m", "ragjet.models.llama_engine", "--model", model]
+        return [self.launcher.python, "-m", "ragjet.models.llama_cpp.engine", "--model", model]
 
 
 ENGINES = (LlamaServer, LlamaEngineServer, LlamaCppPython)  # the order `LlamaCpp` prefers them in

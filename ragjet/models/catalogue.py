@@ -7,13 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 from ..log import LOG
-from .llama_cpp_llm import LocalChat, bundled_gguf
-from .local_embedding import LocalEmbedding, bundled_model_dir
+from .embed.local_embedding import LocalEmbedding, bundled_model_dir
+from .embed.rerank import EmbeddingRerank
+from .embed.sparse_embedding import BM25SparseEmbedding
+from .embed.use_embedding import USE_MODEL_ID, MultilingualUSE
+from .llama_cpp.local_chat import LocalChat, bundled_gguf
+from .llama_cpp.split_gguf import Part, SplitGGUF
 from .registry import ModelSpec, register_model
-from .rerank import EmbeddingRerank
-from .sparse_embedding import BM25SparseEmbedding
-from .split_gguf import Part, SplitGGUF
-from .use_embedding import USE_MODEL_ID, MultilingualUSE
 
 # The default chat model: the smallest model measured here that reads a context well (SQuAD with the gold
 # paragraph: F1 0.69 where SmolLM2-135M gets 0.14) and writes Chinese. Its Q4_K_M GGUF (491 MB, Apache-2.0)

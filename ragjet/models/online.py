@@ -16,9 +16,9 @@ import numpy as np
 from ..flow.sources import record_usage
 from ..registry import Registry
 from ..settings import environ
-from .openai_client import OnlineModelError, OpenAIClient
 from .chat_module import ChatModule
-from .embed_model import EmbedModelBase
+from .embed.embed_model import EmbedModelBase
+from .openai_client import OnlineModelError, OpenAIClient
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from ..flow.lifecycle import Startable
 from ..log import LOG
 from ..settings import config
 from .catalogue import BUNDLED_BY_ROLE, COURSE_MODELS, USE_MODEL_ID
-from .llama_cpp_llm import LocalChat
-from .local_embedding import LocalEmbedding
+from .embed.local_embedding import LocalEmbedding
+from .llama_cpp.local_chat import LocalChat
 from .registry import MODELS, LLMType, ModelSpec
 
 _LLM_TYPES = {member.value.casefold() for member in LLMType}

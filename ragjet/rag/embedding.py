@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence, Un
 
 import numpy as np
 
-from ..models.embed_model import EmbedModelBase, TokenCounter, as_embed_model
+from ..models.embed.embed_model import EmbedModelBase, TokenCounter, as_embed_model
 from .doc_node import MetadataMode
 from .sparse_vector import SPARSE_DIM, SparseVector, as_sparse, is_sparse
 
@@ -38,7 +38,7 @@ BLIND_SHARE = 0.25  # a model that reads more of a text than this as unknown tok
 
 class Embedder:
     """One embed key's model, seen as ``texts -> (n, dim) float32`` (or ``texts -> n sparse dicts``). The model
-    is taken through the embedder contract (`ragjet.models.embed_model`): what it declares is its own, and the
+    is taken through the embedder contract (`ragjet.models.embed.embed_model`): what it declares is its own, and the
     contract's defaults fill the rest."""
 
     def __init__(self, key: str, fn: Any) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..log import LOG
-from ..models.use_embedding import USE_MODEL_ID
+from ..models.embed.use_embedding import USE_MODEL_ID
 from ..text.lang import cjk_share
 from .readers import SimpleDirectoryReader
 

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Iterator, Sequence
 
 if TYPE_CHECKING:
-    from ..models.embed_model import EmbedModelBase
+    from ..models.embed.embed_model import EmbedModelBase
     from .store import StoreBase
 
 POLL_S = 0.05  # how often the waiting load looks whether the script has ended

@@ -10,7 +10,7 @@ import hashlib
 
 import numpy as np
 
-from ..models.embed_model import EmbedModelBase
+from ..models.embed.embed_model import EmbedModelBase
 
 
 class CountingEmbedder(EmbedModelBase):

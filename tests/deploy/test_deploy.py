@@ -25,7 +25,7 @@ from ragjet import deploy, launchers
 from ragjet import procs as process
 from ragjet.http_client import http_ok
 from ragjet.deploy.base import DeployMethod, EngineNotInstalled
-from ragjet.models.llama_cpp_llm import bundled_gguf
+from ragjet.models.llama_cpp.local_chat import bundled_gguf
 
 LECTURE_R1_ARGS = {"tensor-parallel-size": 8, "pipeline-parallel-size": 2, "max-num-batched-tokens": 131072}
 
@@ -150,7 +150,7 @@ def test_llama_cpp_picks_the_cpp_server_when_built(tmp_path, monkeypatch):
     assert type(deploy.LlamaCpp()) is (deploy.LlamaEngineServer if prebuilt else deploy.LlamaCppPython)
     if prebuilt:
         command = deploy.LlamaCpp({"slots": 2}).build_command("m.gguf", 1234, "m")
-        assert command[:5] == [sys.executable, "-m", "ragjet.models.llama_engine", "--model", "m.gguf"]
+        assert command[:5] == [sys.executable, "-m", "ragjet.models.llama_cpp.engine", "--model", "m.gguf"]
         assert command[command.index("--parallel") + 1] == "2" and command[command.index("--ctx-size") + 1] == "4096"
     binary = tmp_path / "llama-server"
     binary.write_text("#!/bin/sh\necho '-t, --threads N   threads'; echo '-np, --parallel N   slots'\n")

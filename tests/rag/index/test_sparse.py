@@ -12,7 +12,7 @@ import pytest
 
 from conftest import CORPUS, CountingEmbedder
 from ragjet import BM25SparseEmbedding, Document, Retriever, TrainableModule, parallel, pipeline
-from ragjet.models.sparse_embedding import term_index
+from ragjet.models.embed.sparse_embedding import term_index
 from ragjet.rag.doc_node import DocNode
 from ragjet.rag.embedding import Embedder
 from ragjet.rag.fusion import fuse

@@ -21,10 +21,10 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..hashing import sha256_file
-from ..home import models_home
-from ..log import LOG
-from ..registry import missing_extra
+from ...hashing import sha256_file
+from ...home import models_home
+from ...log import LOG
+from ...registry import missing_extra
 from .embed_model import EmbedModelBase
 from .use_copy import keep_copy, read_copy, use_dict_prefixes
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional, Protocol, Sequence, runtime_checkable
 
-from ..flow.lifecycle import Startable
+from ...flow.lifecycle import Startable
 
 TokenCounter = Callable[[list[str]], list[int]]
 DEFAULT_BATCH_SIZE = 32

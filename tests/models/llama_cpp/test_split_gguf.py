@@ -5,7 +5,7 @@ import logging
 import pytest
 
 from ragjet.models import catalogue
-from ragjet.models.split_gguf import ModelChecksumError, ModelNotInstalled, Part, SplitGGUF
+from ragjet.models.llama_cpp.split_gguf import ModelChecksumError, ModelNotInstalled, Part, SplitGGUF
 
 
 def install_parts(site, contents: list[bytes], version: str = "0.9.0", prefix: str = "fake-model-part") -> list[Part]:

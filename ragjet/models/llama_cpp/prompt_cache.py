@@ -22,9 +22,9 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from ..home import ragjet_home
-from ..log import LOG
-from .llama_engine import LlamaEngine
+from ...home import ragjet_home
+from ...log import LOG
+from .engine import LlamaEngine
 
 DEFAULT_MAX_BYTES = 256 << 20
 MIN_REUSE_TOKENS = 32  # a shorter shared prefix is cheaper to evaluate than to load

@@ -12,8 +12,8 @@ import tempfile
 from pathlib import Path
 from typing import Optional
 
-from ..hashing import sha256_file
-from ..log import LOG
+from ...hashing import sha256_file
+from ...log import LOG
 from .bert_onnx import bert_onnx
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ..registry import missing_extra
+from ...registry import missing_extra
 
 ONNX_OPSET = 17  # LayerNormalization is an operator from 17 on
 _DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64}

@@ -51,7 +51,7 @@ def test_count_tokens_uses_the_model_tokenizer(model):
 
 
 def test_onnx_file_is_cached_with_checksum(model):
-    from ragjet.models.onnx_export import cached_onnx
+    from ragjet.models.embed.onnx_export import cached_onnx
     cache = model._cache_dir()
     path = cached_onnx(model.model_dir, cache)
     meta = (cache / "model.onnx.json").read_text()
@@ -119,7 +119,7 @@ def test_the_onnx_graph_written_without_torch_gives_sentence_transformers_vector
     import onnxruntime
     from tokenizers import Tokenizer
 
-    from ragjet.models.bert_onnx import bert_onnx
+    from ragjet.models.embed.bert_onnx import bert_onnx
 
     st = pytest.importorskip("sentence_transformers")
     path = tmp_path / "bert.onnx"

@@ -32,7 +32,7 @@ from collections import Counter
 from functools import lru_cache
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
-from ..text.lexical import TOKENIZERS
+from ...text.lexical import TOKENIZERS
 from .embed_model import EmbedModelBase
 
 INDEX_BITS = 31  # indices fit int32 and Milvus's sparse range

@@ -18,10 +18,10 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..home import models_home
-from ..log import LOG
-from ..registry import missing_extra
-from ..settings import environment_default
+from ...home import models_home
+from ...log import LOG
+from ...registry import missing_extra
+from ...settings import environment_default
 from .embed_model import EmbedModelBase
 from .onnx_export import cached_onnx
 
@@ -123,7 +123,7 @@ class LocalEmbedding(EmbedModelBase):
     def count_tokens(self, texts: list[str]) -> list[int]:
         """Token counts without special tokens or truncation: what a chunk costs this model."""
         if self._counter is None:
-            from ..text.token_count import tokenizer_counter
+            from ...text.token_count import tokenizer_counter
             self._counter = tokenizer_counter(self._tokenizer())
         return self._counter(texts)
 

@@ -18,7 +18,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from ..flow.lifecycle import Startable
+from ...flow.lifecycle import Startable
 
 DOCUMENT_MEMORY = 4096
 

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from ragjet import Document, Retriever
-from ragjet.models.embed_model import DeclaredModel, EmbedModel, EmbedModelBase, as_embed_model
-from ragjet.models.sparse_embedding import BM25SparseEmbedding
+from ragjet.models.embed.embed_model import DeclaredModel, EmbedModel, EmbedModelBase, as_embed_model
+from ragjet.models.embed.sparse_embedding import BM25SparseEmbedding
 from ragjet.rag.embedding import Embedder
 from ragjet.testing.embedders import CountingEmbedder
 from conftest import QueryPrefixed

@@ -4,7 +4,7 @@ xllamacpp (MIT, the Xinference project's binding of llama.cpp's C++ server) inst
 nothing compiles on the user's machine, and it brings what the C++ server has: parallel slots with continuous
 batching, the GGUF's own chat template, slot state saved to and restored from files. It is the one place
 ragjet touches llama.cpp's runtime: `LocalChat` generates through it in-process, and ``python -m
-ragjet.models.llama_engine`` serves a model to other processes (``deploy.LlamaCpp``).
+ragjet.models.llama_cpp.engine`` serves a model to other processes (``deploy.LlamaCpp``).
 
 A chat request is answered in-process (``handle_chat_completions``: no HTTP, no JSON over a socket); the
 answer streams through a callback whose return value cancels it. Tokenizing, rendering the chat template and
@@ -22,10 +22,10 @@ import threading
 from pathlib import Path
 from typing import Any, Iterator, Optional, Sequence
 
-from .. import http_client
-from ..log import LOG
-from ..registry import missing_extra
-from .llama_threads import DEFAULT_THREADS, PROMPT_THREADS, use_openmp_defaults
+from ... import http_client
+from ...log import LOG
+from ...registry import missing_extra
+from .threads import DEFAULT_THREADS, PROMPT_THREADS, use_openmp_defaults
 
 GGUF_MAGIC = b"GGUF"
 HOST = "127.0.0.1"
@@ -72,7 +72,7 @@ def engine_params(model_path: Path, n_ctx: int = 2048, slots: int = 1, n_threads
                   n_threads_batch: Optional[int] = None, flash_attn: Optional[bool] = None) -> Any:
     """llama.cpp's server parameters for ``model_path`` as ragjet runs it (`LlamaEngine`, and the raw side of
     ``ragjet bench llm``, which must run the same configuration): ``slots`` sequences of ``n_ctx`` tokens, the
-    thread counts of `llama_threads`, a bounded RAM prompt cache, no log, no warm-up, and no fitting pass."""
+    thread counts of `threads`, a bounded RAM prompt cache, no log, no warm-up, and no fitting pass."""
     xllamacpp = _xllamacpp()
     params = xllamacpp.CommonParams()
     params.model.path = str(model_path)
@@ -222,7 +222,7 @@ def _error_of(chunk: Any) -> Optional[str]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m ragjet.models.llama_engine", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m ragjet.models.llama_cpp.engine", description=main.__doc__)
     parser.add_argument("--model", required=True, type=Path)
     parser.add_argument("--host", default=HOST)
     parser.add_argument("--port", type=int, required=True)
@@ -244,7 +244,7 @@ def engine_options() -> list[str]:
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     """Serve a GGUF model over llama.cpp's OpenAI-compatible HTTP API until stopped (``deploy.LlamaCpp``'s
-    engine process): ``python -m ragjet.models.llama_engine --model M --port P [--parallel N] ...``."""
+    engine process): ``python -m ragjet.models.llama_cpp.engine --model M --port P [--parallel N] ...``."""
     args = _parser().parse_args(argv)
     engine = LlamaEngine(args.model, n_ctx=max(args.ctx_size // args.parallel, 1), slots=args.parallel,
                          n_threads=args.threads, n_threads_batch=args.threads_batch, port=args.port, host=args.host,

@@ -24,7 +24,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ..log import LOG
+from ...log import LOG
 
 FORMAT = 1  # the folder's layout; a copy of another layout is made again
 

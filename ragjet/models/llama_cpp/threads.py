@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 
-from ..settings import environment, environment_default
+from ...settings import environment, environment_default
 
 DEFAULT_THREADS = max(1, (os.cpu_count() or 2) // 2)
 PROMPT_THREADS = os.cpu_count() or 1

@@ -6,7 +6,7 @@ import threading
 import pytest
 
 import ragjet as lazyllm
-from ragjet.models.llama_cpp_llm import LocalChat, bundled_gguf, longest_prefix
+from ragjet.models.llama_cpp.local_chat import LocalChat, bundled_gguf, longest_prefix
 from ragjet.models.prompter import history_messages
 
 
@@ -131,7 +131,7 @@ def test_missing_model_files_are_named(tmp_path):
 
 
 def test_a_runtime_that_cannot_load_names_the_missing_system_library():
-    from ragjet.models.llama_engine import runtime_load_error
+    from ragjet.models.llama_cpp.engine import runtime_load_error
 
     missing = OSError("Failed to load shared library 'libllama.so': libgomp.so.1: cannot open shared object file")
     assert "apt-get install libgomp1" in str(runtime_load_error(missing))

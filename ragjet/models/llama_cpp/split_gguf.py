@@ -19,8 +19,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Optional
 
-from ..home import models_home
-from ..log import LOG
+from ...home import models_home
+from ...log import LOG
 
 _CHUNK = 8 << 20
 

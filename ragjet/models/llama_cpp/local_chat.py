@@ -15,7 +15,7 @@ A prompt longer than ``n_ctx - max_tokens`` never reaches llama.cpp (which would
 context is dropped first (whole trailing lines of the prompter's extra keys, ``context_str``, whose nodes are
 joined best first), then the oldest turns of the call's history, then the end of the query, with a warning and a notice to the caller (`record_notice`).
 
-Thread counts default to `llama_threads.DEFAULT_THREADS` / `PROMPT_THREADS` (measured there).
+Thread counts default to `threads.DEFAULT_THREADS` / `PROMPT_THREADS` (measured there).
 """
 from __future__ import annotations
 
@@ -25,17 +25,17 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 
-from ..flow.lifecycle import Startable
-from ..flow.sources import record_notice, record_usage
-from ..log import LOG
-from ..settings import environment_default
-from .chat_module import ChatModule
-from .deployment import deployer
-from .llama_engine import LlamaEngine, require_gguf
-from .llama_threads import DEFAULT_THREADS, PROMPT_THREADS
-from .loop_guard import DEFAULT_LOOP_RULES, LoopRules
+from ...flow.lifecycle import Startable
+from ...flow.sources import record_notice, record_usage
+from ...log import LOG
+from ...settings import environment_default
+from ..chat_module import ChatModule
+from ..deployment import deployer
+from ..loop_guard import DEFAULT_LOOP_RULES, LoopRules
+from ..prompter import QUERY_KEY, Message, history_messages
+from .engine import LlamaEngine, require_gguf
 from .prompt_cache import PromptCache
-from .prompter import QUERY_KEY, Message, history_messages
+from .threads import DEFAULT_THREADS, PROMPT_THREADS
 from .turns import TurnQueue
 
 environment_default("HF_HUB_OFFLINE", "1")
