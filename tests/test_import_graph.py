@@ -151,3 +151,20 @@ def test_the_architecture_page_names_every_module():
                if path.name not in ("__init__.py", "__main__.py")
                and not re.search(rf"(?<![\w.]){re.escape(path.name)}(?!\w)", tree)]
     assert unnamed == [], "name these modules in the package tree of docs/architecture.md"
+
+
+def test_no_test_folder_takes_the_name_of_a_module_ragjet_imports():
+    """pytest puts a folder of test files on ``sys.path``, so its subfolders import as namespace packages: a
+    ``tests/models/llama_cpp/`` made ``import llama_cpp`` find the tests where llama-cpp-python is not
+    installed, and the bench took the Python binding for present. Test folders get names nothing imports."""
+    imported = set()
+    for path in MODULES.values():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+                imported.add(node.module.split(".")[0])
+    tests = Path(__file__).resolve().parent
+    folders = {p.name for p in tests.rglob("*") if p.is_dir() and p.name != "__pycache__"}
+    assert "llama_cpp" in imported and "numpy" in imported
+    assert folders & imported == set(), "rename these test folders: they shadow modules ragjet imports"
