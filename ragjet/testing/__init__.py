@@ -1,3 +1,3 @@
-"""What ragjet's own tests use and a store, index or transform of your own can reuse: deterministic
+"""What ragjet's own tests use and a store, index, transform or embedder of your own can reuse: deterministic
 embedders (`embedders`) and the contracts as pytest mixins (`store_contract`, `index_contract`,
-`transform_contract`). Imports pytest: a test-time package, never imported by ragjet itself."""
+`transform_contract`, `embed_contract`). Imports pytest: a test-time package, never imported by ragjet itself."""
