@@ -16,6 +16,7 @@ import pytest
 import ragjet as lazyllm
 from ragjet.models import OnlineModelError, OnlineRerankModule
 from ragjet.models.openai_client import iter_sse
+from ragjet.testing.chat_contract import ChatModelContract
 
 FAST = {"backoff": 0.01}
 
@@ -265,6 +266,14 @@ def llama_server(tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+class TestOnlineChatContract(ChatModelContract):
+    """The OpenAI-protocol chat module, against llama.cpp's server (ragjet's engine process) on SmolLM2."""
+
+    @pytest.fixture
+    def chat_model(self, llama_server):
+        return lazyllm.OnlineChatModule(base_url=llama_server, model="smollm2", **FAST)
 
 
 def test_llama_server_chat_plain_and_stream(llama_server):

@@ -8,6 +8,7 @@ import pytest
 import ragjet as lazyllm
 from ragjet.models.llama_cpp.local_chat import LocalChat, bundled_gguf, longest_prefix
 from ragjet.models.prompter import history_messages
+from ragjet.testing.chat_contract import ChatModelContract
 
 
 def _gguf_or_reason():
@@ -32,6 +33,13 @@ def llm():
 def small():
     """A small context window, so an overflowing prompt stays quick to evaluate."""
     return LocalChat(GGUF, n_ctx=160, max_tokens=8, temperature=0)
+
+
+@needs_llm
+class TestLocalChatContract(ChatModelContract):
+    @pytest.fixture
+    def chat_model(self, llm):
+        return llm
 
 
 @needs_llm
