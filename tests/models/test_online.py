@@ -17,6 +17,7 @@ import ragjet as lazyllm
 from ragjet.models import OnlineModelError, OnlineRerankModule
 from ragjet.models.openai_client import iter_sse
 from ragjet.testing.chat_contract import ChatModelContract
+from ragjet.testing.embed_contract import EmbedModelContract
 
 FAST = {"backoff": 0.01}
 
@@ -266,6 +267,17 @@ def llama_server(tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+class TestOnlineEmbeddingContract(EmbedModelContract):
+    """The OpenAI-protocol embedder, in batches of 2, against llama.cpp's server: SmolLM2's mean-pooled states,
+    vectors of a chat model, which is no retriever (``semantic = False``)."""
+
+    semantic = False
+
+    @pytest.fixture
+    def embed_model(self, llama_server):
+        return lazyllm.OnlineEmbeddingModule(base_url=llama_server, model="smollm2", batch_size=2)
 
 
 class TestOnlineChatContract(ChatModelContract):

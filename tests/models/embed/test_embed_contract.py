@@ -1,15 +1,13 @@
-"""Every embedder ragjet ships, and the forms a user's own takes, through `ragjet.testing.embed_contract`."""
+"""Every embedder ragjet ships, and the forms a user's own takes, through `ragjet.testing.embed_contract` (the
+OpenAI-protocol module runs it in test_online.py, against llama.cpp's server)."""
 from __future__ import annotations
 
 import importlib.util
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from conftest import needs_local_model
-from ragjet.models import BM25SparseEmbedding, OnlineEmbeddingModule, TrainableModule
+from ragjet.models import BM25SparseEmbedding, TrainableModule
 from ragjet.models.embed.embed_model import as_embed_model
 from ragjet.testing.embed_contract import EmbedModelContract
 from ragjet.testing.embedders import CountingEmbedder, RandomEmbedder
@@ -37,39 +35,6 @@ class TestBM25SparseEmbedding(EmbedModelContract):
     @pytest.fixture
     def embed_model(self):
         return BM25SparseEmbedding()
-
-
-class _Embeddings(BaseHTTPRequestHandler):
-    """An OpenAI-protocol ``/embeddings`` endpoint answering with `CountingEmbedder`'s vectors, rows in reverse
-    order with their indices (as servers may), so the client's batching and ordering are what is checked."""
-
-    model = CountingEmbedder()
-
-    def do_POST(self):
-        texts = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["input"]
-        rows = [{"index": i, "embedding": v.tolist()} for i, v in enumerate(self.model.embed_batch(texts))]
-        body = json.dumps({"data": rows[::-1]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-class TestOnlineEmbeddingModule(EmbedModelContract):
-    """The OpenAI-protocol embedder over HTTP, against a local endpoint, in batches of 2."""
-
-    @pytest.fixture(scope="class")
-    @classmethod
-    def embed_model(cls):
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _Embeddings)
-        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-        yield OnlineEmbeddingModule(base_url=f"http://127.0.0.1:{server.server_address[1]}/v1", batch_size=2)
-        server.shutdown()
-        server.server_close()
 
 
 @needs_local_model
