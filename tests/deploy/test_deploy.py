@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import logging
 import os
 import shlex
 import signal
@@ -363,13 +362,6 @@ def test_deploy_method_forms_and_plain_use_of_a_gpu_model():
 
 
 # -- automatic choice -------------------------------------------------------------------------------------------
-@pytest.fixture()
-def ragjet_log(caplog, monkeypatch):
-    monkeypatch.setattr(lazyllm.LOG, "propagate", True)
-    caplog.set_level(logging.INFO, logger="ragjet")
-    return caplog
-
-
 @needs_engine_server
 def test_auto_picks_llama_cpp_without_a_gpu(monkeypatch, ragjet_log):
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")

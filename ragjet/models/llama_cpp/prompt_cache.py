@@ -58,7 +58,11 @@ class PromptCache:
             os.utime(best.with_suffix(".kv"))
             return best_len
         except Exception as exc:  # an optimisation only: whatever failed, the prompt is evaluated as usual
-            self._warn("read", exc)
+            # A state this engine refuses (saved by another llama.cpp build or layout, or damaged) would be
+            # refused on every later start, since `store` keeps an entry that exists: it goes, and the state
+            # of the prompt evaluated now takes its place.
+            self._warn("read", exc, dropped=best.with_suffix(".kv").name)
+            _remove_entry(best)
             return 0
 
     def store(self, engine: LlamaEngine, slot: int, tokens: Sequence[int]) -> None:
@@ -91,14 +95,19 @@ class PromptCache:
         while states and total > self.max_bytes:
             oldest = states.pop(0)
             total -= oldest.stat().st_size
-            oldest.unlink(missing_ok=True)
-            oldest.with_suffix(".tok").unlink(missing_ok=True)
+            _remove_entry(oldest)
 
-    def _warn(self, what: str, exc: Exception) -> None:
+    def _warn(self, what: str, exc: Exception, dropped: str = "") -> None:
         if not self._warned:
-            LOG.warning("prompt cache %s: could not %s it (%s); prompts are evaluated as usual", self.folder,
-                        what, exc)
+            LOG.warning("prompt cache %s: could not %s it (%s); prompts are evaluated as usual%s", self.folder,
+                        what, exc, f" (removed the entry {dropped}: this answer's state replaces it)" if dropped else "")
             self._warned = True
+
+
+def _remove_entry(path: Path) -> None:
+    """Remove one saved prompt: its state file and its token file (``path``: either)."""
+    for suffix in (".kv", ".tok"):
+        path.with_suffix(suffix).unlink(missing_ok=True)
 
 
 def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:

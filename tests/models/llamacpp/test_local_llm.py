@@ -191,6 +191,26 @@ def test_a_closed_stream_stops_generation(llm):
 
 
 @needs_llm
+def test_a_saved_prompt_the_engine_refuses_is_replaced_once(tmp_path, monkeypatch, ragjet_log):
+    """A state file saved by another llama.cpp layout (or damaged) was refused on every start, with a warning
+    each time, because the answer's own state was never written over it: it is removed, and replaced."""
+    monkeypatch.setenv("RAGJET_HOME", str(tmp_path))
+    first = LocalChat(GGUF, n_ctx=512, max_tokens=8, temperature=0)
+    answer = first("Who purrs? Cats purr.")
+    [state] = first._cache.folder.glob("*.kv")
+    state.write_bytes(b"not a llama.cpp slot state" * 100)
+    first.stop()
+    second = LocalChat(GGUF, n_ctx=512, max_tokens=8, temperature=0)
+    assert second("Who purrs? Cats purr.") == answer
+    assert "removed the entry" in ragjet_log.text
+    assert state.exists() and state.stat().st_size > 100 * 27  # the answer's state took its place
+    second.stop()
+    ragjet_log.clear()
+    third = LocalChat(GGUF, n_ctx=512, max_tokens=8, temperature=0)
+    assert third("Who purrs? Cats purr.") == answer and "prompt cache" not in ragjet_log.text
+
+
+@needs_llm
 def test_a_restarted_model_reuses_the_saved_prompt(tmp_path, monkeypatch):
     monkeypatch.setenv("RAGJET_HOME", str(tmp_path))
     prompter = lazyllm.ChatPrompter("Answer from this context.\n{context_str}", extra_keys=["context_str"])
