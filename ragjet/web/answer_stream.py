@@ -5,7 +5,7 @@ the event loop, so one slow answer never delays another). Tokens travel from tha
 through an asyncio queue with a small window: the worker waits when the client reads slowly, so nothing holds
 the whole answer, and it stops (closing the token iterator, which frees the model) when the client goes away.
 While the request waits for the in-process model, its queue position travels the same way
-(`ragjet.models.llama_cpp.turns`); a client that disconnects leaves the queue.
+(`ragjet.models.turns`); a client that disconnects leaves the queue.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from typing import Any, AsyncIterator, Callable, Iterator
 from ..flow.source_view import describe_sources
 from ..flow.sources import collect_sources
 from ..log import LOG
-from ..models.llama_cpp.turns import TurnCancelled, waiting_as
+from ..models.turns import TurnCancelled, waiting_as
 
 TOKEN_WINDOW = 64  # tokens a worker may run ahead of a slow client
 CANCEL_POLL_S = 0.2  # how often a worker waiting on a slow client checks that the client is still there

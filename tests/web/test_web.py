@@ -25,7 +25,7 @@ from ragjet.web import WebModule  # noqa: E402
 from ragjet.flow.source_view import snippet  # noqa: E402
 from ragjet.web.uploads import safe_filename  # noqa: E402
 from ragjet.chat import RagChat, numbered_context  # noqa: E402
-from ragjet.models.llama_cpp.turns import TurnQueue  # noqa: E402
+from ragjet.models.turns import TurnQueue  # noqa: E402
 
 from served_flow import CHAT, TRANSPORTS, WAIT_S, SlowAnswers, answering_flow, ask, asked, sse  # noqa: E402
 

@@ -33,10 +33,10 @@ from ..chat_module import ChatModule
 from ..deployment import deployer
 from ..loop_guard import DEFAULT_LOOP_RULES, LoopRules
 from ..prompter import QUERY_KEY, Message, history_messages
+from ..turns import TurnQueue
 from .engine import LlamaEngine, require_gguf
 from .prompt_cache import PromptCache
 from .threads import DEFAULT_THREADS, PROMPT_THREADS
-from .turns import TurnQueue
 
 environment_default("HF_HUB_OFFLINE", "1")
 

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from ragjet.models.llama_cpp.turns import TurnCancelled, TurnQueue, waiting_as
+from ragjet.models.turns import TurnCancelled, TurnQueue, waiting_as
 
 WAIT_S = 10
 
