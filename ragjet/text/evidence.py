@@ -25,6 +25,10 @@ FUNCTION_WORDS = frozenset(
     "a an the is am are was be of in on at to for by it its and or nor but not no yes so as if he she his her him "
     "we us our you i me my do did has had can may who how why all any one per via off out up own too yet etc let "
     "get got use".split())
+# A Chinese yes-no question: a final 吗, or an A-not-A or 是否-like form anywhere in it
+_YES_NO_ZH = re.compile(r"吗\s*[？?。！!]*$|是否|能否|可否|有没有|是不是|可不可以|能不能|会不会|要不要|对不对")
+_YES_NO_EN = frozenset("is are was were am do does did can could will would shall should may might must has have "
+                       "had".split())
 MAX_CHARS = 300  # a longer sentence (a line of a table dump, unpunctuated Chinese) is shown around its match
 
 
@@ -40,7 +44,10 @@ def evidence_sentence(answer: str, passages: Sequence[str], question: str = "") 
     A line break inside a paragraph (hard-wrapped text, PDF lines) does not end a sentence."""
     if not answer.strip() or says_not_found(answer):
         return None
-    terms = answer_terms(strip_citations(answer)) - _words(question)
+    said = answer_terms(strip_citations(answer))
+    terms = said - _words(question)
+    if not terms and asks_yes_or_no(question):
+        terms = said  # "招标人可以自行办理招标事宜。": a yes said in the question's own words
     best: Optional[tuple[int, int, str, set[str]]] = None
     for number, passage in enumerate(passages, 1):
         for sentence in sentences(_WRAPPED_LINE.sub(" ", passage)):
@@ -51,6 +58,17 @@ def evidence_sentence(answer: str, passages: Sequence[str], question: str = "") 
         return None
     _, number, sentence, shared = best
     return Evidence(number, _around(sentence, shared))
+
+
+def asks_yes_or_no(question: str) -> bool:
+    """Whether ``question`` is answered yes or no ("…吗？", "是否…", "Can …?"): its answer may hold nothing but the
+    question's own words, and is then quoted by them, where an answer to another question that only says the
+    question back says nothing and has no evidence."""
+    text = question.strip()
+    if _YES_NO_ZH.search(text):
+        return True
+    first = text.split(maxsplit=1)[0].lower() if text else ""
+    return first in _YES_NO_EN
 
 
 def answer_terms(answer: str) -> set[str]:
