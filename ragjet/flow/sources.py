@@ -107,7 +107,8 @@ class SourceCollector:
         """How ``answer`` stands against the numbered passages it was written from: its key terms that none of
         them holds (`ungrounded_terms`), the sentence it rests on (`evidence_sentence`), and whether it is
         *unsupported*: an answer (not an abstention) sharing no word beyond the question's with any sentence of
-        them (the question's own words count for a yes-or-no question: `evidence_sentence`). On the shared SQuAD and CMRC samples every such answer was wrong (6 of 60 chat answers, 2026-12-06);
+        them (the question's own words count for a yes-or-no question: `evidence_sentence`). On the shared
+        SQuAD and CMRC samples every such answer was wrong (6 of 60 chat answers, 2026-12-06);
         on the held-out lecture set 8 of 9. A flagged answer gets a notice. Nothing is checked when no passages
         were numbered for a model (an answer made of the passages themselves is grounded by construction)."""
         if not self.numbered:
