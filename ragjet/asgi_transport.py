@@ -161,11 +161,10 @@ class _Lifespan:
         self.app = app
         self.state: dict[str, Any] = {}
         self._task: Optional[asyncio.Task[None]] = None
-        self._inbox: Optional[asyncio.Queue[dict[str, str]]] = None
-        self._outbox: Optional[asyncio.Queue[dict[str, Any]]] = None
+        self._inbox: asyncio.Queue[dict[str, str]] = asyncio.Queue()  # a queue binds to the loop that first uses it
+        self._outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
     async def startup(self) -> None:
-        self._inbox, self._outbox = asyncio.Queue(), asyncio.Queue()
         scope = {"type": "lifespan", "asgi": ASGI, "state": self.state}
         self._task = asyncio.create_task(self._serve(scope))
         await self._step("startup")
@@ -175,7 +174,6 @@ class _Lifespan:
             await self._step("shutdown")
 
     async def _serve(self, scope: dict[str, Any]) -> None:
-        assert self._inbox is not None and self._outbox is not None
         try:
             await self.app(scope, self._inbox.get, self._outbox.put)
         except Exception as exc:
@@ -183,7 +181,7 @@ class _Lifespan:
 
     async def _step(self, step: str) -> None:
         """Send ``lifespan.<step>`` and wait for its answer; a failed step raises."""
-        assert self._task is not None and self._inbox is not None and self._outbox is not None
+        assert self._task is not None
         await self._inbox.put({"type": f"lifespan.{step}"})
         answer = asyncio.ensure_future(self._outbox.get())
         await asyncio.wait({answer, self._task}, return_when=asyncio.FIRST_COMPLETED)

@@ -128,7 +128,7 @@ class EmbedModelContract:
 
 def _rows(vectors: Any) -> list[Any]:
     """A batch's vectors as a list: rows of a matrix, or the list of lists or dicts it is."""
-    return list(vectors) if not isinstance(vectors, np.ndarray) else [row for row in vectors]
+    return list(vectors)
 
 
 def _distance(a: Any, b: Any) -> float:

@@ -21,13 +21,15 @@ from typing import Optional
 from ..rag.doc_node import DocNode
 from ..rag.readers import ReadReport, SimpleDirectoryReader
 from ..rag.readers.registry import Reader
+from ..rag.readers.report import SKIP_CATEGORIES
 
 __all__ = ["CHINESE", "ENGLISH", "ReaderContract"]
 
 ENGLISH = ["The first paragraph names the river that runs through the old town.",
            "A second paragraph follows it, with a number: 1927."]
 CHINESE = ["牛车水是新加坡的唐人街。", "这个名字来自当年用牛车运水的历史。"]
-SKIP_REASONS = {"binary", "unreadable", "empty", "scanned"}  # what a user can act on; "error" is a reader's bug
+# what a user can act on; "error" is a reader's crash, and the others are not about the file's content
+SKIP_REASONS = frozenset(SKIP_CATEGORIES) - {"error", "unsupported", "missing-extra"}
 
 
 class ReaderContract:

@@ -99,8 +99,9 @@ class PromptCache:
 
     def _warn(self, what: str, exc: Exception, dropped: str = "") -> None:
         if not self._warned:
+            removed = f" (removed the entry {dropped}: this answer's state replaces it)" if dropped else ""
             LOG.warning("prompt cache %s: could not %s it (%s); prompts are evaluated as usual%s", self.folder,
-                        what, exc, f" (removed the entry {dropped}: this answer's state replaces it)" if dropped else "")
+                        what, exc, removed)
             self._warned = True
 
 
