@@ -102,6 +102,15 @@ def live_pids() -> list[int]:
         return [pid for pid, proc in _live.items() if proc.poll() is None]
 
 
+def stat_fields(pid: int) -> Optional[list[str]]:
+    """The fields of Linux's ``/proc/<pid>/stat`` after the command name (state first), or None when process
+    ``pid`` is gone or the file cannot be read. The name is cut at its last ``)``: it may hold spaces."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
 def _signal_group(pgid: int, sig: int) -> None:
     try:
         os.killpg(pgid, sig)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from ..procs import stat_fields
 from .report import Report, target_note, time_stream
 
 MODEL = "SmolLM2-135M-Instruct"
@@ -214,8 +215,7 @@ def _targets(rows: list[dict[str, Any]]) -> list[str]:
 
 def _process_cpu_s(pid: int) -> float:
     """User + system CPU seconds of process ``pid`` (Linux ``/proc``; 0 where that is not readable)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
+    fields = stat_fields(pid)
+    if fields is None:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
