@@ -7,7 +7,7 @@ import asyncio
 import logging
 import threading
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
 
 import pytest
 
@@ -44,11 +44,26 @@ async def start(send: Any, status: int = 200, kind: bytes = b"text/plain") -> No
     await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", kind)]})
 
 
+def served(handler: Any, steps: Optional[list] = None) -> Any:
+    """``handler``, an HTTP-only ASGI callable, as an app that also completes each lifespan step (and records
+    it in ``steps``), as a framework's app does."""
+    async def app(scope, receive, send):
+        if scope["type"] != "lifespan":
+            return await handler(scope, receive, send)
+        while True:
+            message = await receive()
+            if steps is not None:
+                steps.append(message["type"])
+            await send({"type": message["type"] + ".complete"})
+            if message["type"] == "lifespan.shutdown":
+                return
+    return app
+
+
 def echo(seen: list) -> Any:
     """Answers with what it was asked: method, path, query, a header and the body."""
+    @served
     async def app(scope, receive, send):
-        if scope["type"] != "http":
-            return await _lifespan(receive, send)
         message = await receive()
         seen.append(scope)
         headers = dict(scope["headers"])
@@ -56,14 +71,6 @@ def echo(seen: list) -> Any:
         text = f"{scope['method']} {scope['path']} ?{scope['query_string'].decode()} {headers[b'x-thing'].decode()} "
         await send({"type": "http.response.body", "body": text.encode() + message["body"]})
     return app
-
-
-async def _lifespan(receive, send) -> None:
-    while True:
-        message = await receive()
-        await send({"type": message["type"] + ".complete"})
-        if message["type"] == "lifespan.shutdown":
-            return
 
 
 def test_the_app_sees_the_request_as_a_server_hands_it_over(transport):
@@ -81,9 +88,8 @@ def test_the_body_arrives_piece_by_piece_while_the_app_still_sends(transport):
     until the app's end would wait forever (here: fail on its read timeout)."""
     read_first = threading.Event()
 
+    @served
     async def app(scope, receive, send):
-        if scope["type"] != "http":
-            return await _lifespan(receive, send)
         await start(send)
         await send({"type": "http.response.body", "body": b"first ", "more_body": True})
         while not read_first.is_set():
@@ -101,9 +107,8 @@ def test_the_body_arrives_piece_by_piece_while_the_app_still_sends(transport):
 def test_a_response_closed_early_tells_the_app_its_client_left(transport):
     left = threading.Event()
 
+    @served
     async def app(scope, receive, send):
-        if scope["type"] != "http":
-            return await _lifespan(receive, send)
         await receive()
         await start(send)
         await send({"type": "http.response.body", "body": b"endless ", "more_body": True})
@@ -118,9 +123,8 @@ def test_a_response_closed_early_tells_the_app_its_client_left(transport):
 
 @pytest.mark.parametrize("failure", ["raises", "returns"])
 def test_an_app_that_fails_before_answering_gives_a_500(transport, failure, caplog):
+    @served
     async def app(scope, receive, send):
-        if scope["type"] != "http":
-            return await _lifespan(receive, send)
         if failure == "raises":
             raise RuntimeError("broken app")
 
@@ -133,9 +137,8 @@ def test_an_app_that_fails_before_answering_gives_a_500(transport, failure, capl
 
 @pytest.mark.parametrize("failure", ["raises", "returns"])
 def test_an_app_that_fails_while_streaming_cuts_the_body_short(transport, failure):
+    @served
     async def app(scope, receive, send):
-        if scope["type"] != "http":
-            return await _lifespan(receive, send)
         await start(send)
         await send({"type": "http.response.body", "body": b"half", "more_body": True})
         if failure == "raises":
@@ -148,18 +151,11 @@ def test_an_app_that_fails_while_streaming_cuts_the_body_short(transport, failur
 def test_the_lifespan_starts_before_the_first_request_and_ends_with_the_client():
     steps: list = []
 
-    async def app(scope, receive, send):
-        if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                steps.append(message["type"])
-                await send({"type": message["type"] + ".complete"})
-                if message["type"] == "lifespan.shutdown":
-                    return
+    async def handler(scope, receive, send):
         await start(send)
         await send({"type": "http.response.body", "body": ",".join(steps).encode()})
 
-    with asked(app, "in_process") as http:
+    with asked(served(handler, steps), "in_process") as http:
         assert http.get("/").text == "lifespan.startup"
     assert steps == ["lifespan.startup", "lifespan.shutdown"]
 
@@ -182,9 +178,8 @@ def test_an_app_without_a_lifespan_is_served_and_a_failed_startup_raises():
 
 
 def test_an_app_that_never_answers_fails_on_the_read_timeout():
+    @served
     async def silent(scope, receive, send):
-        if scope["type"] != "http":
-            return await _lifespan(receive, send)
         await asyncio.sleep(3600)
 
     with asked(silent, "in_process", timeout=0.2) as http, pytest.raises(httpx.ReadTimeout):
@@ -192,9 +187,8 @@ def test_an_app_that_never_answers_fails_on_the_read_timeout():
 
 
 def test_closing_the_client_cuts_a_stream_it_still_reads():
+    @served
     async def endless(scope, receive, send):
-        if scope["type"] != "http":
-            return await _lifespan(receive, send)
         await start(send)
         while True:
             await send({"type": "http.response.body", "body": b"more ", "more_body": True})
