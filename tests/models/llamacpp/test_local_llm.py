@@ -1,6 +1,5 @@
 """LocalChat: the bundled SmolLM2 GGUF through llama.cpp: answers, streaming, context overflow, missing files."""
 import importlib.util
-import logging
 import threading
 
 import pytest
@@ -76,41 +75,35 @@ def test_prompter_and_concurrent_calls(llm):
 
 
 @needs_llm
-def test_context_overflow_drops_the_last_nodes_with_a_warning(small, caplog, monkeypatch):
-    monkeypatch.setattr(lazyllm.LOG, "propagate", True)
+def test_context_overflow_drops_the_last_nodes_with_a_warning(small, ragjet_log):
     small.prompt(lazyllm.ChatPrompter("Context:\n{context_str}", extra_keys=["context_str"]))
     context = "\n".join(f"Fact {i}: the number {i} is written with the digits {i}." for i in range(50))
-    with caplog.at_level(logging.WARNING, logger="ragjet"):
-        answer = small({"query": "What is fact 3?", "context_str": context})
-        messages = small._fit(small.prompter.inputs({"query": "q", "context_str": context}), [], 8)
+    answer = small({"query": "What is fact 3?", "context_str": context})
+    messages = small._fit(small.prompter.inputs({"query": "q", "context_str": context}), [], 8)
     assert isinstance(answer, str)
-    assert "exceeds n_ctx - max_tokens = 160 - 8" in caplog.text and "lines of context_str" in caplog.text
+    assert "exceeds n_ctx - max_tokens = 160 - 8" in ragjet_log.text and "lines of context_str" in ragjet_log.text
     assert small.count_tokens(messages) <= 160 - 8
     system = messages[0]["content"]
     assert system.startswith("Context:\nFact 0:") and "Fact 49" not in system
 
 
 @needs_llm
-def test_a_wall_of_text_as_question_is_cut_before_the_context_is_dropped(small, caplog, monkeypatch):
+def test_a_wall_of_text_as_question_is_cut_before_the_context_is_dropped(small, ragjet_log):
     """A 100 kB question sent to the server dropped every passage and kept 9 kB of the question: the answer
     then came from nothing. The question is cut to half the budget first."""
-    monkeypatch.setattr(lazyllm.LOG, "propagate", True)
     small.prompt(lazyllm.ChatPrompter("Context:\n{context_str}", extra_keys=["context_str"]))
     context = "Fact 0: the sky is blue.\nFact 1: grass is green.\n"
-    with caplog.at_level(logging.WARNING, logger="ragjet"):
-        messages = small._fit(small.prompter.inputs({"query": "Why? " * 3000, "context_str": context}), [], 8)
+    messages = small._fit(small.prompter.inputs({"query": "Why? " * 3000, "context_str": context}), [], 8)
     assert messages[0]["content"] == "Context:\n" + context  # every passage kept
-    assert "the end of query (15000 -> " in caplog.text and small.count_tokens(messages) <= 152
+    assert "the end of query (15000 -> " in ragjet_log.text and small.count_tokens(messages) <= 152
 
 
 @needs_llm
-def test_overlong_query_is_cut_and_old_turns_dropped(small, caplog, monkeypatch):
-    monkeypatch.setattr(lazyllm.LOG, "propagate", True)
+def test_overlong_query_is_cut_and_old_turns_dropped(small, ragjet_log):
     small.prompt(None)
     history = [["tell me a story " * 20, "once upon a time " * 20], ["and then?", "the end"]]
-    with caplog.at_level(logging.WARNING, logger="ragjet"):
-        messages = small._fit(small.prompter.inputs("word " * 2000), history_messages(history), 8)
-    assert "the 1 oldest history turn(s)" in caplog.text and "the end of query (10000 -> " in caplog.text
+    messages = small._fit(small.prompter.inputs("word " * 2000), history_messages(history), 8)
+    assert "the 1 oldest history turn(s)" in ragjet_log.text and "the end of query (10000 -> " in ragjet_log.text
     assert [m["content"] for m in messages][:2] == ["and then?", "the end"]  # the recent turn is kept
     assert [m["role"] for m in messages] == ["user", "assistant", "user"] and small.count_tokens(messages) <= 152
 

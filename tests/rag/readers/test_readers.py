@@ -1,7 +1,6 @@
 """Readers: exact decoding, each built-in format, directory walking options, and skipping bad files."""
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 
@@ -161,7 +160,7 @@ def test_broken_pdf_is_unreadable(tmp_path):
     assert report.skipped == {"unreadable": [str(tmp_path / "broken.pdf")]}
 
 
-def test_a_scanned_pdf_is_counted_and_named_as_such(tmp_path, caplog):
+def test_a_scanned_pdf_is_counted_and_named_as_such(tmp_path, ragjet_log):
     pypdf = pytest.importorskip("pypdf")
     writer = pypdf.PdfWriter()
     writer.add_blank_page(width=200, height=200)  # a page with no text layer, as a scanner writes one
@@ -169,11 +168,11 @@ def test_a_scanned_pdf_is_counted_and_named_as_such(tmp_path, caplog):
     with open(tmp_path / "scan.pdf", "wb") as f:
         writer.write(f)
     (tmp_path / "a.txt").write_text("still read")
-    with caplog.at_level(logging.WARNING, logger="ragjet"), _propagating():
-        nodes, report = read(tmp_path)
+    nodes, report = read(tmp_path)
     assert [n.text for n in nodes] == ["still read"]
     assert report.skipped == {"scanned": [str(tmp_path / "scan.pdf")]}
-    assert "scan.pdf" in caplog.text and "scanned PDF: its 2 page(s) hold no text" in caplog.text and "OCR" in caplog.text
+    log = ragjet_log.text
+    assert "scan.pdf" in log and "scanned PDF: its 2 page(s) hold no text" in log and "OCR" in log
     assert "1 scanned" in report.summary()
 
 
@@ -189,26 +188,24 @@ def test_a_docx_that_is_a_zip_of_something_else_is_named(tmp_path):
     assert report.skipped == {"unreadable": [str(tmp_path / "fake.docx")]}
 
 
-def test_missing_extra_skips_with_warning(tmp_path, monkeypatch, caplog):
+def test_missing_extra_skips_with_warning(tmp_path, monkeypatch, ragjet_log):
     monkeypatch.setitem(sys.modules, "pypdf", None)
     (tmp_path / "hello.pdf").write_bytes(tiny_pdf("Hello"))
     (tmp_path / "a.txt").write_text("still read")
-    with caplog.at_level(logging.WARNING, logger="ragjet"), _propagating():
-        nodes, report = read(tmp_path)
+    nodes, report = read(tmp_path)
     assert [n.text for n in nodes] == ["still read"]
     assert report.skipped == {"missing-extra": [str(tmp_path / "hello.pdf")]}
-    assert "ragjet[readers]" in caplog.text and "hello.pdf" in caplog.text
+    assert "ragjet[readers]" in ragjet_log.text and "hello.pdf" in ragjet_log.text
 
 
 # -- skipping -------------------------------------------------------------------------------------------
-def test_unsupported_extension_skipped(tmp_path, caplog):
+def test_unsupported_extension_skipped(tmp_path, ragjet_log):
     (tmp_path / "data.xyz").write_text("?")
     (tmp_path / "a.txt").write_text("a")
-    with caplog.at_level(logging.WARNING, logger="ragjet"), _propagating():
-        nodes, report = read(tmp_path)
+    nodes, report = read(tmp_path)
     assert names(nodes) == ["a.txt"]
     assert report.skipped == {"unsupported": [str(tmp_path / "data.xyz")]}
-    assert "data.xyz" in caplog.text and ".xyz" in caplog.text
+    assert "data.xyz" in ragjet_log.text and ".xyz" in ragjet_log.text
 
 
 def test_failing_reader_does_not_abort(tmp_path):
@@ -344,15 +341,3 @@ def test_uids_deterministic(tree):
     second, _ = read(tree, recursive=True)
     assert [n.uid for n in first] == [n.uid for n in second]
     assert len({n.uid for n in first}) == len(first)
-
-
-class _propagating:
-    """Let ragjet's records reach pytest's caplog handler (LOG stops propagation when it owns a handler)."""
-
-    def __enter__(self) -> None:
-        self._logger = logging.getLogger("ragjet")
-        self._old = self._logger.propagate
-        self._logger.propagate = True
-
-    def __exit__(self, *exc: object) -> None:
-        self._logger.propagate = self._old
